@@ -1,0 +1,33 @@
+# Two commands set everything up on a machine with only Python >= 3.11 and pip:
+#   make demo   - install the locked dependencies and build the demo report
+#   make test   - install the locked dependencies and run the whole test suite
+# uv is installed with pip into .tools/ (no global install, no venv module
+# needed); it creates .venv/ from uv.lock exactly.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PULSE := $(VENV)/bin/pulse
+
+.PHONY: install demo test clean
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+demo: install
+	$(VENV)/bin/python -m pipeline.demo_data data --until last
+	$(PULSE) run
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pulse reports

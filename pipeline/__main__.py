@@ -1,0 +1,5 @@
+"""`python -m pipeline` runs the pulse command line."""
+
+from .cli import main
+
+main()

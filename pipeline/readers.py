@@ -1,0 +1,109 @@
+"""Read one export file into a DuckDB staging table, as the file has it.
+
+CSV, Parquet and JSON are read by DuckDB; Excel (.xlsx) through Polars
+(DuckDB's excel extension cannot be installed here). The staging table holds
+the file's own columns, untyped for CSV (all text), plus `_row`, the 1-based
+data row number, so later steps can name the line of a bad value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .config import ReaderOptions
+from .database import first_line
+from .errors import InputError
+from .yamlfile import display_path
+
+STAGE_TABLE = "_pulse_stage_raw"
+
+FORMATS_BY_SUFFIX = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".xlsx": "xlsx",
+}
+
+
+def detect_format(path: Path, declared: str) -> str:
+    """The file's format: declared in config, else from its extension."""
+    if declared != "auto":
+        return declared
+    fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{display_path(path)}: cannot tell the file format from '{path.suffix}'",
+            "set 'format:' (csv, parquet, json, xlsx) on the source in config/sources.yaml",
+        )
+    return fmt
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: ReaderOptions) -> list[str]:
+    """Load `path` into the staging table; return the file's column names."""
+    try:
+        if fmt == "csv":
+            _stage_csv(con, path, options)
+        elif fmt == "parquet":
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
+                "SELECT *, row_number() OVER () AS _row FROM read_parquet($path)",
+                {"path": str(path)},
+            )
+        elif fmt == "json":
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
+                "SELECT *, row_number() OVER () AS _row FROM read_json($path, format='auto')",
+                {"path": str(path)},
+            )
+        elif fmt == "xlsx":
+            _stage_excel(con, path, options)
+        else:  # pragma: no cover - the config model restricts formats
+            raise InputError(f"{display_path(path)}: unsupported format '{fmt}'")
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{display_path(path)}: cannot read this {fmt} file: {first_line(exc)}",
+            "check the reader options (delimiter, encoding, header, skip_rows) of its source",
+        ) from None
+    described = con.execute(f"DESCRIBE {STAGE_TABLE}").fetchall()
+    return [row[0] for row in described if row[0] != "_row"]
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions) -> None:
+    params: dict[str, object] = {"path": str(path), "header": options.header, "skip": options.skip_rows}
+    args = "$path, all_varchar=true, header=$header, skip=$skip"
+    if options.delimiter is not None:
+        args += ", delim=$delim"
+        params["delim"] = options.delimiter
+    if options.encoding is not None:
+        args += ", encoding=$encoding"
+        params["encoding"] = options.encoding
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
+        f"SELECT *, row_number() OVER () AS _row FROM read_csv({args})",
+        params,
+    )
+
+
+def _stage_excel(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions) -> None:
+    try:
+        frame = pl.read_excel(path, sheet_name=options.sheet) if options.sheet else pl.read_excel(path)
+    except Exception as exc:  # fastexcel raises its own error types
+        raise InputError(
+            f"{display_path(path)}: cannot read this Excel file: {str(exc).splitlines()[0]}",
+            "check that it is an .xlsx workbook and that 'sheet:' names an existing sheet",
+        ) from None
+    frame = frame.with_row_index("_row", offset=1)
+    arrow_table = frame.to_arrow()
+    con.register("_pulse_excel_frame", arrow_table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT * FROM _pulse_excel_frame")
+    finally:
+        con.unregister("_pulse_excel_frame")

@@ -1,0 +1,8 @@
+-- Average order value: revenue / orders (both excluding cancelled lines).
+SELECT p.period_start AS period,
+       sum(s.quantity * s.unit_price * (1 - coalesce(s.discount, 0)))
+         / nullif(count(DISTINCT s.order_id), 0) AS value
+FROM periods p
+JOIN sales s ON s.order_ts >= p.period_start AND s.order_ts < p.period_end
+WHERE s.status <> 'cancelled'
+GROUP BY ALL

@@ -1,0 +1,7 @@
+-- CSAT: average satisfaction score (1-5) of tickets resolved in the period
+-- whose customer answered the survey.
+SELECT p.period_start AS period, avg(t.satisfaction) AS value
+FROM periods p
+JOIN tickets t ON t.resolved_at >= p.period_start AND t.resolved_at < p.period_end
+WHERE t.satisfaction IS NOT NULL
+GROUP BY ALL

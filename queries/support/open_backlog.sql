@@ -1,0 +1,7 @@
+-- Open backlog at period end: tickets created before the period ended and not
+-- resolved by then.
+SELECT p.period_start AS period, count(t.ticket_id) AS value
+FROM periods p
+JOIN tickets t ON t.created_at < p.period_end
+WHERE t.resolved_at IS NULL OR t.resolved_at >= p.period_end
+GROUP BY ALL

@@ -1,0 +1,5 @@
+-- Tickets opened: tickets created in the period.
+SELECT p.period_start AS period, count(*) AS value
+FROM periods p
+JOIN tickets t ON t.created_at >= p.period_start AND t.created_at < p.period_end
+GROUP BY ALL
