@@ -1,0 +1,174 @@
+"""The OKR part of the report context, and the executive summary's sentences.
+
+Turns a scored cycle into formatted rows (scores, bars, statuses, check-ins),
+and the KPI results into the "moved most" sentences. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .comparisons import KpiResult
+from .config import Direction, KpiConfig, Unit
+from .formatting import NumberStyle, format_relative, format_value, long_date, period_name
+from .okr_eval import CycleResult
+from .okrs import STATUS_LABELS, KrScore, ObjectiveScore, Status
+from .periods import Calendar, Period
+
+STATUS_ORDER = (Status.ACHIEVED, Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK, Status.NOT_STARTED)
+TYPE_LABELS = {
+    "increase_to": "increase to",
+    "decrease_to": "decrease to",
+    "stay_above": "stay above",
+    "stay_below": "stay below",
+    "milestone": "milestone",
+}
+
+
+@dataclass(frozen=True)
+class KrRow:
+    kr_id: str
+    title: str
+    owner: str
+    kpi_title: str
+    kind: str
+    baseline: str
+    current: str
+    target: str
+    score: str
+    attainment: str
+    expected: str
+    bar_width: str  # CSS width of the score bar, e.g. "62.0%"
+    marker_left: str  # CSS position of the expected-progress marker
+    status: str
+    status_label: str
+    confidence: str
+    comment: str
+    checkin_date: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ObjectiveRow:
+    objective_id: str
+    title: str
+    owner: str
+    description: str
+    score: str
+    bar_width: str
+    marker_left: str
+    status: str
+    status_label: str
+    key_results: tuple[KrRow, ...]
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    objectives: int
+    key_results: int
+
+
+@dataclass(frozen=True)
+class OkrSection:
+    cycle: str
+    cycle_range: str
+    expected: str
+    final: bool
+    objectives: tuple[ObjectiveRow, ...]
+    counts: tuple[StatusCount, ...]
+
+
+def _pct(share: float) -> str:
+    return f"{max(0.0, min(1.0, share)) * 100:.1f}%"
+
+
+def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: str) -> KrRow:
+    kr = score.config
+    kpi = kpis.get(kr.kpi) if kr.kpi else None
+    style = NumberStyle(kpi.unit, kpi.decimals, locale, currency) if kpi else NumberStyle(Unit.NUMBER, 2, locale)
+    checkin = score.checkin
+    return KrRow(
+        kr_id=score.kr_id,
+        title=kr.title,
+        owner=kr.owner,
+        kpi_title=kpi.title if kpi else "check-in",
+        kind=TYPE_LABELS[kr.type.value] + (f" ({kr.aggregation.value})" if kpi and kr.type.value.endswith("_to") else ""),
+        baseline="—" if kpi is None or kr.type.value.startswith("stay") else format_value(score.baseline, style),
+        current="—" if kpi is None else format_value(score.current, style),
+        target="done" if kpi is None else format_value(kr.target, style),
+        score=f"{score.score:.2f}",
+        attainment="n/a" if score.attainment is None else f"{score.attainment:.2f}",
+        expected=f"{score.expected:.2f}",
+        bar_width=_pct(score.score),
+        marker_left=_pct(score.expected),
+        status=score.status.value,
+        status_label=STATUS_LABELS[score.status],
+        confidence=checkin.confidence or "—" if checkin else "—",
+        comment=checkin.comment if checkin else "",
+        checkin_date=long_date(checkin.day, locale) if checkin else "",
+        note=score.note,
+    )
+
+
+def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: str, currency: str) -> ObjectiveRow:
+    conf = config_objectives[objective.objective_id]
+    return ObjectiveRow(
+        objective_id=objective.objective_id,
+        title=conf.title,
+        owner=conf.owner,
+        description=conf.description,
+        score=f"{objective.score:.2f}",
+        bar_width=_pct(objective.score),
+        marker_left=_pct(objective.expected),
+        status=objective.status.value,
+        status_label=STATUS_LABELS[objective.status],
+        key_results=tuple(kr_row(k, kpis, locale, currency) for k in objective.key_results),
+    )
+
+
+def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, currency: str) -> OkrSection:
+    objectives = tuple(objective_row(o, config_objectives, kpis, locale, currency) for o in cycle.objectives)
+    all_krs = [k for o in cycle.objectives for k in o.key_results]
+    counts = tuple(
+        StatusCount(s.value, STATUS_LABELS[s], sum(o.status is s for o in cycle.objectives), sum(k.status is s for k in all_krs))
+        for s in STATUS_ORDER
+        if any(o.status is s for o in cycle.objectives) or any(k.status is s for k in all_krs)
+    )
+    last_day = cycle.end.fromordinal(cycle.end.toordinal() - 1)
+    return OkrSection(
+        cycle=cycle.name,
+        cycle_range=f"{long_date(cycle.start, locale)} – {long_date(last_day, locale)}",
+        expected=f"{cycle.expected:.2f}",
+        final=cycle.final,
+        objectives=objectives,
+        counts=counts,
+    )
+
+
+def movers(results: list[KpiResult], calendar: Calendar, period: Period, locale: str, currency: str,
+           count: int = 3) -> tuple[str, ...]:
+    """Sentences on the KPIs that moved most relative to the previous period."""
+    previous_name = _short_period_name(calendar.shift(period, -1), locale)
+    moved = [r for r in results if r.change_rel is not None and r.change_abs]
+    moved.sort(key=lambda r: abs(r.change_rel or 0), reverse=True)
+    sentences = []
+    for r in moved[:count]:
+        verb = "rose" if (r.change_abs or 0) > 0 else "fell"
+        style = NumberStyle(r.unit, r.decimals, locale, currency)
+        if r.unit is Unit.PERCENT:
+            amount = f"{abs(r.change_abs or 0) * 100:.1f}\u00a0pp"
+        else:
+            amount = format_relative(abs(r.change_rel or 0), locale).lstrip("+")
+        sentence = f"{r.title} {verb} {amount} on {previous_name}, to {format_value(r.value, style)}"
+        if r.target is not None and r.value is not None and r.direction is not Direction.NEUTRAL:
+            ahead = r.value >= r.target if r.direction is Direction.UP else r.value <= r.target
+            sentence += ", ahead of target" if ahead else ", behind target"
+        sentences.append(sentence + ".")
+    return tuple(sentences)
+
+
+def _short_period_name(period: Period, locale: str) -> str:
+    name = period_name(period, locale)
+    return name.split(" ")[0] if period.grain.value == "month" else name
