@@ -16,7 +16,7 @@ import click
 from . import adhoc, runner
 from .errors import PulseError
 from .okr_terminal import okr_json, print_okr_tree
-from .terminal import progress_printer, print_kpi_table
+from .terminal import print_checks, print_kpi_table, progress_printer
 from .validate import validate_project as validate_problems
 
 
@@ -29,7 +29,7 @@ class PulseGroup(click.Group):
         except PulseError as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
-            click.echo(exc.one_line(), err=True)
+            click.echo(exc.report(), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted; outputs of this run were not published", err=True)
@@ -109,6 +109,23 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
         click.echo(okr_json(result, ws.config, chosen))
     else:
         print_okr_tree(result, ws.config, chosen)
+
+
+@cli.command()
+@click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
+@click.option("--report", "-r", help="Use this report's grain (default: the default report).")
+@click.pass_obj
+def check(project: Path, period: str | None, report: str | None) -> None:
+    """Run the data-quality gate alone: ingest and every source check."""
+    ws = runner.open_workspace(project, progress_printer())
+    _name, report_config = ws.config.report(report)
+    calendar = runner.calendar_for(ws.config, report_config.grain)
+    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    try:
+        results = runner.quality_gate(ws, calendar, chosen)
+    finally:
+        ws.con.close()
+    print_checks(results, chosen)
 
 
 @cli.command()

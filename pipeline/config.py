@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -63,9 +64,49 @@ class ColumnType(str, Enum):
     BOOLEAN = "boolean"
 
 
+Severity = Literal["warn", "fail", "off"]
+
+
 class ColumnSpec(Strict):
     type: ColumnType = ColumnType.TEXT
-    required: bool = True
+    required: bool = True  # the column must be in every file
+    not_null: bool | None = None  # default: true for primary-key columns
+    accepted: list[str | int | float | bool] | None = None  # allowed values
+
+
+class FreshnessCheck(Strict):
+    column: str | None = None  # default: the first date/timestamp column
+    severity: Severity = "fail"
+
+
+class VolumeCheck(Strict):
+    column: str | None = None  # default: the first date/timestamp column
+    periods: int = Field(default=6, ge=1)  # trailing periods to average
+    low: float = Field(default=0.5, ge=0)  # warn below 50 % of the trailing average
+    high: float = Field(default=2.0, ge=1)  # ... or above 200 %
+    severity: Severity = "warn"
+
+
+class RowCountCheck(Strict):
+    min: int = Field(default=1, ge=0)
+    max: int | None = None
+    severity: Severity = "fail"
+
+
+class PlausibleDatesCheck(Strict):
+    earliest: date = date(1990, 1, 1)
+    max_days_ahead: int = Field(default=366, ge=0)  # after today
+    severity: Severity = "fail"
+
+
+class SourceChecks(Strict):
+    freshness: FreshnessCheck = FreshnessCheck()
+    volume: VolumeCheck = VolumeCheck()
+    rows: RowCountCheck = RowCountCheck()
+    plausible_dates: PlausibleDatesCheck = PlausibleDatesCheck()
+    primary_key: Severity = "fail"  # unique within each file
+    not_null: Severity = "fail"
+    accepted_values: Severity = "fail"
 
 
 class ReaderOptions(Strict):
@@ -86,6 +127,7 @@ class SourceConfig(Strict):
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     primary_key: list[str] = Field(default_factory=list)
     description: str = ""
+    checks: SourceChecks = SourceChecks()
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -128,6 +170,7 @@ class KpiConfig(Strict):
     target: float | dict[str, float] | None = None
     thresholds: Thresholds | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    anomaly_sigma: float | None = Field(default=3.0, gt=0)  # flag values this many std devs off their history
 
 
 class KpisFile(Strict):

@@ -14,7 +14,8 @@ from markupsafe import Markup
 from .charts import TrendData, trend_svg
 from .comparisons import Health, KpiResult
 from .config import Direction, ProjectConfig, ReportConfig
-from .formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
+from .checks import CheckResult
+from .formatting import NOT_AVAILABLE, NumberStyle, format_change, format_relative, format_value, long_date, period_name
 from .okr_context import OkrSection, movers, okr_section
 from .okr_eval import CycleResult
 from .periods import Calendar, Period
@@ -57,6 +58,14 @@ class KpiRow:
 
 
 @dataclass(frozen=True)
+class QualityRow:
+    scope: str
+    check: str
+    status: str  # "passed", "warning" or "failed"
+    message: str
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything a report template needs, nothing it has to compute."""
 
@@ -72,6 +81,9 @@ class ReportContext:
     health_counts: tuple[tuple[str, str, int], ...]  # (class, label, count)
     movers: tuple[str, ...]  # "Revenue rose 4.2 % on September, ahead of target."
     okr: OkrSection | None
+    quality_warnings: tuple[str, ...]  # failed `warn` checks, for the box on page one
+    quality_checks: tuple[QualityRow, ...]  # every check, for the appendix
+    not_available_note: bool  # some figure is "n/a": explain it in a footnote
 
 
 def movement_class(delta: float | None, direction: Direction) -> str:
@@ -121,6 +133,7 @@ def build_context(
     results: list[KpiResult],
     data_as_of: date | None,
     okr: CycleResult | None = None,
+    checks: list[CheckResult] | None = None,
 ) -> ReportContext:
     locale, currency = config.project.locale, config.project.currency
     calendar = Calendar(report.grain, config.project.fiscal_year_start)
@@ -147,4 +160,10 @@ def build_context(
         health_counts=counts,
         movers=movers(results, calendar, period, locale, currency),
         okr=section,
+        quality_warnings=tuple(f"{c.scope}: {c.message}" for c in checks or [] if c.warning),
+        quality_checks=tuple(
+            QualityRow(c.scope, c.name, "passed" if c.passed else "warning" if c.warning else "failed", c.message)
+            for c in checks or []
+        ),
+        not_available_note=any(NOT_AVAILABLE in (r.value, r.change_rel, r.yoy_rel, r.change_abs) for r in rows),
     )

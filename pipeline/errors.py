@@ -14,16 +14,21 @@ class PulseError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details or []
 
     def one_line(self) -> str:
         """The message as printed on stderr: message, then the hint."""
         if self.hint:
             return f"error: {self.message} (hint: {self.hint})"
         return f"error: {self.message}"
+
+    def report(self) -> str:
+        """The one line plus any detail lines (e.g. every failed check)."""
+        return "\n".join([self.one_line(), *(f"  - {d}" for d in self.details)])
 
 
 class ConfigError(PulseError):

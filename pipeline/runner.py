@@ -19,8 +19,10 @@ import duckdb
 
 from . import database, kpis, sources
 from .checkins import latest_by_kr, load_checkins
+from .checks import CheckResult, kpi_anomalies, run_source_checks
 from .comparisons import KpiResult, compare
 from .config import ProjectConfig, load_project
+from .errors import RunFailed
 from .context import build_context
 from .okr_eval import CycleResult, choose_cycle, evaluate, kr_ids
 from .outputs import OutputFile, clean_staging, manifest_bytes, publish
@@ -96,6 +98,20 @@ def report_window(calendar: Calendar, period: Period, since: Period | None = Non
     return window
 
 
+def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetime | None = None) -> list[CheckResult]:
+    """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
+    today = today_in(ws.config.project.timezone, now)
+    results = run_source_checks(ws.con, ws.config, calendar, period, today)
+    failed = [c for c in results if c.failed]
+    if failed:
+        raise RunFailed(
+            f"data-quality gate failed for {period.label}: {len(failed)} check(s) failed; nothing was rendered or sent",
+            "fix the exports or adjust the checks in config/sources.yaml; 'pulse check' runs the gate alone",
+            details=[f"{c.scope}: {c.name}: {c.message}" for c in failed],
+        )
+    return results
+
+
 def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, dict]:
     """Each KPI's query executed once over the whole window."""
     kpis.register_periods(ws.con, window)
@@ -142,6 +158,10 @@ def run_report(
     name, report = config.report(report_name)
     calendar = calendar_for(config, report.grain)
     period = resolve_period(config, report.grain, period_text, now)
+    started = time.perf_counter()
+    progress("checking data quality")
+    checks = quality_gate(ws, calendar, period, now)
+    timings.measure("checks", started)
 
     started = time.perf_counter()
     progress(f"computing {len(report.kpis)} KPIs for {period.label}")
@@ -152,6 +172,7 @@ def run_report(
     ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
     series = kpi_series(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
     results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
+    checks = checks + kpi_anomalies(results, config)
     timings.measure("kpis", started)
     started = time.perf_counter()
     okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
@@ -161,7 +182,7 @@ def run_report(
 
     started = time.perf_counter()
     progress("rendering HTML")
-    context = build_context(config, name, report, period, results, as_of, okr)
+    context = build_context(config, name, report, period, results, as_of, okr, checks)
     html = render_html(config.templates_dir, report.template, context)
     timings.measure("html", started)
     files = []
@@ -174,7 +195,7 @@ def run_report(
         timings.measure("pdf", started)
 
     folder = config.output_dir / name / period.label
-    manifest = build_manifest(ws, name, period, results, okr, as_of, files, timings)
+    manifest = build_manifest(ws, name, period, results, okr, as_of, files, timings, checks)
     files.append(OutputFile("manifest.json", manifest_bytes(manifest)))
     staging = config.workdir / "staging"
     clean_staging(staging)
@@ -193,6 +214,7 @@ def build_manifest(
     as_of: date | None,
     files: list[OutputFile],
     timings: Timings,
+    checks: list[CheckResult],
 ) -> dict:
     """What a run used and produced: inputs and their hashes, config hash, figures."""
     config_dir = ws.config.root / "config"
@@ -233,6 +255,11 @@ def build_manifest(
                 for o in okr.objectives
             },
         },
+        "checks": [
+            {"scope": c.scope, "check": c.name, "severity": c.severity, "passed": c.passed,
+             "message": c.message, "numbers": c.numbers}
+            for c in checks
+        ],
         "outputs": {f.name: hashlib.sha256(f.content).hexdigest() for f in files},
         "timings_seconds": timings.stages,
         "versions": _versions(),

@@ -7,6 +7,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from .checks import CheckResult
 from .comparisons import KpiResult
 from .context import HEALTH_LABELS
 from .formatting import NumberStyle, format_change, format_relative, format_value
@@ -45,3 +46,14 @@ def print_kpi_table(results: list[KpiResult], period: Period, locale: str, curre
             f"[{HEALTH_STYLES[r.health.value]}]{HEALTH_LABELS[r.health]}[/]",
         )
     Console(width=max(100, Console().width)).print(table)
+
+
+def print_checks(results: list[CheckResult], period: Period) -> None:
+    """Every data-quality check with its outcome and numbers."""
+    table = Table(title=f"Data-quality checks for {period.label}", title_justify="left")
+    for heading in ("Source", "Check", "Severity", "Result", "Details"):
+        table.add_column(heading)
+    for c in results:
+        outcome = "[green]passed[/]" if c.passed else "[yellow]warning[/]" if c.warning else "[red]failed[/]"
+        table.add_row(c.scope, c.name, c.severity, outcome, c.message)
+    Console(width=max(120, Console().width)).print(table)
