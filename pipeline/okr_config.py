@@ -32,6 +32,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from .periods import Calendar, Grain
 from .strict import Strict
 
 
@@ -100,16 +101,13 @@ class OkrsFile(Strict):
     cycles: dict[str, CycleConfig] = Field(min_length=1)
 
 
-def cycle_dates(name: str, cycle: CycleConfig) -> tuple[date, date] | None:
-    """(start, end exclusive) of a cycle: its dates, or its quarter/year label."""
+def cycle_dates(name: str, cycle: CycleConfig, fiscal_year_start: int = 1) -> tuple[date, date] | None:
+    """(start, end exclusive) of a cycle: its dates, or its (fiscal) quarter / year label."""
     if cycle.start is not None and cycle.end is not None:
         return cycle.start, cycle.end + timedelta(days=1)
-    quarter = re.fullmatch(r"(\d{4})-[Qq]([1-4])", name)
-    if quarter:
-        year, q = int(quarter[1]), int(quarter[2])
-        start = date(year, 3 * q - 2, 1)
-        end = date(year + (q == 4), (3 * q) % 12 + 1, 1)
-        return start, end
-    if re.fullmatch(r"\d{4}", name):
-        return date(int(name), 1, 1), date(int(name) + 1, 1, 1)
+    for grain in (Grain.QUARTER, Grain.YEAR):
+        calendar = Calendar(grain, fiscal_year_start)
+        if re.fullmatch(r"\d{4}-[Qq][1-4]" if grain is Grain.QUARTER else r"\d{4}", name):
+            period = calendar.parse(name, date.today())  # a label: today plays no part
+            return period.start, period.end
     return None

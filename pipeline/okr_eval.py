@@ -41,7 +41,7 @@ def choose_cycle(okrs: OkrsFile, calendar: Calendar, period: Period, name: str |
     """The cycle to report on for `period` (or the one named)."""
     dated = []
     for cycle_name, cycle in okrs.cycles.items():
-        dates = cycle_dates(cycle_name, cycle)
+        dates = cycle_dates(cycle_name, cycle, calendar.fiscal_year_start)
         if dates is not None:
             dated.append((cycle_name, cycle, dates))
     if name is not None:

@@ -140,7 +140,8 @@ def okr_results(
         have = {**have, **kpi_series(ws, missing, report_window(calendar, period, cycle.before), period)}
     entries = []
     if okrs.checkins:
-        entries = load_checkins(ws.config.root / okrs.checkins, kr_ids(cycle.config))
+        known = set().union(*(kr_ids(c) for c in okrs.cycles.values()))
+        entries = load_checkins(ws.config.root / okrs.checkins, known)
     return evaluate(okrs, cycle, period, have, latest_by_kr(entries, period.end))
 
 

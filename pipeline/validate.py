@@ -81,7 +81,7 @@ def _okr_problems(config: ProjectConfig, calendar: Calendar, window, history) ->
     starts = [p.start for p in window]
     for cycle_name, cycle in okrs.cycles.items():
         findings.extend(lint_cycle_dates(cycle_name, cycle))
-        dates = cycle_dates(cycle_name, cycle)
+        dates = cycle_dates(cycle_name, cycle, config.project.fiscal_year_start)
         length = None
         baseline_index = None
         if dates is not None:
