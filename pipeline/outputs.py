@@ -1,20 +1,28 @@
-"""Outputs: write report files atomically and record a manifest.
+"""Outputs: publish a report's files as one atomic step, with a manifest.
 
-Every file is first written completely into the project's working folder
-(`<workdir>/staging/`) and then moved into `reports/<report>/<period>/` with
-`os.replace`, which is atomic on one file system. A run that fails before that
-point leaves the previous good report untouched, and no half-written file is
-ever visible where a reader or the mailer would pick it up.
+All files of a run are first written completely into a fresh folder under the
+project's working folder (`<workdir>/staging/`). Publishing then swaps that
+folder with `reports/<report>/<period>/` in one step: an atomic exchange of the
+two directories (Linux `renameat2(RENAME_EXCHANGE)`), or a rename when the
+period has no report yet. A run that fails or is killed before that point
+leaves the previous report untouched and nothing half-written in `reports/`;
+leftovers in the staging folder are cleared by the next run.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
 
 
 @dataclass(frozen=True)
@@ -23,31 +31,74 @@ class OutputFile:
     content: bytes
 
 
-def write_atomically(target: Path, content: bytes, staging: Path) -> None:
-    """Write `content` to `target` via a temporary file in `staging` and a rename."""
-    staging.mkdir(parents=True, exist_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=staging, prefix=f".{target.name}.", suffix=".tmp")
+def _libc():
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        lib = ctypes.CDLL(name, use_errno=True)
+        return lib if hasattr(lib, "renameat2") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths; False when the system cannot."""
+    if _LIBC is None:
+        return False
+    result = _LIBC.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def write_file(target: Path, content: bytes) -> None:
+    with open(target, "wb") as stream:
+        stream.write(content)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def publish(files: list[OutputFile], folder: Path, staging_root: Path) -> list[Path]:
+    """Write `files` into a staging folder, then swap it into place as `folder`."""
+    staging_root.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=staging_root, prefix="publish-"))
+    for item in files:
+        write_file(staged / item.name, item.content)
+    os.chmod(staged, 0o755)
+    if folder.exists():
+        if not exchange(staged, folder):
+            _replace_by_renames(staged, folder, staging_root)
+        shutil.rmtree(staged, ignore_errors=True)  # now holds the previous report
+    else:
+        try:
+            os.rename(staged, folder)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.copytree(staged, folder)  # other file system: copy (not atomic)
+            shutil.rmtree(staged, ignore_errors=True)
+    return [folder / item.name for item in files]
+
+
+def _replace_by_renames(staged: Path, folder: Path, staging_root: Path) -> None:
+    """Fallback without an atomic exchange: move the old folder aside, then in."""
+    aside = Path(tempfile.mkdtemp(dir=staging_root, prefix="previous-"))
+    os.rmdir(aside)
+    os.rename(folder, aside)
+    try:
+        os.rename(staged, folder)
+    except OSError:
+        os.rename(aside, folder)
         raise
-
-
-def publish(files: list[OutputFile], folder: Path, staging: Path) -> list[Path]:
-    """Move complete files into `folder`; the manifest, if any, goes last."""
-    ordered = sorted(files, key=lambda f: f.name == "manifest.json")
-    written = []
-    for item in ordered:
-        target = folder / item.name
-        write_atomically(target, item.content, staging)
-        written.append(target)
-    return written
+    os.rename(aside, staged)
 
 
 def clean_staging(staging: Path) -> None:
