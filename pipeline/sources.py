@@ -143,28 +143,35 @@ def _sync_source(con, root: Path, name: str, source: SourceConfig, files: list[P
         con.execute("DELETE FROM _pulse_files WHERE source = $s AND path = $p", {"s": name, "p": gone})
         loads.append(FileLoad(name, gone, "removed", 0, recorded[gone][2]))
         changed = True
-    for path in files:
-        rel = _rel(root, path)
-        stat = path.stat()
-        before = recorded.get(rel)
-        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-            loads.append(FileLoad(name, rel, "unchanged", before[3], before[2]))
-            continue
-        digest = _sha256(path)
-        if before and before[2] == digest:  # touched, not changed
-            con.execute(
-                "UPDATE _pulse_files SET size = $z, mtime_ns = $m WHERE source = $s AND path = $p",
-                {"z": stat.st_size, "m": stat.st_mtime_ns, "s": name, "p": rel},
-            )
-            loads.append(FileLoad(name, rel, "unchanged", before[3], digest))
-            continue
-        if progress is not None:
-            progress(f"reading {rel}")
-        record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "h": digest,
-                  "t": datetime.now(timezone.utc)}
-        rows = _load_file(con, raw, name, source, path, rel, record)
-        loads.append(FileLoad(name, rel, "loaded", rows, digest))
-        changed = True
+    try:
+        for path in files:
+            rel = _rel(root, path)
+            stat = path.stat()
+            before = recorded.get(rel)
+            if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
+                loads.append(FileLoad(name, rel, "unchanged", before[3], before[2]))
+                continue
+            digest = _sha256(path)
+            if before and before[2] == digest:  # touched, not changed
+                con.execute(
+                    "UPDATE _pulse_files SET size = $z, mtime_ns = $m WHERE source = $s AND path = $p",
+                    {"z": stat.st_size, "m": stat.st_mtime_ns, "s": name, "p": rel},
+                )
+                loads.append(FileLoad(name, rel, "unchanged", before[3], digest))
+                continue
+            if progress is not None:
+                progress(f"reading {rel}")
+            record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "h": digest,
+                      "t": datetime.now(timezone.utc)}
+            rows = _load_file(con, raw, name, source, path, rel, record)
+            loads.append(FileLoad(name, rel, "loaded", rows, digest))
+            changed = True
+    except Exception:
+        # files loaded (or dropped) before the failure are committed and recorded,
+        # so a later run sees them as unchanged: bring the table in step now
+        if changed:
+            _rebuild_table(con, name, source, raw)
+        raise
     table_exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary", {"t": name}
     ).fetchall()[0][0]
@@ -200,9 +207,12 @@ def _load_file(con, raw: str, name: str, source: SourceConfig, path: Path, rel: 
         in_file = by_lower.get(column.lower())
         if in_file is None:
             if spec.required:
+                hint = f"the file has {', '.join(file_columns)}"
+                suggestion = did_you_mean(column, file_columns)
+                if suggestion.startswith("did you mean"):  # else it would list the columns again
+                    hint += f"; {suggestion}"
                 raise InputError(
-                    f"{display_path(path)}: required column '{column}' of source '{name}' is missing",
-                    f"the file has {', '.join(file_columns)}; {did_you_mean(column, file_columns)}",
+                    f"{display_path(path)}: required column '{column}' of source '{name}' is missing", hint
                 )
             selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {quote_ident(column)}")
             continue
