@@ -1,0 +1,56 @@
+"""Durations are real elapsed time, also across a daylight-saving change.
+
+Ticket timestamps are stored as local Copenhagen time; the duration queries
+read them in the session time zone, so the night the clocks go back (25
+October 2026, 03:00 -> 02:00) adds an hour.
+"""
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline import database, kpis
+from pipeline.periods import Calendar, Grain
+
+QUERIES = Path(__file__).resolve().parents[1] / "queries" / "support"
+
+
+@pytest.fixture
+def con():
+    connection = database.connect(None, "Europe/Copenhagen")
+    connection.execute(
+        "CREATE TABLE tickets (ticket_id VARCHAR, created_at TIMESTAMP, first_response_at TIMESTAMP, "
+        "resolved_at TIMESTAMP, satisfaction BIGINT, category VARCHAR)"
+    )
+    rows = [
+        # across the October 2026 change: 24 h on the clock, 25 h elapsed
+        ("T1", datetime(2026, 10, 24, 12), datetime(2026, 10, 25, 12), datetime(2026, 10, 25, 12)),
+        # across the March 2026 change (29 March, 02:00 -> 03:00): 24 h on the clock, 23 h elapsed
+        ("T2", datetime(2026, 3, 28, 12), datetime(2026, 3, 29, 12), datetime(2026, 3, 29, 12)),
+    ]
+    connection.executemany("INSERT INTO tickets VALUES ($1, $2, $3, $4, NULL, 'other')", [list(r) for r in rows])
+    calendar = Calendar(Grain.MONTH)
+    window = calendar.window(calendar.parse("2026-10", date(2026, 11, 25)), 8)
+    kpis.register_periods(connection, window)
+    yield connection
+    connection.close()
+
+
+def _values(con, name: str, params: dict | None = None) -> dict:
+    sql = (QUERIES / f"{name}.sql").read_text()
+    return {row[0]: row[1] for row in con.execute(sql, params or {}).fetchall()}
+
+
+def test_first_response_counts_the_extra_autumn_hour(con):
+    assert _values(con, "first_response_hours")[date(2026, 10, 1)] == pytest.approx(25.0)
+
+
+def test_resolution_counts_the_missing_spring_hour(con):
+    assert _values(con, "resolution_hours")[date(2026, 3, 1)] == pytest.approx(23.0)
+
+
+def test_sla_uses_elapsed_time(con):
+    values = _values(con, "sla_met_rate", {"sla_hours": 24})
+    assert values[date(2026, 10, 1)] == 0.0  # 25 h elapsed: missed a 24 h SLA
+    assert values[date(2026, 3, 1)] == 1.0  # 23 h elapsed: met
