@@ -27,7 +27,7 @@ demo: install
 	$(PULSE) run
 
 test: install
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pulse reports
