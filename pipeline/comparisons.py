@@ -62,6 +62,7 @@ class KpiResult:
     gap: float | None
     health: Health
     series: tuple[SeriesPoint, ...]
+    last_year_series: tuple[float | None, ...]  # the same periods one year earlier
 
 
 def compare(
@@ -80,9 +81,9 @@ def compare(
     yoy_abs, yoy_rel = change(value, last_year)
     target = target_for(kpi, period)
     gap = None if value is None or target is None else value - target
-    points = tuple(
-        SeriesPoint(p.label, p.start, values.get(p.start)) for p in calendar.window(period, series_length - 1)
-    )
+    periods = calendar.window(period, series_length - 1)
+    points = tuple(SeriesPoint(p.label, p.start, values.get(p.start)) for p in periods)
+    last_year_points = tuple(values.get(calendar.same_period_last_year(p).start) for p in periods)
     return KpiResult(
         kpi_id=kpi_id,
         title=kpi.title,
@@ -102,6 +103,7 @@ def compare(
         gap=gap,
         health=health(kpi, value, target),
         series=points,
+        last_year_series=last_year_points,
     )
 
 

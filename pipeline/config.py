@@ -30,6 +30,34 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 # -- project -----------------------------------------------------------------
+HEX_COLOUR = r"^#[0-9A-Fa-f]{3}([0-9A-Fa-f]{3})?$"
+ColourName = Literal["ink", "muted", "line", "accent", "green", "amber", "red", "achieved"]
+
+
+class ThemeFont(Strict):
+    family: str = Field(pattern=r"^[\w \-]+$")
+    file: str  # a .ttf/.otf/.woff file under the project
+    weight: Literal["normal", "bold"] = "normal"
+    style: Literal["normal", "italic"] = "normal"
+
+
+class Theme(Strict):
+    """Look of the reports without Python: logo, colours, fonts."""
+
+    logo: str | None = None  # an image file under the project (svg, png, jpg)
+    colors: dict[ColourName, str] = Field(default_factory=dict)
+    font_family: str | None = Field(default=None, pattern=r"^[\w \-]+$")
+    fonts: list[ThemeFont] = Field(default_factory=list)
+
+    @field_validator("colors")
+    @classmethod
+    def _hex(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, colour in value.items():
+            if not re.match(HEX_COLOUR, colour):
+                raise ValueError(f"colour {name} must be a hex colour like #1d4ed8, not '{colour}'")
+        return value
+
+
 class ProjectSettings(Strict):
     company: str
     timezone: str = "UTC"
@@ -39,6 +67,7 @@ class ProjectSettings(Strict):
     workdir: str = ".pulse"
     output_dir: str = "reports"
     default_report: str | None = None
+    theme: Theme = Theme()
 
     @field_validator("timezone")
     @classmethod
@@ -185,6 +214,8 @@ class ReportConfig(Strict):
     kpis: list[str] = Field(min_length=1)
     formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"])
     page_size: Literal["A4", "Letter"] = "A4"
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    pdf_variant: Literal["pdf/ua-1", "pdf/a-3b", "none"] = "pdf/ua-1"  # tagged, accessible PDF by default
     okrs: bool = True  # show the OKR cycle (when config/okrs.yaml exists)
 
 

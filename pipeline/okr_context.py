@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
+from .charts import bullet_svg
 from .comparisons import KpiResult
 from .config import Direction, KpiConfig, Unit
 from .formatting import NumberStyle, format_relative, format_value, long_date, period_name
+from .okr_config import StatusThresholds
 from .okr_eval import CycleResult
 from .okrs import STATUS_LABELS, KrScore, ObjectiveScore, Status
 from .periods import Calendar, Period
@@ -38,8 +42,7 @@ class KrRow:
     score: str
     attainment: str
     expected: str
-    bar_width: str  # CSS width of the score bar, e.g. "62.0%"
-    marker_left: str  # CSS position of the expected-progress marker
+    bullet_svg: Markup  # score bar with a marker at the expected progress
     status: str
     status_label: str
     confidence: str
@@ -55,8 +58,6 @@ class ObjectiveRow:
     owner: str
     description: str
     score: str
-    bar_width: str
-    marker_left: str
     status: str
     status_label: str
     key_results: tuple[KrRow, ...]
@@ -78,10 +79,8 @@ class OkrSection:
     final: bool
     objectives: tuple[ObjectiveRow, ...]
     counts: tuple[StatusCount, ...]
-
-
-def _pct(share: float) -> str:
-    return f"{max(0.0, min(1.0, share)) * 100:.1f}%"
+    on_track: str  # the pace thresholds, e.g. "0.10"
+    at_risk: str
 
 
 def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: str) -> KrRow:
@@ -101,8 +100,7 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
         score=f"{score.score:.2f}",
         attainment="n/a" if score.attainment is None else f"{score.attainment:.2f}",
         expected=f"{score.expected:.2f}",
-        bar_width=_pct(score.score),
-        marker_left=_pct(score.expected),
+        bullet_svg=Markup(bullet_svg(score.score, score.expected, score.status.value)),
         status=score.status.value,
         status_label=STATUS_LABELS[score.status],
         confidence=checkin.confidence or "—" if checkin else "—",
@@ -120,15 +118,15 @@ def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: st
         owner=conf.owner,
         description=conf.description,
         score=f"{objective.score:.2f}",
-        bar_width=_pct(objective.score),
-        marker_left=_pct(objective.expected),
         status=objective.status.value,
         status_label=STATUS_LABELS[objective.status],
         key_results=tuple(kr_row(k, kpis, locale, currency) for k in objective.key_results),
     )
 
 
-def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, currency: str) -> OkrSection:
+def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, currency: str,
+                thresholds: StatusThresholds | None = None) -> OkrSection:
+    thresholds = thresholds or StatusThresholds()
     objectives = tuple(objective_row(o, config_objectives, kpis, locale, currency) for o in cycle.objectives)
     all_krs = [k for o in cycle.objectives for k in o.key_results]
     counts = tuple(
@@ -144,6 +142,8 @@ def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, curren
         final=cycle.final,
         objectives=objectives,
         counts=counts,
+        on_track=f"{thresholds.on_track:.2f}",
+        at_risk=f"{thresholds.at_risk:.2f}",
     )
 
 

@@ -81,4 +81,5 @@ def okr_json(result: CycleResult, config: ProjectConfig, period: Period) -> str:
 def _section(result: CycleResult, config: ProjectConfig):
     assert config.okrs is not None
     objectives = config.okrs.cycles[result.name].objectives
-    return okr_section(result, objectives, config.kpis, config.project.locale, config.project.currency)
+    return okr_section(result, objectives, config.kpis, config.project.locale, config.project.currency,
+                       config.okrs.status)

@@ -65,6 +65,21 @@ def write_file(target: Path, content: bytes) -> None:
         os.fsync(stream.fileno())
 
 
+def write_atomically(target: Path, content: bytes, staging_root: Path) -> None:
+    """One file: written completely in the staging folder, then renamed into place."""
+    staging_root.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=staging_root, prefix="file-")
+    os.close(handle)
+    try:
+        write_file(Path(temp_name), content)
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
 def publish(files: list[OutputFile], folder: Path, staging_root: Path) -> list[Path]:
     """Write `files` into a staging folder, then swap it into place as `folder`."""
     staging_root.mkdir(parents=True, exist_ok=True)

@@ -183,17 +183,23 @@ def _months_between(a: date, b: date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
-def today_in(timezone: str, now: datetime | None = None) -> date:
-    """Today's date in the reporting time zone: the one place the clock is read."""
+def now_utc(now: datetime | None = None) -> datetime:
+    """The current moment (or the injected one): the one place the clock is read."""
     moment = now if now is not None else datetime.now(tz=ZoneInfo("UTC"))
     if moment.tzinfo is None:
         raise ValueError("now must be time-zone aware")
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def today_in(timezone: str, now: datetime | None = None) -> date:
+    """Today's date in the reporting time zone."""
+    return now_utc(now).astimezone(ZoneInfo(timezone)).date()
 
 
 def history_back(grain: Grain, series_length: int = 12) -> int:
     """How many periods before the report period a window must hold.
 
-    Enough for a `series_length` trend and the same period last year.
+    Enough for a `series_length` trend and, for each of its periods, the same
+    period last year (one spare week for 53-week ISO years).
     """
-    return max(series_length - 1, PERIODS_PER_YEAR[grain] + 1)
+    return series_length - 1 + PERIODS_PER_YEAR[grain] + (1 if grain is Grain.WEEK else 0)

@@ -6,13 +6,10 @@ render (HTML, PDF) -> outputs (atomic publish + manifest).
 
 from __future__ import annotations
 
-import hashlib
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -21,13 +18,16 @@ from . import database, kpis, sources
 from .checkins import latest_by_kr, load_checkins
 from .checks import CheckResult, kpi_anomalies, run_source_checks
 from .comparisons import KpiResult, compare
-from .config import ProjectConfig, load_project
+from .archive import archived_reports, previous_manifest, restatements
+from .config import ProjectConfig, ReportConfig, load_project
+from .context import ReportInputs, build_context
 from .errors import RunFailed
-from .context import build_context
+from .manifest import RunRecord, build_manifest
 from .okr_eval import CycleResult, choose_cycle, evaluate, kr_ids
-from .outputs import OutputFile, clean_staging, manifest_bytes, publish
-from .periods import Calendar, Grain, Period, history_back, today_in
-from .render import render_html, render_pdf
+from .outputs import OutputFile, clean_staging, manifest_bytes, publish, write_atomically
+from .periods import Calendar, Grain, Period, history_back, now_utc, today_in
+from .render import render_html, render_pdf, render_template
+from .theme import theme_assets
 
 Progress = Callable[[str], None]
 
@@ -44,6 +44,23 @@ class Timings:
 
     def measure(self, name: str, started: float) -> None:
         self.stages[name] = round(time.perf_counter() - started, 3)
+
+    def add(self, name: str, started: float) -> None:
+        self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
+@dataclass(frozen=True)
+class IndexLink:
+    name: str
+    href: str
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    report: str
+    period: str
+    built_at: str
+    links: tuple[IndexLink, ...]
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,7 @@ def run_report(
 ) -> RunResult:
     """The whole pipeline for one report and period; returns what was written."""
     timings = Timings()
+    built_at = now_utc(now)
     ws = open_workspace(root, progress, timings)
     config = ws.config
     name, report = config.report(report_name)
@@ -181,97 +199,57 @@ def run_report(
     as_of = sources.latest_date(ws.con, config)
     ws.con.close()
 
-    started = time.perf_counter()
-    progress("rendering HTML")
-    context = build_context(config, name, report, period, results, as_of, okr, checks)
-    html = render_html(config.templates_dir, report.template, context)
-    timings.measure("html", started)
-    files = []
-    if "html" in report.formats:
-        files.append(OutputFile(f"{name}.html", html.encode("utf-8")))
-    if "pdf" in report.formats:
-        started = time.perf_counter()
-        progress("rendering PDF")
-        files.append(OutputFile(f"{name}.pdf", render_pdf(html, config.templates_dir)))
-        timings.measure("pdf", started)
-
     folder = config.output_dir / name / period.label
-    manifest = build_manifest(ws, name, period, results, okr, as_of, files, timings, checks)
+    previous = previous_manifest(folder)
+    restated = restatements(previous, results)
+    inputs = ReportInputs(
+        data_as_of=as_of,
+        okr=okr,
+        checks=checks,
+        theme=theme_assets(config),
+        sql={k: config.query_path(k).read_text(encoding="utf-8") for k in report.kpis},
+        restatements=restated,
+        restated_since=str(previous.get("built_at", "")) if previous else "",
+    )
+    files = render_files(config, name, report, period, results, inputs, timings, progress)
+    record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages)
+    manifest = build_manifest(config.root, record, files)
     files.append(OutputFile("manifest.json", manifest_bytes(manifest)))
     staging = config.workdir / "staging"
     clean_staging(staging)
     progress(f"writing {folder}")
     written = publish(files, folder, staging)
+    write_index(config, staging)
     clean_staging(staging)
     return RunResult(name, period, folder, tuple(written), tuple(results))
 
 
-def build_manifest(
-    ws: Workspace,
-    report_name: str,
-    period: Period,
-    results: list[KpiResult],
-    okr: CycleResult | None,
-    as_of: date | None,
-    files: list[OutputFile],
-    timings: Timings,
-    checks: list[CheckResult],
-) -> dict:
-    """What a run used and produced: inputs and their hashes, config hash, figures."""
-    config_dir = ws.config.root / "config"
-    config_hash = hashlib.sha256()
-    for path in sorted(config_dir.rglob("*.yaml")) + sorted(ws.config.queries_dir.rglob("*.sql")):
-        config_hash.update(str(path.relative_to(ws.config.root)).encode())
-        config_hash.update(path.read_bytes())
-    return {
-        "report": report_name,
-        "period": {"label": period.label, "start": period.start, "end_exclusive": period.end},
-        "data_as_of": as_of,
-        "inputs": [{"source": f.source, "path": f.path, "sha256": f.sha256, "rows": f.rows} for f in ws.ingest.files],
-        "config_sha256": config_hash.hexdigest(),
-        "kpis": {
-            r.kpi_id: {
-                "value": r.value,
-                "previous": r.previous,
-                "last_year": r.last_year,
-                "target": r.target,
-                "health": r.health.value,
-            }
-            for r in results
-        },
-        "okrs": None if okr is None else {
-            "cycle": okr.name,
-            "expected": okr.expected,
-            "final": okr.final,
-            "objectives": {
-                o.objective_id: {
-                    "score": o.score,
-                    "status": o.status.value,
-                    "key_results": {
-                        k.kr_id: {"baseline": k.baseline, "current": k.current, "attainment": k.attainment,
-                                  "score": k.score, "expected": k.expected, "status": k.status.value}
-                        for k in o.key_results
-                    },
-                }
-                for o in okr.objectives
-            },
-        },
-        "checks": [
-            {"scope": c.scope, "check": c.name, "severity": c.severity, "passed": c.passed,
-             "message": c.message, "numbers": c.numbers}
-            for c in checks
-        ],
-        "outputs": {f.name: hashlib.sha256(f.content).hexdigest() for f in files},
-        "timings_seconds": timings.stages,
-        "versions": _versions(),
-    }
+def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
+                 inputs: ReportInputs, timings: Timings, progress: Progress, stem: str | None = None) -> list[OutputFile]:
+    """The report's HTML and PDF, complete in memory."""
+    stem = stem or name
+    started = time.perf_counter()
+    progress(f"rendering {stem}.html")
+    context = build_context(config, name, report, period, results, inputs)
+    html = render_html(config.templates_dir, report.template, context)
+    timings.add("html", started)
+    files = []
+    if "html" in report.formats:
+        files.append(OutputFile(f"{stem}.html", html.encode("utf-8")))
+    if "pdf" in report.formats:
+        started = time.perf_counter()
+        progress(f"rendering {stem}.pdf")
+        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant)))
+        timings.add("pdf", started)
+    return files
 
 
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in ("pulse-reports", "duckdb", "polars", "jinja2", "weasyprint"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "unknown"
-    return found
+def write_index(config: ProjectConfig, staging: Path) -> None:
+    """reports/index.html: every report and period built, newest first."""
+    entries = []
+    for archived in archived_reports(config.output_dir):
+        links = [IndexLink(f, f"{archived.report}/{archived.period}/{f}") for f in archived.files]
+        entries.append(IndexEntry(archived.report, archived.period, archived.built_at, tuple(links)))
+    html = render_template(config.templates_dir, "index.html.j2",
+                           {"company": config.project.company, "entries": entries})
+    write_atomically(config.output_dir / "index.html", html.encode("utf-8"), staging)

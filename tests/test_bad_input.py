@@ -186,7 +186,7 @@ def test_bad_input_fails_cleanly_and_keeps_the_last_report(
     project = tmp_path / "project"
     shutil.copytree(good_project, project)
     before = snapshot(project)
-    assert sorted(before) == ["monthly/2026-10/manifest.json", "monthly/2026-10/monthly.html",
+    assert sorted(before) == ["index.html", "monthly/2026-10/manifest.json", "monthly/2026-10/monthly.html",
                               "monthly/2026-10/monthly.pdf"]
     expected = case.breaks(project) + list(case.extra)
 

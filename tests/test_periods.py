@@ -83,7 +83,7 @@ def test_window_holds_trend_and_last_year():
     assert labels[-1] == "2026-10"
     assert "2025-10" in labels
     assert labels == sorted(labels)
-    assert len(labels) == 14
+    assert len(labels) == 24  # 12-period trend + the same 12 periods a year earlier
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-Q3", "26-10", "october", "", "2026-10; DROP TABLE x"])

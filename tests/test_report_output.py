@@ -61,9 +61,9 @@ def pdf_pages(pdf) -> list[str]:
 
 
 def test_pdf_pages_are_a4(pdf) -> None:
-    # 3 pages before the executive summary, OKR section and check appendix were
-    # added; now 6. The bound catches a layout blow-up, not a new section.
-    assert 2 <= len(pdf.pages) <= 8
+    # cover + contents, key figures, OKRs, trends, methodology and checks
+    # appendices: 9 pages for the demo. The bound catches a layout blow-up.
+    assert 4 <= len(pdf.pages) <= 12
     for page in pdf.pages:
         box = page.mediabox
         assert (round(float(box.width)), round(float(box.height))) == (595, 842)
@@ -76,21 +76,20 @@ def test_pdf_title_block(pdf_pages, pdf) -> None:
     assert "Nordlys Kaffe ApS" in "\n".join(pdf_pages)
     assert "Monthly business review" in first
     assert "October 2026" in first
-    assert re.search(r"Data as of \w+ \d{1,2}, 2026", first), first[:400]
+    assert re.search(r"Data as of (\d{1,2} \w+|\w+ \d{1,2},) 2026", first), first[:400]
     assert pdf.metadata.title == "Nordlys Kaffe ApS · Monthly business review · October 2026"
 
 
 def test_pdf_lists_every_kpi_and_the_revenue_value(pdf_pages, report) -> None:
-    text = "\n".join(pdf_pages)
+    text = " ".join(" ".join(pdf_pages).split())  # long titles wrap inside table cells
     for kpi_id in report["kpi_ids"]:
         title = report["config"].kpis[kpi_id].title
-        # a row of the KPI table starts with the title; its trend card repeats it
-        assert re.search(r"^" + re.escape(title) + r" \S", text, re.M), title
-        assert text.count(title) >= 2, title
+        # the KPI table row, its trend card and its methodology entry
+        assert text.count(title) >= 3, title
     revenue = next(r for r in report["result"].kpis if r.kpi_id == "revenue")
-    expected = "DKK\u00a0" + f"{round(revenue.value):,}"
-    assert re.fullmatch(r"DKK\u00a0\d{1,3}(,\d{3})+", expected)
-    assert re.search(r"^Revenue " + re.escape(expected) + r" ", pdf_pages[0], re.M), pdf_pages[0][:800]
+    # the demo project formats numbers for en_DK: "444.068 kr."
+    expected = f"{round(revenue.value):,}".replace(",", ".") + " kr."  # the no-break space was normalised
+    assert re.search(r"Revenue " + re.escape(expected) + r" ", text), text[:1500]
 
 
 def test_pdf_footer_numbers_pages(pdf_pages) -> None:
@@ -179,7 +178,7 @@ def test_html_values_match_the_figures(structure, report) -> None:
     revenue_row = next(r for r in structure.rows if r["data-kpi"] == "revenue")
     value_cell = next(c for c in revenue_row["cells"] if "value" in c["classes"])
     revenue = next(r for r in report["result"].kpis if r.kpi_id == "revenue")
-    assert value_cell["text"] == "DKK\u00a0" + f"{round(revenue.value):,}"
+    assert value_cell["text"] == f"{round(revenue.value):,}".replace(",", ".") + "\u00a0kr."  # en_DK
 
 
 def test_html_has_a_trend_svg_per_kpi(structure, report) -> None:
@@ -196,11 +195,11 @@ def test_html_is_self_contained(report) -> None:
 def test_failed_pdf_render_leaves_the_previous_report_untouched(report, monkeypatch) -> None:
     reports = report["project"] / "reports"
     before = snapshot(reports)
-    assert sorted(before) == ["monthly/2026-10/manifest.json", "monthly/2026-10/monthly.html",
+    assert sorted(before) == ["index.html", "monthly/2026-10/manifest.json", "monthly/2026-10/monthly.html",
                               "monthly/2026-10/monthly.pdf"]
     calls = []
 
-    def broken_pdf(html: str, templates_dir: Path) -> bytes:
+    def broken_pdf(html: str, templates_dir: Path, *_variant) -> bytes:
         calls.append(len(html))
         raise RuntimeError("PDF engine crashed")
 
@@ -220,7 +219,7 @@ def test_failed_pdf_render_through_the_cli(report, monkeypatch, capsys) -> None:
     reports = report["project"] / "reports"
     before = snapshot(reports)
 
-    def broken_pdf(html: str, templates_dir: Path) -> bytes:
+    def broken_pdf(html: str, templates_dir: Path, *_variant) -> bytes:
         raise PulseError("report_templates/report.css: font missing", "install it")
 
     monkeypatch.setattr(runner, "render_pdf", broken_pdf)
@@ -242,7 +241,7 @@ def test_same_period_twice_gives_byte_identical_html(report, monkeypatch) -> Non
     """
     project = report["project"]
     shutil.rmtree(project / ".pulse")
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir: report["pdf"])
+    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: report["pdf"])
     result = runner.run_report(project, "monthly", PERIOD)
     again = (report["folder"] / "monthly.html").read_bytes()
     assert again == report["html"]
