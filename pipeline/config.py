@@ -217,6 +217,7 @@ class ReportConfig(Strict):
     orientation: Literal["portrait", "landscape"] = "portrait"
     pdf_variant: Literal["pdf/ua-1", "pdf/a-3b", "none"] = "pdf/ua-1"  # tagged, accessible PDF by default
     okrs: bool = True  # show the OKR cycle (when config/okrs.yaml exists)
+    burst_by: str | None = None  # a dimension column KPI queries return: one report per segment
 
 
 class ReportsFile(Strict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,12 +29,20 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT_OR_STRING = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 
 
+Series = dict[date, "float | None"]
+
+
 @dataclass(frozen=True)
 class KpiSeries:
-    """A KPI's value per period start (company-wide), after filling gaps."""
+    """A KPI's value per period start (company-wide), after filling gaps.
+
+    `by_dimension[column][segment]` is the series of one segment, from rows
+    where exactly that dimension column is set (e.g. region = 'Sjælland').
+    """
 
     kpi_id: str
-    values: dict[date, float | None]
+    values: Series
+    by_dimension: dict[str, dict[str, Series]] = field(default_factory=dict)
 
 
 def register_periods(con: duckdb.DuckDBPyConnection, window: list[Period]) -> None:
@@ -116,9 +124,8 @@ def shape_series(
     dim_indexes = [i for i in range(len(columns)) if i not in (p_index, v_index)]
     starts = {p.start for p in window}
     found: dict[date, float | None] = {}
+    segments: dict[str, dict[str, dict[date, float | None]]] = {columns[i]: {} for i in dim_indexes}
     for row in rows:
-        if any(row[i] is not None for i in dim_indexes):
-            continue  # a segment's row; the company-wide figure has no dimensions
         period = row[p_index]
         if isinstance(period, datetime):
             period = period.date()
@@ -127,14 +134,30 @@ def shape_series(
                 f"{shown}: period {period!r} is not a period_start of the periods table",
                 "return p.period_start AS period and join the facts to periods",
             )
-        if period in found:
+        set_dims = [i for i in dim_indexes if row[i] is not None]
+        if not set_dims:
+            target, where = found, "for period"
+        elif len(set_dims) == 1:
+            target = segments[columns[set_dims[0]]].setdefault(str(row[set_dims[0]]), {})
+            where = f"for {columns[set_dims[0]]} = {row[set_dims[0]]!r} in period"
+        else:
+            continue  # combinations of several dimensions are not reported on
+        if period in target:
             raise QueryError(
-                f"{shown}: more than one row for period {period.isoformat()}",
+                f"{shown}: more than one row {where} {period.isoformat()}",
                 "group by the period (GROUP BY ALL), or return extra columns only as dimensions",
             )
-        found[period] = _number(row[v_index], shown, period)
+        target[period] = _number(row[v_index], shown, period)
     filler = 0.0 if kpi.fill == "zero" else None
-    return KpiSeries(kpi_id, {p.start: found.get(p.start, filler) for p in window})
+
+    def filled(values: dict[date, float | None]) -> dict[date, float | None]:
+        return {p.start: values.get(p.start, filler) for p in window}
+
+    return KpiSeries(
+        kpi_id,
+        filled(found),
+        {column: {name: filled(v) for name, v in sorted(by.items())} for column, by in segments.items() if by},
+    )
 
 
 def _number(value: object, shown: str, period: date) -> float | None:

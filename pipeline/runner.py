@@ -6,9 +6,11 @@ render (HTML, PDF) -> outputs (atomic publish + manifest).
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from .archive import archived_reports, previous_manifest, restatements
 from .config import ProjectConfig, ReportConfig, load_project
 from .context import ReportInputs, build_context
 from .errors import RunFailed
-from .manifest import RunRecord, build_manifest
+from .manifest import RunRecord, build_manifest, kpi_values
 from .okr_eval import CycleResult, choose_cycle, evaluate, kr_ids
 from .outputs import OutputFile, clean_staging, manifest_bytes, publish, write_atomically
 from .periods import Calendar, Grain, Period, history_back, now_utc, today_in
@@ -129,10 +131,15 @@ def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetim
     return results
 
 
-def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, dict]:
-    """Each KPI's query executed once over the whole window."""
+def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
+    """Each KPI's query executed once over the whole window, with its segments."""
     kpis.register_periods(ws.con, window)
-    return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period).values for kpi_id in kpi_ids}
+    return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period) for kpi_id in kpi_ids}
+
+
+def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, dict]:
+    """Each KPI's company-wide series, one query execution per KPI."""
+    return {k: s.values for k, s in kpi_series_full(ws, kpi_ids, window, period).items()}
 
 
 def kpi_results(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: Period) -> list[KpiResult]:
@@ -189,7 +196,8 @@ def run_report(
         {kr.kpi for o in cycle.config.objectives.values() for kr in o.key_results.values() if kr.kpi}
     )
     ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
-    series = kpi_series(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
+    full = kpi_series_full(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
+    series = {k: s.values for k, s in full.items()}
     results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
     checks = checks + kpi_anomalies(results, config)
     timings.measure("kpis", started)
@@ -212,8 +220,18 @@ def run_report(
         restated_since=str(previous.get("built_at", "")) if previous else "",
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
+    segments: dict[str, dict] = {}
+    if report.burst_by:
+        for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
+            stem = f"{name}-{slug(segment)}"
+            seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
+                                 restatements=restatements(previous, seg_results, segment))
+            seg_files = render_files(config, name, report, period, seg_results, seg_inputs, timings, progress, stem)
+            files.extend(seg_files)
+            segments[segment] = {"kpis": kpi_values(seg_results), "company_wide_only": sorted(wide_only),
+                                 "files": [f.name for f in seg_files]}
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages)
-    manifest = build_manifest(config.root, record, files)
+    manifest = build_manifest(config.root, record, files, segments)
     files.append(OutputFile("manifest.json", manifest_bytes(manifest)))
     staging = config.workdir / "staging"
     clean_staging(staging)
@@ -222,6 +240,39 @@ def run_report(
     write_index(config, staging)
     clean_staging(staging)
     return RunResult(name, period, folder, tuple(written), tuple(results))
+
+
+def segment_results(full: dict[str, kpis.KpiSeries], kpi_ids: list[str], dimension: str, config: ProjectConfig,
+                    calendar: Calendar, period: Period):
+    """Per segment of `dimension`: its KPI results and the KPIs shown company-wide."""
+    names = sorted({s for k in kpi_ids for s in full[k].by_dimension.get(dimension, {})})
+    if not names:
+        raise RunFailed(
+            f"burst_by: {dimension}: no KPI query of this report returns a '{dimension}' column",
+            "return the dimension as an extra column (e.g. GROUP BY GROUPING SETS ((period, region), (period)))",
+        )
+    for segment in names:
+        results, wide_only = [], set()
+        for k in kpi_ids:
+            by_segment = full[k].by_dimension.get(dimension)
+            if by_segment is None:
+                wide_only.add(k)
+                values = full[k].values
+            else:
+                values = by_segment.get(segment, {p: (0.0 if config.kpis[k].fill == "zero" else None)
+                                                  for p in full[k].values})
+            kpi = config.kpis[k]
+            if by_segment is not None:
+                kpi = kpi.model_copy(update={"target": None})  # targets are company-wide figures
+            results.append(compare(k, kpi, values, calendar, period))
+        yield segment, results, frozenset(wide_only)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a segment name: 'Sjælland' -> 'sjaelland'."""
+    table = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "ae", "Ø": "oe", "Å": "aa", "ß": "ss"})
+    folded = unicodedata.normalize("NFKD", text.translate(table)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "segment"
 
 
 def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],

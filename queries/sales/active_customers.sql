@@ -1,7 +1,13 @@
--- Active customers: distinct customers with a non-cancelled order line in the period.
+-- Active customers: distinct customers with a non-cancelled order line in the
+-- period, company-wide (region NULL) and per region.
+WITH lines AS (
+    SELECT s.*, coalesce(s.region, 'unknown') AS segment
+    FROM sales s
+    WHERE s.status <> 'cancelled'
+)
 SELECT p.period_start AS period,
-       count(DISTINCT s.customer_id) AS value
+       l.segment AS region,
+       count(DISTINCT l.customer_id) AS value
 FROM periods p
-JOIN sales s ON s.order_ts >= p.period_start AND s.order_ts < p.period_end
-WHERE s.status <> 'cancelled'
-GROUP BY ALL
+JOIN lines l ON l.order_ts >= p.period_start AND l.order_ts < p.period_end
+GROUP BY GROUPING SETS ((p.period_start), (p.period_start, l.segment))

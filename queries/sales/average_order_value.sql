@@ -1,8 +1,14 @@
--- Average order value: revenue / orders (both excluding cancelled lines).
+-- Average order value: revenue / orders (both excluding cancelled lines),
+-- company-wide (region NULL) and per region.
+WITH lines AS (
+    SELECT s.*, coalesce(s.region, 'unknown') AS segment
+    FROM sales s
+    WHERE s.status <> 'cancelled'
+)
 SELECT p.period_start AS period,
-       sum(s.quantity * s.unit_price * (1 - coalesce(s.discount, 0)))
-         / nullif(count(DISTINCT s.order_id), 0) AS value
+       l.segment AS region,
+       sum(l.quantity * l.unit_price * (1 - coalesce(l.discount, 0)))
+         / nullif(count(DISTINCT l.order_id), 0) AS value
 FROM periods p
-JOIN sales s ON s.order_ts >= p.period_start AND s.order_ts < p.period_end
-WHERE s.status <> 'cancelled'
-GROUP BY ALL
+JOIN lines l ON l.order_ts >= p.period_start AND l.order_ts < p.period_end
+GROUP BY GROUPING SETS ((p.period_start), (p.period_start, l.segment))
