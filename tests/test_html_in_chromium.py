@@ -1,0 +1,468 @@
+"""The demo report's HTML in a real browser: headless Chromium with the network off.
+
+The report must be self-contained: every stylesheet, image, font and chart
+inline (data: URIs, inline <style> and <svg>). Two independent checks:
+
+1. statically, no attribute or CSS url() in the HTML points anywhere but a
+   data: URI or a #fragment (this also catches references a browser would
+   only follow later: print-only CSS, lazy images);
+2. dynamically, Debian's /usr/bin/chromium loads the file over the Chrome
+   DevTools protocol (--remote-debugging-pipe, standard library only) with
+   network emulation offline and every host name unresolvable; any request
+   other than the page itself or a data: URI, any failed load, console error,
+   error log entry or uncaught exception fails the test. The same session
+   checks the rendered DOM and takes a full-page screenshot that must not be
+   blank and must show the charts' blue.
+
+Without /usr/bin/chromium the tests fail with the install command, unless
+PULSE_SKIP_BROWSER=1 (then they skip). PULSE_CHROMIUM overrides the path.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import io
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import conftest
+from conftest import make_project
+from pipeline import runner
+from pipeline.charts import ACCENT
+from pipeline.config import load_project
+
+PERIOD = "2026-10"
+CHROMIUM = Path(os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium"))
+VIEWPORT = (1200, 3000)
+TIMEOUT = 60.0  # seconds for any one browser step
+FLAGS = (
+    "--headless",
+    "--no-sandbox",  # CI containers run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: nothing can reach the network
+    f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
+)
+
+
+def chromium() -> Path:
+    """The browser, or a failure that says how to install it (a skip if asked)."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    if os.environ.get("PULSE_SKIP_BROWSER") == "1":
+        pytest.skip(f"{CHROMIUM} not installed and PULSE_SKIP_BROWSER=1")
+    pytest.fail(
+        f"{CHROMIUM} not found: this test renders the report in headless Chromium. Install Debian's "
+        "package with `sudo apt-get update && sudo apt-get install -y chromium` (.ci/run does this), "
+        "or set PULSE_SKIP_BROWSER=1 to skip the browser tests.",
+        pytrace=False,
+    )
+
+
+# -- a minimal DevTools client ------------------------------------------------------
+class DevToolsError(RuntimeError):
+    pass
+
+
+class DevTools:
+    """Chrome DevTools protocol over --remote-debugging-pipe.
+
+    The browser reads NUL-terminated JSON commands on its fd 3 and writes
+    responses and events on fd 4. Events are collected in `events` while
+    waiting for responses.
+    """
+
+    def __init__(self, exe: Path, profile: Path, log: Path) -> None:
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        # the child's ends above fd 10, so the redirections to 3 and 4 cannot clobber them
+        # (bash, not sh: dash cannot redirect fds above 9)
+        child_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
+        child_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            ["/bin/bash", "-c", f'exec "$@" 3<&{child_r} 4>&{child_w} {child_r}<&- {child_w}>&-', "bash", str(exe),
+             *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
+            pass_fds=(child_r, child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,  # its own process group, so close() can end all of it
+        )
+        os.close(child_r)
+        os.close(child_w)
+        self.log_path = log
+        self.events: list[dict] = []
+        self._buffer = b""
+        self._next_id = 0
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        """Run one command and return its result; protocol errors raise."""
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            reply = self._read(deadline)
+            if reply is None:
+                raise DevToolsError(f"no answer to {method} within {TIMEOUT:.0f} s")
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise DevToolsError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self.events.append(reply)
+
+    def wait_for(self, event: str, session: str) -> dict:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            for seen in self.events:
+                if seen.get("method") == event and seen.get("sessionId") == session:
+                    return seen
+            message = self._read(deadline)
+            if message is None:
+                raise DevToolsError(f"no {event} within {TIMEOUT:.0f} s")
+            if "method" in message:
+                self.events.append(message)
+
+    def drain(self, seconds: float) -> None:
+        """Collect events for a moment (late console messages, failed loads)."""
+        deadline = time.monotonic() + seconds
+        while (message := self._read(deadline)) is not None:
+            if "method" in message:
+                self.events.append(message)
+
+    def _read(self, deadline: float) -> dict | None:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self._from_browser], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(self._from_browser, 1 << 20)
+            if not chunk:
+                raise DevToolsError(f"Chromium exited (code {self.proc.poll()}); log:\n{self.log_tail()}")
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(raw)
+
+    def log_tail(self, lines: int = 20) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self._next_id += 1
+                os.write(self._to_browser, json.dumps({"id": self._next_id, "method": "Browser.close"}).encode() + b"\0")
+                self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the group we started, by its id
+                self.proc.wait(timeout=10)
+            os.close(self._to_browser)
+            os.close(self._from_browser)
+            self._log.close()
+
+
+# -- load the page once --------------------------------------------------------------
+DOM_FACTS = """JSON.stringify({
+  title: document.title,
+  kpiRows: document.querySelectorAll("tr.kpi").length,
+  svgs: [...document.querySelectorAll("svg")].filter(s => !s.parentElement.closest("svg"))
+          .map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; }),
+  svgText: document.querySelectorAll("svg text").length,
+  brokenImages: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80)),
+  bodyText: document.body.innerText.length,
+  height: Math.ceil(document.documentElement.scrollHeight),
+})"""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The demo report as run_report wrote it."""
+
+    html_path: Path
+    html: str
+    company: str
+    kpi_count: int
+
+
+@dataclass(frozen=True)
+class LoadedPage:
+    """The report as Chromium saw it."""
+
+    report: Report
+    facts: dict
+    problems: list[str]
+    screenshot: bytes
+    screenshot_path: Path
+
+
+def problems_in(events: list[dict], session: str, page_url: str) -> list[str]:
+    """Everything that says the page is not self-contained or not clean."""
+    found = []
+    urls: dict[str, str] = {}
+    for event in events:
+        if event.get("sessionId") != session:
+            continue
+        method, params = event["method"], event.get("params", {})
+        if method == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            urls[params["requestId"]] = url
+            if url != page_url and not url.startswith("data:"):
+                found.append(f"request for a resource outside the page: {url[:200]}")
+        elif method == "Network.loadingFailed":
+            url = urls.get(params["requestId"], "?")
+            found.append(f"failed to load {url[:200]}: {params.get('errorText')}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            found.append(f"console.{params['type']}: {text[:300]}")
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            text = details.get("exception", {}).get("description") or details.get("text")
+            found.append(f"uncaught exception: {text[:300]}")
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            entry = params["entry"]
+            found.append(f"browser error ({entry.get('source')}): {entry.get('text', '')[:300]} {entry.get('url', '')[:200]}")
+    return found
+
+
+@dataclass
+class Loaded:
+    """What one page load in the browser gave."""
+
+    url: str
+    facts: dict
+    problems: list[str]
+    screenshot: bytes
+
+
+def load(browser: DevTools, path: Path) -> Loaded:
+    """Open `path` in a fresh tab, offline; collect DOM facts, problems and a full-page PNG."""
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        browser.send(f"{domain}.enable", session=session)
+    browser.send("Network.emulateNetworkConditions",
+                 {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}, session)
+    browser.send("Emulation.setDeviceMetricsOverride",
+                 {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, session)
+    url = path.as_uri()
+    navigated = browser.send("Page.navigate", {"url": url}, session)
+    if "errorText" in navigated:
+        raise DevToolsError(f"Chromium could not open {url}: {navigated['errorText']}")
+    browser.wait_for("Page.loadEventFired", session)
+    browser.send("Runtime.evaluate", {"expression": "document.fonts.ready.then(() => true)", "awaitPromise": True},
+                 session)
+    browser.drain(0.3)
+    facts = json.loads(browser.send("Runtime.evaluate", {"expression": DOM_FACTS, "returnByValue": True},
+                                    session)["result"]["value"])
+    # the whole page in one picture: the viewport grown to the document's height
+    height = max(VIEWPORT[1], min(facts["height"], 16000))
+    browser.send("Emulation.setDeviceMetricsOverride",
+                 {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+    shot = base64.b64decode(browser.send("Page.captureScreenshot", {"format": "png"}, session)["data"])
+    browser.drain(0.2)
+    problems = problems_in(browser.events, session, url)
+    browser.send("Target.closeTarget", {"targetId": target})
+    return Loaded(url, facts, problems, shot)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> DevTools:
+    exe = chromium()
+    work = tmp_path_factory.mktemp("chromium_profile")
+    devtools = DevTools(exe, work / "profile", work / "chromium.log")
+    try:
+        yield devtools
+    finally:
+        devtools.close()
+
+
+def load_or_fail(browser: DevTools, path: Path) -> Loaded:
+    try:
+        return load(browser, path)
+    except DevToolsError as exc:
+        pytest.fail(f"headless Chromium failed: {exc}\n{browser.log_tail()}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, demo_exports) -> Report:
+    """The default report for 2026-10, rendered once for this module (what the `project` fixture builds)."""
+    project = make_project(tmp_path_factory.mktemp("chromium") / "project", demo_exports)
+    result = runner.run_report(project, None, PERIOD, now=conftest.NOW)
+    html_path = project / "reports" / "monthly" / PERIOD / "monthly.html"
+    assert html_path.is_file(), [str(f) for f in result.files]
+    return Report(html_path, html_path.read_text(encoding="utf-8"), load_project(project).project.company,
+                  len(result.kpis))
+
+
+@pytest.fixture(scope="module")
+def page(browser, report) -> LoadedPage:
+    loaded = load_or_fail(browser, report.html_path)
+    screenshot_path = report.html_path.parents[3] / "monthly-chromium.png"  # beside reports/, to look at after a failure
+    screenshot_path.write_bytes(loaded.screenshot)
+    return LoadedPage(report, loaded.facts, loaded.problems, loaded.screenshot, screenshot_path)
+
+
+# -- static: nothing points outside the file -----------------------------------------
+URL_ATTRIBUTES = {"src", "href", "xlink:href", "srcset", "poster", "data", "action", "formaction", "background",
+                  "manifest", "icon", "ping", "longdesc", "cite", "lowsrc", "dynsrc", "codebase", "archive"}
+CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
+CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?['"]?([^'")\s;]+)""", re.I)
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """The URLs of a srcset: a URL is a run of non-blanks (a data: URI may hold commas)."""
+    return [m.group(1).rstrip(",") for m in re.finditer(r"[\s,]*(\S+)[^,]*", value) if m.group(1).rstrip(",")]
+
+
+def _inline(reference: str) -> bool:
+    reference = reference.strip()
+    return reference == "" or reference.startswith("#") or reference.lower().startswith("data:")
+
+
+class References(HTMLParser):
+    """Every URL the HTML or its inline CSS refers to, with where it was found."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+        if tag in ("base", "link", "script", "iframe", "frame", "object", "embed", "applet", "portal"):
+            attributes = dict(attrs)
+            reference = attributes.get("src") or attributes.get("href") or attributes.get("data") or ""
+            if tag != "script" or reference:  # inline <script> is fine, <script src> is not
+                self.found.append((f"<{tag}>", reference or "(element)"))
+        if tag == "meta" and dict(attrs).get("http-equiv", "").lower() == "refresh":
+            self.found.append(("<meta http-equiv=refresh>", dict(attrs).get("content", "")))
+        for name, value in attrs:
+            if value is None:
+                continue
+            name = name.lower()
+            if name in URL_ATTRIBUTES:
+                candidates = _srcset_urls(value) if name == "srcset" else [value]
+                self.found += [(f"<{tag} {name}>", c) for c in candidates]
+            self.found += [(f"<{tag} {name}> url()", m.group(2)) for m in CSS_URL.finditer(value)]
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self._in_style = False
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.found += [("<style> url()", m.group(2)) for m in CSS_URL.finditer(data)]
+            self.found += [("<style> @import", m.group(1)) for m in CSS_IMPORT.finditer(data)]
+
+
+def external_references(html: str) -> list[tuple[str, str]]:
+    parser = References()
+    parser.feed(html)
+    parser.close()
+    return [(where, ref) for where, ref in parser.found if not _inline(ref) or where.startswith(("<base", "<link",
+            "<script", "<iframe", "<frame", "<object", "<embed", "<applet", "<portal", "<meta"))]
+
+
+def test_reference_check_catches_external_resources() -> None:
+    """The static check itself: it must see what a browser would fetch."""
+    bad = """<html><head><link rel=stylesheet href="x.css"><style>@import "y.css"; body{background:url(img.png)}
+    .a{background:url('data:image/png;base64,AAAA')}</style><script src="https://cdn.example/x.js"></script></head>
+    <body><img src="logo.png" srcset="a.png 1x, data:image/png;base64,AA 2x"><div style="background: url(file:///etc/x)">
+    <svg><use xlink:href="#m1"/><image href="http://x/y.png"/><rect clip-path="url(#p1)"/></svg></div></body></html>"""
+    refs = {ref for _, ref in external_references(bad)}
+    assert refs == {"x.css", "y.css", "img.png", "https://cdn.example/x.js", "logo.png", "a.png", "file:///etc/x",
+                    "http://x/y.png"}
+    good = """<html><head><style>.a{background:url(data:image/png;base64,AA)}</style></head>
+    <body><a href="#kpi-revenue">x</a><img src="data:image/png;base64,AA"><svg><use xlink:href="#m1"/></svg></body></html>"""
+    assert external_references(good) == []
+
+
+def test_html_refers_to_nothing_outside_itself(report: Report) -> None:
+    found = external_references(report.html)
+    assert found == [], "the report HTML must be self-contained (data: URIs, inline CSS/SVG only):\n" + "\n".join(
+        f"  {where}: {ref[:120]}" for where, ref in found)
+
+
+# -- dynamic: Chromium, offline ------------------------------------------------------
+def test_browser_check_catches_requests_and_errors(browser, tmp_path) -> None:
+    """The dynamic check itself, on a page that breaks every rule."""
+    (tmp_path / "present.png").write_bytes(b"not really a png")
+    bad = tmp_path / "bad.html"
+    bad.write_text("""<!DOCTYPE html><html><head><title>bad</title><link rel="stylesheet" href="missing.css"></head>
+    <body><img src="https://example.com/logo.png"><img src="present.png">
+    <script>console.error("canary console error"); console.log("harmless log line"); notDefined();</script></body></html>""")
+    loaded = load_or_fail(browser, bad)
+    text = "\n".join(loaded.problems)
+    for expected in ("missing.css", "https://example.com/logo.png", "present.png", "canary console error",
+                     "notDefined"):
+        assert expected in text, f"{expected!r} not reported:\n{text}"
+    assert "harmless log line" not in text
+    assert loaded.facts["title"] == "bad"
+
+
+def test_chromium_loads_the_page_without_requests_or_errors(page: LoadedPage) -> None:
+    assert page.problems == [], f"{page.report.html_path}:\n" + "\n".join(f"  {p}" for p in page.problems)
+
+
+def test_chromium_renders_title_kpis_and_charts(page: LoadedPage) -> None:
+    facts = page.facts
+    kpi_count = page.report.kpi_count
+    assert page.report.company in facts["title"] and "October 2026" in facts["title"], facts["title"]
+    assert facts["kpiRows"] == kpi_count
+    svgs = facts["svgs"]
+    assert len(svgs) >= kpi_count, f"{len(svgs)} inline SVG charts for {kpi_count} KPIs"
+    assert all(w > 10 and h > 5 for w, h in svgs), f"an SVG rendered with no size: {svgs}"
+    assert facts["svgText"] > 0, "chart labels should be SVG <text>"
+    assert facts["brokenImages"] == []
+    assert facts["bodyText"] > 1000
+
+
+def test_chromium_screenshot_is_not_blank(page: LoadedPage) -> None:
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page.screenshot)).convert("RGB")
+    assert image.width == VIEWPORT[0] and image.height >= VIEWPORT[1], image.size
+    pixels = np.asarray(image, dtype=np.int32).reshape(-1, 3)
+    counts = np.bincount((pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2])
+    colours = int((counts > 0).sum())
+    inked = len(pixels) - int(counts.max())  # pixels not of the most common (background) colour
+    assert colours > 50 and inked > 0.02 * len(pixels), (
+        f"screenshot looks blank: {colours} colours, {inked} non-background pixels ({page.screenshot_path})")
+    accent = np.array([int(ACCENT[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+    blue = int((np.abs(pixels - accent) <= 12).all(axis=1).sum())
+    assert blue > 200, f"the charts' line colour {ACCENT} hardly appears ({blue} px) in {page.screenshot_path}"
