@@ -34,6 +34,7 @@ class QueryText:
     sql: str
     shown: str  # how errors name it: a file path or "query text"
     params: dict[str, object]
+    is_kpi: bool = False  # a KPI query: rows are sorted by period, company-wide first
 
 
 def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
@@ -48,7 +49,7 @@ def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
         path = candidate
     if path is not None:
         params = dict(config.kpis[name_or_sql].params) if name_or_sql in config.kpis else {}
-        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params)
+        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=True)
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
     raise PulseError(
@@ -80,6 +81,9 @@ def run_query(
     columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
     ws.con.close()
     frame = to_frame(columns, rows)
+    if query.is_kpi and frame.height:
+        # KPI queries have no ORDER BY: period, then the company-wide row before segments
+        frame = frame.sort(frame.columns[:-1] if frame.columns[-1] == "value" else frame.columns, nulls_last=False)
     if fmt == "table":
         text = table_text(frame)
     else:

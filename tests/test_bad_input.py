@@ -99,7 +99,7 @@ def _sql_syntax(p: Path) -> list[str]:
 
 def _sql_unknown_column(p: Path) -> list[str]:
     path = p / "queries" / "sales" / "revenue.sql"
-    replace_in(path, "s.unit_price", "s.unit_prise")
+    replace_in(path, "l.unit_price", "l.unit_prise")
     return ["queries/sales/revenue.sql", "Binder Error", "unit_prise"]
 
 

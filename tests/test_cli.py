@@ -183,7 +183,8 @@ def test_kpis_prints_titles_and_values_as_in_the_report(built, ran) -> None:
 def _revenue_csv(ran) -> pl.DataFrame:
     _, result = ran["csv"]
     assert result.returncode == 0, result.stderr
-    return pl.read_csv(result.stdout.encode("utf-8"), try_parse_dates=True)
+    frame = pl.read_csv(result.stdout.encode("utf-8"), try_parse_dates=True)
+    return frame.filter(pl.col("region").is_null()).drop("region")  # the company-wide series
 
 
 def test_query_csv_prints_the_series_with_a_header(built, ran) -> None:
@@ -191,10 +192,11 @@ def test_query_csv_prints_the_series_with_a_header(built, ran) -> None:
     _, result = ran["csv"]
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "period,value"
+    assert lines[0] == "period,region,value"  # revenue is also broken down by region
     assert lines[-1].startswith("2026-10-01,")
+    assert lines[1].startswith(lines[1].split(",")[0] + ",,")  # the company-wide row comes first
     frame = _revenue_csv(ran)
-    assert frame.height == len(lines) - 1 >= 13  # the period, the one before and last year
+    assert frame.height == sum(1 for line in lines[1:] if ",," in line) >= 13
     assert frame["period"].to_list() == sorted(frame["period"].to_list())
     by_period = dict(zip(frame["period"].to_list(), frame["value"].to_list()))
     figures = _manifest(project)["kpis"]["revenue"]
@@ -206,7 +208,7 @@ def test_query_csv_prints_the_series_with_a_header(built, ran) -> None:
 def test_query_json(ran) -> None:
     _, result = ran["json"]
     assert result.returncode == 0, result.stderr
-    records = json.loads(result.stdout)
+    records = [r for r in json.loads(result.stdout) if r["region"] is None]
     expected = _revenue_csv(ran)
     assert [r["period"] for r in records] == [d.isoformat() for d in expected["period"].to_list()]
     assert [r["value"] for r in records] == pytest.approx(expected["value"].to_list(), rel=1e-12)
@@ -220,7 +222,8 @@ def test_query_output_file_is_readable_by_polars(ran, kind: str, relpath: str) -
     path = copy / relpath
     frame = pl.read_parquet(path) if kind == "parquet" else pl.read_excel(path)
     expected = _revenue_csv(ran)
-    assert frame.columns == ["period", "value"]
+    assert frame.columns == ["period", "region", "value"]
+    frame = frame.filter(pl.col("region").is_null())
     assert frame.schema["period"] == pl.Date
     assert frame["period"].to_list() == expected["period"].to_list()
     assert frame["value"].to_list() == pytest.approx(expected["value"].to_list(), rel=1e-12)
