@@ -6,7 +6,9 @@ the report period (aggregation `latest` = the latest non-missing value, `sum`,
 
 - increase_to: (current - baseline) / (target - baseline)
 - decrease_to: (baseline - current) / (baseline - target)
-  (baseline == target: 1 when current is on the target's good side, else 0)
+  (baseline == target, or a target already behind the baseline: 1 when
+  current is on the target's good side, else 0 - never a ratio that grows
+  as the value moves the wrong way)
 - stay_above / stay_below: share of the cycle's completed periods whose value
   is >= / <= target; a period with no value does not count as met
 - milestone: 1 when the latest check-in says done, else its share (0 without)
@@ -150,12 +152,18 @@ def progress(kr: KeyResultConfig, baseline: float | None, current: float | None,
     if current is None or baseline is None:
         return None
     increase = kr.type is KrType.INCREASE_TO
-    if baseline == target:
+    if baseline == target or wrong_side(kr.type, baseline, target):
+        # nothing to move (or the target already lies behind the baseline): met or not
         reached = current >= target if increase else current <= target
         return 1.0 if reached else 0.0
     if increase:
         return (current - baseline) / (target - baseline)
     return (baseline - current) / (baseline - target)
+
+
+def wrong_side(kind: KrType, baseline: float, target: float) -> bool:
+    """An increase_to whose target is below its baseline (or a decrease_to above it)."""
+    return (kind is KrType.INCREASE_TO and target < baseline) or (kind is KrType.DECREASE_TO and target > baseline)
 
 
 def status_for(score: float, expected: float, thresholds: StatusThresholds) -> Status:
@@ -193,6 +201,9 @@ def score_key_result(
                        "the cycle has not started")
     p = progress(kr, baseline, current, values, checkin)
     note = ""
+    if baseline is not None and kr.target is not None and kr.type in (KrType.INCREASE_TO, KrType.DECREASE_TO) \
+            and wrong_side(kr.type, baseline, kr.target):
+        note = f"the target lies behind the baseline ({baseline:g}); scored as met or not met"
     if p is None:
         note = "no baseline (no KPI value before the cycle)" if baseline is None and current is not None else "no data yet"
     score = 0.0 if p is None else min(1.0, max(0.0, p))

@@ -92,6 +92,14 @@ def lint_key_result(
                 ))
         elif baseline_value is not None:
             asked = (kr.target - baseline_value) if increase else (baseline_value - kr.target)
+            if asked < 0:
+                findings.append(Finding(
+                    "warning", key,
+                    f"not Measurable as written: a {kr.type.value} target of {_num(kr.target)} lies behind "
+                    f"the baseline {_num(baseline_value)}",
+                    "swap the type (increase_to / decrease_to) or raise the target",
+                ))
+                return findings
             best = max_move(history, cycle_length, increase)
             if best is not None and asked > max(best, 0):
                 findings.append(Finding(

@@ -635,7 +635,7 @@ def test_demo_project_october(project: Path):
     baskets = krs["bigger_baskets"]
     assert baskets.baseline == pytest.approx(aov.previous)  # baseline auto: the September AOV
     assert baskets.current == pytest.approx(aov.value)
-    assert baskets.attainment == pytest.approx((aov.value - aov.previous) / (650 - aov.previous))
+    assert baskets.attainment == pytest.approx((aov.value - aov.previous) / (700 - aov.previous))
 
     assert krs["returns_in_check"].expected == 1.0  # stay_below
 
@@ -645,3 +645,28 @@ def test_demo_project_october(project: Path):
     assert launch.score == pytest.approx(0.6)
     assert launch.attainment == pytest.approx(0.6)
     assert launch.status is Status.ON_TRACK  # gap = 0.33696 - 0.6 < 0
+
+
+# -- a target behind the baseline ------------------------------------------------
+def test_increase_target_below_the_baseline_is_met_or_not_never_a_growing_ratio():
+    from pipeline.okr_config import KeyResultConfig, StatusThresholds
+    from pipeline.okrs import CycleProgress, score_key_result
+
+    cycle = CycleProgress(date(2026, 10, 1), date(2027, 1, 1), date(2026, 11, 1), 1)
+    kr = KeyResultConfig(title="AOV", kpi="aov", type="increase_to", baseline=680, target=650)
+    # the formula would give (585 - 680) / (650 - 680) = 3.17: the value fell, so not met
+    fell = score_key_result("aov", kr, cycle, [585.0], None, None, StatusThresholds())
+    assert (fell.attainment, fell.score) == (0.0, 0.0)
+    assert "behind the baseline" in fell.note
+    held = score_key_result("aov", kr, cycle, [660.0], None, None, StatusThresholds())
+    assert (held.attainment, held.score, held.status.value) == (1.0, 1.0, "achieved")
+
+
+def test_decrease_target_above_the_baseline_is_met_or_not():
+    from pipeline.okr_config import KeyResultConfig, StatusThresholds
+    from pipeline.okrs import CycleProgress, score_key_result
+
+    cycle = CycleProgress(date(2026, 10, 1), date(2027, 1, 1), date(2026, 11, 1), 1)
+    kr = KeyResultConfig(title="complaints", kpi="c", type="decrease_to", baseline=10, target=12)
+    assert score_key_result("c", kr, cycle, [14.0], None, None, StatusThresholds()).score == 0.0
+    assert score_key_result("c", kr, cycle, [11.0], None, None, StatusThresholds()).score == 1.0
