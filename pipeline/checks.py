@@ -191,3 +191,22 @@ def kpi_anomalies(results: list[KpiResult], config: ProjectConfig) -> list[Check
                                f"{'above' if z > 0 else 'below'} its {len(history)}-period average",
                                {"z": round(z, 2), "mean": mean, "stdev": spread}))
     return out
+
+
+def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[CheckResult]:
+    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source)."""
+    from .rejects import rejected_rows, rejects
+
+    out: list[CheckResult] = []
+    for name, source in config.sources.items():
+        if source.on_bad_rows != "quarantine":
+            continue
+        count = rejected_rows(con, name)
+        found = rejects(con, name) if count else []
+        out.append(CheckResult(name, "rejects", "warn", count == 0,
+                               "no rows quarantined" if count == 0 else
+                               f"{count:,} rows quarantined (kept out of {name}), e.g. {found[0].where()}; "
+                               "see table _pulse_rejects",
+                               {"rows": count, "values": len(found),
+                                "example": found[0].where() if found else None}))
+    return out

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 import traceback
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from . import adhoc, runner
+from . import due as due_runs
 from .errors import PulseError
 from .okr_terminal import okr_json, print_okr_tree
+from .schedule_terminal import print_schedules
 from .terminal import print_checks, print_kpi_table, progress_printer
 from .validate import validate_project as validate_problems
 
@@ -47,15 +50,84 @@ def cli(ctx: click.Context, project: Path, debug: bool) -> None:
     ctx.obj = project
 
 
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """The hidden --now option: an ISO 8601 moment with an offset (tests, rehearsals)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO 8601 time such as 2026-11-02T07:00:00+01:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"'{value}' needs an offset such as +01:00 or Z")
+    return moment
+
+
+NOW_OPTION = click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this moment (ISO 8601).")
+
+
+def _echo_delivery(delivered) -> None:
+    for line in delivered.lines():
+        click.echo(line)
+    delivered.raise_for_failures()
+
+
 @cli.command()
 @click.argument("report", required=False)
 @click.option("--period", "-p", help="2026-10, 2026-Q3, 2026-W42, 2026, last (default) or current.")
+@click.option("--email", is_flag=True, help="Email the PDF to the report's recipients after the run.")
+@click.option("--dry-run", is_flag=True, help="With --email: write the messages as .eml files to the outbox instead.")
+@click.option("--resend", is_flag=True, help="With --email: send again to recipients who already got this period.")
+@NOW_OPTION
 @click.pass_obj
-def run(project: Path, report: str | None, period: str | None) -> None:
+def run(project: Path, report: str | None, period: str | None, email: bool, dry_run: bool, resend: bool,
+        now: datetime | None) -> None:
     """Build REPORT (default: the project's default report) for a period."""
-    result = runner.run_report(project, report, period, progress=progress_printer())
-    for path in result.files:
-        click.echo(str(path))
+    email = email or dry_run or resend
+    with runner.locked(project, "run", now) as config:
+        if email:
+            runner.prepare_delivery(config, report, dry_run)  # config and password problems stop the run early
+        result = runner.run_report(project, report, period, now=now, progress=progress_printer())
+        for path in result.files:
+            click.echo(str(path))
+        if email:
+            _echo_delivery(runner.send_report(project, now=now, dry_run=dry_run, resend=resend, built=result,
+                                              progress=progress_printer()))
+
+
+@cli.command()
+@click.argument("report")
+@click.option("--period", "-p", help="2026-10, 2026-Q3, 2026-W42, 2026, last (default).")
+@click.option("--dry-run", is_flag=True, help="Write the messages as .eml files to the outbox instead of sending.")
+@click.option("--resend", is_flag=True, help="Send again to recipients who already got this period.")
+@NOW_OPTION
+@click.pass_obj
+def send(project: Path, report: str, period: str | None, dry_run: bool, resend: bool, now: datetime | None) -> None:
+    """Email the already built REPORT for a period (only what is still owed)."""
+    with runner.locked(project, "send", now):
+        _echo_delivery(runner.send_report(project, report, period, now=now, dry_run=dry_run, resend=resend,
+                                          progress=progress_printer()))
+
+
+@cli.command()
+@click.option("--list", "list_only", is_flag=True, help="Show each scheduled report, its next due time and last success.")
+@NOW_OPTION
+@click.pass_obj
+def due(project: Path, list_only: bool, now: datetime | None) -> None:
+    """Build and email every scheduled report whose time has come (run it hourly)."""
+    if list_only:
+        print_schedules(due_runs.list_schedules(project, now))
+        return
+    with runner.locked(project, "due", now):
+        outcome = due_runs.run_due(project, now, progress_printer())
+    for run_ in outcome.runs:
+        click.echo(run_.line())
+        if run_.delivery is not None:
+            for line in run_.delivery.lines():
+                click.echo(f"  {line}")
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    outcome.raise_for_failures()
 
 
 @cli.command()

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from .delivery_models import ReportEmail, ReportSchedule
 from .errors import ConfigError
 from .okr_config import OkrsFile
 from .periods import Grain
+from .source_paths import OUTSIDE_HINT, pattern_problem
 from .strict import Strict
 from .yamlfile import YamlDoc, load_yaml
 
@@ -67,6 +69,7 @@ class ProjectSettings(Strict):
     workdir: str = ".pulse"
     output_dir: str = "reports"
     default_report: str | None = None
+    allow_outside_paths: bool = False  # may source paths leave the project folder?
     theme: Theme = Theme()
 
     @field_validator("timezone")
@@ -139,14 +142,62 @@ class SourceChecks(Strict):
 
 
 class ReaderOptions(Strict):
-    delimiter: str | None = None
-    decimal: str | None = None
-    encoding: str | None = None
+    """How to read a source's files; unset options are detected (see `pipeline.csv_reader`)."""
+
+    delimiter: str | None = None  # None: sniffed by DuckDB; "tab" or "\t" for tabs
+    decimal: Literal[".", ",", "auto"] | None = None  # None: auto when the delimiter is sniffed, else "."
+    thousands: Literal["auto", "none", ".", ",", " ", "'"] = "auto"  # auto: only groups of three digits
+    encoding: str | None = None  # None: UTF-8 (BOM or not), else Windows-1252; any Python codec name
+    quote: str = '"'  # "" for none
+    escape: str | None = None  # None: a doubled quote ("")
     header: bool = True
     skip_rows: int = Field(default=0, ge=0)
     date_format: str | None = None
     timestamp_format: str | None = None
     sheet: str | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() == "tab":
+            return "\t"
+        if value is not None and (len(value) != 1 or value in "\r\n\"'"):
+            raise ValueError(f"delimiter must be one character such as ';' or 'tab', not {value!r}")
+        return value
+
+    @field_validator("quote", "escape")
+    @classmethod
+    def _at_most_one(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 1 or value in ("\r", "\n")):
+            raise ValueError(f"must be a single character (or empty), not {value!r}")
+        return value
+
+    @field_validator("thousands")
+    @classmethod
+    def _not_the_decimal(cls, value: str, info: Any) -> str:
+        if value == info.data.get("decimal"):
+            raise ValueError(f"thousands separator '{value}' is also the decimal separator")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        import codecs
+
+        if value is None:
+            return value
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding '{value}' (use utf-8, cp1252, latin-1, utf-16, ...)") from None
+        return value
+
+    @field_validator("date_format", "timestamp_format")
+    @classmethod
+    def _strftime(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            raise ValueError(f"'{value}' is not a strftime pattern (e.g. '%d-%m-%Y')")
+        return value
 
 
 class SourceConfig(Strict):
@@ -157,6 +208,7 @@ class SourceConfig(Strict):
     primary_key: list[str] = Field(default_factory=list)
     description: str = ""
     checks: SourceChecks = SourceChecks()
+    on_bad_rows: Literal["fail", "quarantine"] = "fail"  # quarantine: keep bad rows out, list them in _pulse_rejects
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -218,6 +270,8 @@ class ReportConfig(Strict):
     pdf_variant: Literal["pdf/ua-1", "pdf/a-3b", "none"] = "pdf/ua-1"  # tagged, accessible PDF by default
     okrs: bool = True  # show the OKR cycle (when config/okrs.yaml exists)
     burst_by: str | None = None  # a dimension column KPI queries return: one report per segment
+    email: ReportEmail | None = None  # who gets it by email (recipient lists in config/delivery.yaml)
+    schedule: ReportSchedule | None = None  # when `pulse due` builds it (cron expression, time zone)
 
 
 class ReportsFile(Strict):
@@ -386,8 +440,16 @@ def _allowed_keys(doc: YamlDoc, parent: list[str]) -> list[str]:
                 return []
             parts.pop(0)
             annotation = annotation.__args__[1]
-        model = annotation
-    return list(getattr(model, "model_fields", {}).keys())
+        model = _optional_model(annotation)
+    return [f.alias or name for name, f in getattr(model, "model_fields", {}).items()]
+
+
+def _optional_model(annotation: Any) -> Any:
+    """`Model | None` -> `Model` (so keys of optional blocks get did-you-mean hints too)."""
+    members = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if len(members) == 1 and hasattr(members[0], "model_fields"):
+        return members[0]
+    return annotation
 
 
 def _cross_check(config: ProjectConfig, sources_doc: YamlDoc, kpis_doc: YamlDoc, reports_doc: YamlDoc) -> Iterator[ConfigError]:
@@ -401,6 +463,11 @@ def _cross_check(config: ProjectConfig, sources_doc: YamlDoc, kpis_doc: YamlDoc,
                     f"{sources_doc.where(f'sources.{name}.primary_key')}: primary key column '{key}' is not among the columns",
                     did_you_mean(key, source.columns),
                 )
+        for index, pattern in enumerate(source.paths):
+            problem = None if config.project.allow_outside_paths else pattern_problem(config.root, pattern)
+            if problem:
+                yield ConfigError(f"{sources_doc.where(f'sources.{name}.paths.{index}')}: sources.{name}.paths: {problem}",
+                                  OUTSIDE_HINT)
     for kpi_id in config.kpis:
         if not re.match(IDENTIFIER, kpi_id):
             yield ConfigError(f"{kpis_doc.where('kpis.' + kpi_id)}: KPI id '{kpi_id}' must be a plain identifier",

@@ -85,7 +85,11 @@ def build_manifest(root: Path, record: RunRecord, files: list[OutputFile], segme
         "period": {"label": period.label, "start": period.start, "end_exclusive": period.end},
         "built_at": record.built_at.isoformat(timespec="seconds"),
         "data_as_of": record.data_as_of,
-        "inputs": [{"source": f.source, "path": f.path, "sha256": f.sha256, "rows": f.rows} for f in record.ingest.files],
+        "inputs": [
+            {"source": f.source, "path": f.path, "sha256": f.sha256, "rows": f.rows, "rejected": f.rejected,
+             "skipped_header_lines": f.skipped_headers, "skipped_blank_lines": f.skipped_blank}
+            for f in record.ingest.files
+        ],
         "config_sha256": config_hash(root),
         "kpis": kpi_values(record.results),
         "okrs": okr_scores(record.okr),

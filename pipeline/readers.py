@@ -1,9 +1,10 @@
 """Read one export file into a DuckDB staging table, as the file has it.
 
-CSV, Parquet and JSON are read by DuckDB; Excel (.xlsx) through Polars
-(DuckDB's excel extension cannot be installed here). The staging table holds
-the file's own columns, untyped for CSV (all text), plus `_row`, the 1-based
-data row number, so later steps can name the line of a bad value.
+CSV (see `csv_reader`), Parquet and JSON are read by DuckDB; Excel (.xlsx)
+through Polars (DuckDB's excel extension cannot be installed here). The staging
+table holds the file's own columns, untyped for CSV (all text), plus `_row`,
+the 1-based record number, and `_line`, where a user finds the record: the
+file's line for CSV, the sheet's row for Excel, the record number otherwise.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import duckdb
 import polars as pl
 
 from .config import ReaderOptions
+from .csv_reader import STAGE_TABLE, Staged, stage_csv
 from .database import first_line
 from .errors import InputError
 from .yamlfile import display_path
 
-STAGE_TABLE = "_pulse_stage_raw"
+__all__ = ["STAGE_TABLE", "Staged", "detect_format", "stage_file"]
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv",
@@ -46,21 +48,27 @@ def detect_format(path: Path, declared: str) -> str:
     return fmt
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: ReaderOptions) -> list[str]:
-    """Load `path` into the staging table; return the file's column names."""
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: ReaderOptions,
+               tmp_dir: Path, quarantine: bool = False) -> Staged:
+    """Load `path` into the staging table; say what was found (columns, rejects, ...)."""
+    if fmt in ("parquet", "xlsx") and path.stat().st_size == 0:
+        raise InputError(f"{display_path(path)}: the {fmt} file is empty (0 bytes)",
+                         "export it again; an empty export should still be a valid file")
     try:
         if fmt == "csv":
-            _stage_csv(con, path, options)
-        elif fmt == "parquet":
+            return stage_csv(con, path, options, tmp_dir, quarantine)
+        if fmt == "parquet":
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
-                "SELECT *, row_number() OVER () AS _row FROM read_parquet($path)",
+                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT *, row_number() OVER () AS _row, "
+                "row_number() OVER () AS _line FROM read_parquet($path)",
                 {"path": str(path)},
             )
         elif fmt == "json":
+            if not path.read_bytes().strip():
+                return Staged([], empty=True)
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
-                "SELECT *, row_number() OVER () AS _row FROM read_json($path, format='auto')",
+                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT *, row_number() OVER () AS _row, "
+                "row_number() OVER () AS _line FROM read_json($path, format='auto')",
                 {"path": str(path)},
             )
         elif fmt == "xlsx":
@@ -73,23 +81,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: Re
             "check the reader options (delimiter, encoding, header, skip_rows) of its source",
         ) from None
     described = con.execute(f"DESCRIBE {STAGE_TABLE}").fetchall()
-    return [row[0] for row in described if row[0] != "_row"]
-
-
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions) -> None:
-    params: dict[str, object] = {"path": str(path), "header": options.header, "skip": options.skip_rows}
-    args = "$path, all_varchar=true, header=$header, skip=$skip"
-    if options.delimiter is not None:
-        args += ", delim=$delim"
-        params["delim"] = options.delimiter
-    if options.encoding is not None:
-        args += ", encoding=$encoding"
-        params["encoding"] = options.encoding
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS "
-        f"SELECT *, row_number() OVER () AS _row FROM read_csv({args})",
-        params,
-    )
+    return Staged([row[0] for row in described if row[0] not in ("_row", "_line")])
 
 
 def _stage_excel(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions) -> None:
@@ -101,6 +93,7 @@ def _stage_excel(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOpti
             "check that it is an .xlsx workbook and that 'sheet:' names an existing sheet",
         ) from None
     frame = frame.with_row_index("_row", offset=1)
+    frame = frame.with_columns((pl.col("_row") + 1).alias("_line"))  # the sheet's row: the header is row 1
     arrow_table = frame.to_arrow()
     con.register("_pulse_excel_frame", arrow_table)
     try:

@@ -2,6 +2,7 @@
 
 config -> sources (ingest) -> kpis (queries) -> comparisons -> context ->
 render (HTML, PDF) -> outputs (atomic publish + manifest).
+Then, on request, delivery: `send_report` emails the built PDFs (see `delivery`).
 """
 
 from __future__ import annotations
@@ -9,21 +10,27 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from . import database, kpis, sources
+from . import database, delivery_plan, kpis, sources
 from .checkins import latest_by_kr, load_checkins
-from .checks import CheckResult, kpi_anomalies, run_source_checks
+from .checks import CheckResult, kpi_anomalies, rejects_check, run_source_checks
 from .comparisons import KpiResult, compare
 from .archive import archived_reports, previous_manifest, restatements
 from .config import ProjectConfig, ReportConfig, load_project
+from .delivery import DeliveryReport, deliver
+from .delivery_config import load_delivery, smtp_password
+from .delivery_models import DeliveryFile
 from .context import ReportInputs, build_context
-from .errors import RunFailed
+from .email_summary import build_summary, summary_record
+from .errors import ConfigError, RunFailed
+from .lock import project_lock
 from .manifest import RunRecord, build_manifest, kpi_values
 from .okr_eval import CycleResult, choose_cycle, evaluate, kr_ids
 from .outputs import OutputFile, clean_staging, manifest_bytes, publish, write_atomically
@@ -120,7 +127,7 @@ def report_window(calendar: Calendar, period: Period, since: Period | None = Non
 def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetime | None = None) -> list[CheckResult]:
     """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
     today = today_in(ws.config.project.timezone, now)
-    results = run_source_checks(ws.con, ws.config, calendar, period, today)
+    results = run_source_checks(ws.con, ws.config, calendar, period, today) + rejects_check(ws.con, ws.config)
     failed = [c for c in results if c.failed]
     if failed:
         raise RunFailed(
@@ -221,6 +228,7 @@ def run_report(
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
     segments: dict[str, dict] = {}
+    summaries = {}  # the email's executive summary per segment
     if report.burst_by:
         for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
             stem = f"{name}-{slug(segment)}"
@@ -228,10 +236,12 @@ def run_report(
                                  restatements=restatements(previous, seg_results, segment))
             seg_files = render_files(config, name, report, period, seg_results, seg_inputs, timings, progress, stem)
             files.extend(seg_files)
+            summaries[segment] = build_summary(config, name, report, period, seg_results, seg_inputs)
             segments[segment] = {"kpis": kpi_values(seg_results), "company_wide_only": sorted(wide_only),
                                  "files": [f.name for f in seg_files]}
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages)
     manifest = build_manifest(config.root, record, files, segments)
+    manifest["summary"] = summary_record(build_summary(config, name, report, period, results, inputs), summaries)
     files.append(OutputFile("manifest.json", manifest_bytes(manifest)))
     staging = config.workdir / "staging"
     clean_staging(staging)
@@ -304,3 +314,62 @@ def write_index(config: ProjectConfig, staging: Path) -> None:
     html = render_template(config.templates_dir, "index.html.j2",
                            {"company": config.project.company, "entries": entries})
     write_atomically(config.output_dir / "index.html", html.encode("utf-8"), staging)
+
+
+# -- delivery (email) and the project lock ------------------------------------------------
+@contextmanager
+def locked(root: Path, command: str, now: datetime | None = None) -> Iterator[ProjectConfig]:
+    """Hold the project's lock (<workdir>/pulse.lock) while a command works."""
+    config = load_project(root)
+    with project_lock(config.workdir, command, now):
+        yield config
+
+
+def prepare_delivery(config: ProjectConfig, report_name: str | None, outbox: bool = False) -> tuple[DeliveryFile, str | None]:
+    """The delivery settings and SMTP password, checked before any work is done."""
+    name, report = config.report(report_name)
+    if report.email is None:
+        raise ConfigError(f"config/reports.yaml: reports.{name} has no email: block",
+                          "add email: with send_to: [a recipient list of config/delivery.yaml]; see README 'Email delivery'")
+    delivery = load_delivery(config)
+    assert delivery is not None
+    password = None if (outbox or delivery.outbox) else smtp_password(delivery)
+    return delivery, password
+
+
+def send_report(
+    root: Path,
+    report_name: str | None = None,
+    period_text: str | None = None,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    resend: bool = False,
+    built: RunResult | None = None,
+    progress: Progress = _quiet,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Email a built report (or write the messages to its outbox with `dry_run`).
+
+    `built` is the result of `run_report` in this process; without it (`pulse
+    send`) the exports are ingested first and outputs built from other data
+    than the current exports are refused.
+    """
+    config = load_project(root)
+    name, report = config.report(built.report_name if built is not None else report_name)
+    delivery, password = prepare_delivery(config, name, dry_run)
+    ingest = None
+    if built is None:
+        ws = open_workspace(root, progress)
+        ws.con.close()
+        ingest = ws.ingest
+        period = resolve_period(config, report.grain, period_text, now)
+    else:
+        period = built.period
+    archived = delivery_plan.read_built(config.output_dir / name / period.label, name, period.label)
+    if ingest is not None:
+        delivery_plan.check_fresh(archived, ingest)
+    messages, problems = delivery_plan.plan_messages(archived, report, delivery)
+    result = deliver(archived, messages, config, delivery, password=password, now=now,
+                     outbox=dry_run or delivery.outbox, resend=resend, progress=progress, sleep=sleep)
+    return replace(result, problems=tuple(problems))

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import database, kpis, sources
 from .checkins import load_checkins
 from .config import ProjectConfig, collect_problems
+from .delivery_config import collect_delivery_problems
 from .errors import PulseError
 from .okr_config import cycle_dates
 from .okr_eval import kr_ids
@@ -40,6 +41,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     problems = [Problem("error", p.message, p.hint or "") for p in config_problems]
     if config is None:
         return problems
+    problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
     try:
         con = database.connect(config.workdir / "pulse.duckdb", config.project.timezone)
     except PulseError as exc:
