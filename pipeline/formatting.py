@@ -19,7 +19,7 @@ from datetime import date
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 from .config import Unit
 from .periods import Grain, Period
@@ -65,7 +65,8 @@ def _currency(value: float, style: NumberStyle) -> str:
     pattern = Locale.parse(style.locale).currency_formats["standard"].pattern
     pattern = pattern.split(";")[0]
     pattern = re.sub(r"#,##0(\.0+)?", _decimal_pattern(style.decimals), pattern)
-    pattern = re.sub(r"¤(?=[#0])", "¤" + NBSP, pattern)
+    if get_currency_symbol(style.currency, locale=style.locale)[-1:].isalpha():
+        pattern = re.sub(r"¤(?=[#0])", "¤" + NBSP, pattern)  # "DKK 1,234", but "£1,234"
     return format_currency(value, style.currency, format=pattern, locale=style.locale, currency_digits=False)
 
 

@@ -33,6 +33,12 @@ def test_values_by_unit_and_locale(locale, unit, decimals, value, expected):
     assert format_value(value, NumberStyle(unit, decimals, locale, "DKK")) == expected
 
 
+def test_symbol_currencies_have_no_space_codes_do():
+    assert format_value(41992.2, NumberStyle(Unit.CURRENCY, 0, "en_GB", "GBP")) == "£41,992"
+    assert format_value(-12.5, NumberStyle(Unit.CURRENCY, 2, "en", "USD")) == "-$12.50"
+    assert format_value(12.5, NumberStyle(Unit.CURRENCY, 2, "en", "SEK")) == f"SEK{NB}12.50"
+
+
 @pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), float("-inf")])
 def test_missing_and_undefined_values_are_not_available(bad):
     style = NumberStyle(Unit.CURRENCY, 0, "da", "DKK")
