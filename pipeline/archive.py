@@ -27,6 +27,22 @@ class Restatement:
 
 
 @dataclass(frozen=True)
+class IndexLink:
+    name: str
+    href: str  # relative to reports/
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One row of reports/index.html."""
+
+    report: str
+    period: str
+    built_at: str
+    links: tuple[IndexLink, ...]
+
+
+@dataclass(frozen=True)
 class ArchivedReport:
     report: str
     period: str

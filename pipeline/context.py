@@ -17,7 +17,7 @@ from .charts import TrendData, sparkline_svg, trend_svg
 from .checks import CheckResult
 from .comparisons import Health, KpiResult
 from .config import Direction, ProjectConfig, ReportConfig
-from .formatting import NOT_AVAILABLE, NumberStyle, format_change, format_relative, format_value, long_date, period_name
+from .formatting import NOT_AVAILABLE, NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
 from .okr_context import OkrSection, movers, okr_section
 from .okr_eval import CycleResult
 from .periods import Calendar, Period
@@ -189,7 +189,6 @@ def build_context(
         for h in (Health.GREEN, Health.AMBER, Health.RED)
     )
     styles = {r.kpi_id: NumberStyle(r.unit, r.decimals, locale, currency) for r in results}
-    last_day = date.fromordinal(period.end.toordinal() - 1)
     quality = _quality_rows(inputs.checks)
     theme = inputs.theme or ThemeAssets(Markup(""), "")
     return ReportContext(
@@ -200,7 +199,7 @@ def build_context(
         segment=inputs.segment,
         period_label=period.label,
         period_name=period_name(period, locale),
-        period_range=f"{long_date(period.start, locale)} – {long_date(last_day, locale)}",
+        period_range=date_range(period.start, period.end, locale),
         data_as_of=long_date(inputs.data_as_of, locale) if inputs.data_as_of else "no data",
         grain=report.grain.value,
         timezone=config.project.timezone,

@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from .comparisons import KpiResult
 from .config import ProjectConfig, ReportConfig
 from .context import HEALTH_LABELS, ReportInputs, movement_class
-from .formatting import NumberStyle, format_relative, format_value, long_date, period_name
-from .okr_context import STATUS_ORDER, movers
-from .okrs import STATUS_LABELS
+from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
+from .okr_context import movers, status_counts
 from .periods import Calendar, Period
 
 
@@ -81,17 +80,11 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
     """The summary of one report file (company-wide, or a segment's)."""
     locale, currency = config.project.locale, config.project.currency
     calendar = Calendar(report.grain, config.project.fiscal_year_start)
-    last_day = date.fromordinal(period.end.toordinal() - 1)
-    counts: tuple[OkrCount, ...] = ()
     cycle = inputs.okr
-    if cycle is not None:
-        krs = [k for o in cycle.objectives for k in o.key_results]
-        counts = tuple(
-            OkrCount(status=s.value, label=STATUS_LABELS[s], objectives=sum(o.status is s for o in cycle.objectives),
-                     key_results=sum(k.status is s for k in krs))
-            for s in STATUS_ORDER
-            if any(o.status is s for o in cycle.objectives) or any(k.status is s for k in krs)
-        )
+    counts = tuple(
+        OkrCount(status=c.status, label=c.label, objectives=c.objectives, key_results=c.key_results)
+        for c in (status_counts(cycle) if cycle is not None else ())
+    )
     return EmailSummary(
         company=config.project.company,
         report=name,
@@ -99,7 +92,7 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         segment=inputs.segment,
         period=period.label,
         period_name=period_name(period, locale),
-        period_range=f"{long_date(period.start, locale)} – {long_date(last_day, locale)}",
+        period_range=date_range(period.start, period.end, locale),
         data_as_of=long_date(inputs.data_as_of, locale) if inputs.data_as_of else "no data",
         data_as_of_iso=inputs.data_as_of,
         okr_cycle=cycle.name if cycle is not None else None,

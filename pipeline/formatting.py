@@ -118,3 +118,9 @@ def period_name(period: Period, locale: str = "en") -> str:
 def long_date(day: date, locale: str = "en") -> str:
     """A date as words: "31 October 2026"."""
     return format_date(day, format="long", locale=locale)
+
+
+def date_range(start: date, end_exclusive: date, locale: str = "en") -> str:
+    """A span as words, last day inclusive: "1 October 2026 – 31 October 2026"."""
+    last_day = date.fromordinal(end_exclusive.toordinal() - 1)
+    return f"{long_date(start, locale)} – {long_date(last_day, locale)}"

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from .charts import bullet_svg
 from .comparisons import KpiResult
 from .config import Direction, KpiConfig, Unit
-from .formatting import NumberStyle, format_relative, format_value, long_date, period_name
+from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
 from .okr_config import StatusThresholds
 from .okr_eval import CycleResult
 from .okrs import STATUS_LABELS, KrScore, ObjectiveScore, Status
@@ -124,20 +124,24 @@ def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: st
     )
 
 
+def status_counts(cycle: CycleResult) -> tuple[StatusCount, ...]:
+    """How many objectives and key results have each status (statuses in use only)."""
+    krs = [k for o in cycle.objectives for k in o.key_results]
+    return tuple(
+        StatusCount(s.value, STATUS_LABELS[s], sum(o.status is s for o in cycle.objectives), sum(k.status is s for k in krs))
+        for s in STATUS_ORDER
+        if any(o.status is s for o in cycle.objectives) or any(k.status is s for k in krs)
+    )
+
+
 def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, currency: str,
                 thresholds: StatusThresholds | None = None) -> OkrSection:
     thresholds = thresholds or StatusThresholds()
     objectives = tuple(objective_row(o, config_objectives, kpis, locale, currency) for o in cycle.objectives)
-    all_krs = [k for o in cycle.objectives for k in o.key_results]
-    counts = tuple(
-        StatusCount(s.value, STATUS_LABELS[s], sum(o.status is s for o in cycle.objectives), sum(k.status is s for k in all_krs))
-        for s in STATUS_ORDER
-        if any(o.status is s for o in cycle.objectives) or any(k.status is s for k in all_krs)
-    )
-    last_day = cycle.end.fromordinal(cycle.end.toordinal() - 1)
+    counts = status_counts(cycle)
     return OkrSection(
         cycle=cycle.name,
-        cycle_range=f"{long_date(cycle.start, locale)} – {long_date(last_day, locale)}",
+        cycle_range=date_range(cycle.start, cycle.end, locale),
         expected=f"{cycle.expected:.2f}",
         final=cycle.final,
         objectives=objectives,

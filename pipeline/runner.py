@@ -22,7 +22,7 @@ from . import database, delivery_plan, kpis, sources
 from .checkins import latest_by_kr, load_checkins
 from .checks import CheckResult, kpi_anomalies, rejects_check, run_source_checks
 from .comparisons import KpiResult, compare
-from .archive import archived_reports, previous_manifest, restatements
+from .archive import IndexEntry, IndexLink, archived_reports, previous_manifest, restatements
 from .config import ProjectConfig, ReportConfig, load_project
 from .delivery import DeliveryReport, deliver
 from .delivery_config import load_delivery, smtp_password
@@ -56,20 +56,6 @@ class Timings:
 
     def add(self, name: str, started: float) -> None:
         self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - started, 3)
-
-
-@dataclass(frozen=True)
-class IndexLink:
-    name: str
-    href: str
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    report: str
-    period: str
-    built_at: str
-    links: tuple[IndexLink, ...]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ clears the leftovers and publishes normally."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

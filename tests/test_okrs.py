@@ -26,7 +26,6 @@ from pipeline.okr_config import (
     Aggregation,
     CycleConfig,
     KeyResultConfig,
-    KrType,
     OkrsFile,
     StatusThresholds,
     cycle_dates,
