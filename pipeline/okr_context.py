@@ -13,7 +13,7 @@ from markupsafe import Markup
 from .charts import bullet_svg
 from .comparisons import KpiResult
 from .config import Direction, KpiConfig, Unit
-from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
+from .formatting import NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
 from .okr_config import StatusThresholds
 from .okr_eval import CycleResult
 from .okrs import STATUS_LABELS, KrScore, ObjectiveScore, Status
@@ -162,7 +162,7 @@ def movers(results: list[KpiResult], calendar: Calendar, period: Period, locale:
         verb = "rose" if (r.change_abs or 0) > 0 else "fell"
         style = NumberStyle(r.unit, r.decimals, locale, currency)
         if r.unit is Unit.PERCENT:
-            amount = f"{abs(r.change_abs or 0) * 100:.1f}\u00a0pp"
+            amount = format_change(abs(r.change_abs or 0), style).lstrip("+")  # percentage points
         else:
             amount = format_relative(abs(r.change_rel or 0), locale).lstrip("+")
         sentence = f"{r.title} {verb} {amount} on {previous_name}, to {format_value(r.value, style)}"

@@ -63,3 +63,20 @@ def test_month_names_and_dates_by_locale():
     assert long_date(date(2026, 10, 31), "en") == "October 31, 2026"
     q3 = Calendar(Grain.QUARTER).parse("2026-Q3", date(2026, 11, 25))
     assert period_name(q3, "da") == "2026-Q3"
+
+
+def test_mover_sentences_follow_the_locale():
+    from datetime import date as day
+
+    from pipeline.comparisons import compare
+    from pipeline.config import KpiConfig
+    from pipeline.okr_context import movers
+
+    cal = Calendar(Grain.MONTH)
+    period = cal.parse("2026-10", day(2026, 11, 25))
+    kpi = KpiConfig(title="Return rate", unit="percent", decimals=1, direction="down")
+    values = {p.start: 0.025 for p in cal.window(period, 23)}
+    values[period.start] = 0.035
+    result = compare("return_rate", kpi, values, cal, period)
+    assert movers([result], cal, period, "da", "DKK") == (f"Return rate rose 1,0{NB}pp on september, to 3,5{NB}%.",)
+    assert movers([result], cal, period, "en", "DKK") == (f"Return rate rose 1.0{NB}pp on September, to 3.5{NB}%.",)
