@@ -44,6 +44,14 @@ COMMA_GROUPS = r"[+-]?[1-9]\d{0,2}(,\d{3})+"
 DOT_FRACTION = r"[+-]?(\d{1,3}(,\d{3})+|\d*)\.\d+" + EXP
 DOT_GROUPS = r"[+-]?[1-9]\d{0,2}(\.\d{3})+"
 AMBIGUOUS = r"[+-]?[1-9]\d{0,2}[.,]\d{3}"  # 1.234 or 1,234: a thousands group or three decimals
+# SQL: the value v.t (trimmed text) can only have a decimal comma / a decimal point
+COMMA_SQL = ("((regexp_full_match(v.t, $cf) AND NOT regexp_full_match(v.t, $cg))"
+             " OR (regexp_full_match(v.t, $dg) AND strlen(v.t) - strlen(replace(v.t, '.', '')) > 1)"
+             " OR ($plain AND regexp_full_match(v.t, '[+-]?\\d*,\\d+')))")
+DOT_SQL = ("((regexp_full_match(v.t, $df) AND NOT regexp_full_match(v.t, $dg))"
+           " OR (regexp_full_match(v.t, $cg) AND strlen(v.t) - strlen(replace(v.t, ',', '')) > 1)"
+           " OR regexp_full_match(v.t, '[+-]?\\d+[eE][+-]?\\d+')"
+           " OR ($plain AND regexp_full_match(v.t, '[+-]?\\d*\\.\\d+')))")
 
 
 @dataclass(frozen=True)
@@ -76,10 +84,43 @@ def _thousands(option: str, decimal: str) -> tuple[str, ...]:
     return (".", " ") if decimal == "," else (",", " ", "'")
 
 
-def number_style(con, path: Path, name: str, source: SourceConfig, number_columns: list[str],
-                 delimiter: str | None) -> NumberStyle:
-    """The file's decimal and thousands separators: configured, or detected from its values."""
-    options = source.options
+@dataclass(frozen=True)
+class Profile:
+    """What one cheap pass over a staged file found (see `profile`)."""
+
+    present: dict[str, int]  # contract column -> rows whose value is there (not empty)
+    comma_like: bool = False  # a number value has a comma or two dots: it might say "decimal comma"
+    dot_like: bool = False  # a number value has a dot or an exponent: it might say "decimal point"
+    separators: frozenset[str] = frozenset()  # number columns holding a comma, an apostrophe or a space
+
+
+def profile(con, present: dict[str, str], number_columns: list[str], table: str = STAGE_TABLE,
+            params: dict | None = None) -> Profile:
+    """Count rows per condition and look for separators, in one scan of the staged file (or `table`).
+
+    `present` maps a name to SQL that is true for the rows to count.
+    """
+    parts = [f"count(*) FILTER (WHERE {sql})" for sql in present.values()]
+    for c in number_columns:  # a character other than digits, dot and signs: look closer (see number_style)
+        col = quote_ident(c)
+        parts += [f"bool_or(regexp_matches({col}, '[^0-9.+-]'))", f"bool_or({col} LIKE '%.%.%')",
+                  f"bool_or(contains({col}, '.'))"]
+    if not parts:
+        return Profile({})
+    sql = f"SELECT {', '.join(parts)} FROM {table}"
+    row = con.execute(sql, bound(sql, params or {})).fetchall()[0]
+    flags = row[len(present):]
+    other, dots, dot = flags[0::3], flags[1::3], flags[2::3]
+    return Profile(
+        dict(zip(present, row)),
+        comma_like=any(bool(f) for f in other + dots),  # a comma is "other"
+        dot_like=any(bool(f) for f in other + dot),  # so is an exponent
+        separators=frozenset(c for c, f in zip(number_columns, other) if f),  # and every thousands separator
+    )
+
+
+def declared_style(options, number_columns: list[str]) -> NumberStyle | None:
+    """The separators the reader options say (or that nothing needs detecting); None: detect them."""
     declared = options.decimal
     if declared is None and options.delimiter is not None:
         declared = "."  # a configured delimiter without a decimal: the file says decimal point
@@ -89,24 +130,66 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
         return NumberStyle(declared, _thousands(options.thousands, declared))
     if not number_columns:
         return NumberStyle(".", _thousands(options.thousands, "."))
+    return None
+
+
+def quick_style(con, options, number_columns: list[str], delimiter: str | None, quick: Profile,
+                table: str = STAGE_TABLE, table_params: dict | None = None) -> NumberStyle | None:
+    """The detected separators when the file's profile settles them cheaply; None: look at every value.
+
+    No value can say "decimal comma" when none has a comma or two dots: then
+    one value saying "decimal point" settles it, and with no dot or exponent
+    at all nothing is ambiguous either (the delimiter's convention applies).
+    """
+    if quick.comma_like:
+        return None
+    if not quick.dot_like:
+        default = "," if delimiter == ";" else "."
+        return NumberStyle(default, _thousands(options.thousands, default), detected=True)
+    params = {**_detection_params(options, number_columns), **(table_params or {})}
+    sql = f"SELECT 1 FROM {_unnested(number_columns, table)} AND {DOT_SQL} LIMIT 1"
+    if con.execute(sql, bound(sql, params)).fetchall():
+        return NumberStyle(".", _thousands(options.thousands, "."), detected=True)
+    return None
+
+
+def _detection_params(options, number_columns: list[str]) -> dict[str, object]:
+    return {"cf": COMMA_FRACTION, "cg": COMMA_GROUPS, "df": DOT_FRACTION, "dg": DOT_GROUPS, "amb": AMBIGUOUS,
+            "plain": options.thousands == "none",  # no thousands separators: any separator is the decimal one
+            **{f"c{i}": c for i, c in enumerate(number_columns)}}
+
+
+def _unnested(number_columns: list[str], table: str) -> str:
+    """SQL: every present number value v (v.c its column, v.t its text) with its line; WHERE already open."""
     values = ", ".join(
         f"{{'c': $c{i}, 't': NULLIF(trim({quote_ident(c)}), '')}}" for i, c in enumerate(number_columns)
     )
+    line = "_line" if table == STAGE_TABLE else "NULL AS _line"
+    return f"(SELECT {line}, unnest([{values}]) AS v FROM {table}) WHERE v.t IS NOT NULL"
+
+
+def number_style(con, path: Path, name: str, source: SourceConfig, number_columns: list[str],
+                 delimiter: str | None, quick: Profile | None = None) -> NumberStyle:
+    """The file's decimal and thousands separators: configured, or detected from its values.
+
+    With `quick` (the file's `profile`), the usual files are decided without
+    running every pattern over every value; the outcome is the same.
+    """
+    options = source.options
+    found = declared_style(options, number_columns)
+    if found is None and quick is not None:
+        found = quick_style(con, options, number_columns, delimiter, quick)
+    if found is not None:
+        return found
+    params = _detection_params(options, number_columns)
+    unnested = _unnested(number_columns, STAGE_TABLE)
+    default = "," if delimiter == ";" else "."  # no separators to interpret: the delimiter's convention
     first = "arg_min(struct_pack(line := _line, c := v.c, t := v.t), _line)"
     comma, dot, ambiguous = con.execute(
         f"SELECT {first} FILTER (WHERE comma), {first} FILTER (WHERE dot), {first} FILTER (WHERE amb) FROM ("
-        "  SELECT _line, v, (regexp_full_match(v.t, $cf) AND NOT regexp_full_match(v.t, $cg))"
-        "         OR (regexp_full_match(v.t, $dg) AND strlen(v.t) - strlen(replace(v.t, '.', '')) > 1)"
-        "         OR ($plain AND regexp_full_match(v.t, '[+-]?\\d*,\\d+')) AS comma,"
-        "       (regexp_full_match(v.t, $df) AND NOT regexp_full_match(v.t, $dg))"
-        "         OR (regexp_full_match(v.t, $cg) AND strlen(v.t) - strlen(replace(v.t, ',', '')) > 1)"
-        "         OR regexp_full_match(v.t, '[+-]?\\d+[eE][+-]?\\d+')"
-        "         OR ($plain AND regexp_full_match(v.t, '[+-]?\\d*\\.\\d+')) AS dot,"
-        "       regexp_full_match(v.t, $amb) AS amb"
-        f"  FROM (SELECT _line, unnest([{values}]) AS v FROM {STAGE_TABLE}) WHERE v.t IS NOT NULL)",
-        {"cf": COMMA_FRACTION, "cg": COMMA_GROUPS, "df": DOT_FRACTION, "dg": DOT_GROUPS, "amb": AMBIGUOUS,
-         "plain": options.thousands == "none",  # no thousands separators: any separator is the decimal one
-         **{f"c{i}": c for i, c in enumerate(number_columns)}},
+        f"  SELECT _line, v, {COMMA_SQL} AS comma, {DOT_SQL} AS dot, regexp_full_match(v.t, $amb) AS amb"
+        f"  FROM {unnested})",
+        params,
     ).fetchall()[0]
     hint = "set options.decimal (',' or '.') on the source in config/sources.yaml"
     if comma and dot:
@@ -127,16 +210,19 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
             f"whether '{example}' is {example.replace('.', '').replace(',', '')} or {example.replace(',', '.')}: "
             "no value in the file shows its decimal separator", hint,
         )
-    else:  # no separators to interpret: the delimiter's convention
-        decimal = "," if delimiter == ";" else "."
+    else:
+        decimal = default
     return NumberStyle(decimal, _thousands(options.thousands, decimal), detected=True)
 
 
-def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceConfig) -> tuple[str, str]:
+def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceConfig,
+                    plain: bool = False) -> tuple[str, str]:
     """SQL turning the file's column into the contract type, and its raw text form.
 
     Number parameters ($num_ok, $int_ok, $num_strip, $num_dec) come from
-    `NumberStyle.params`; formats from `format_params`.
+    `NumberStyle.params`; formats from `format_params`. `plain`: the column's
+    text has a decimal point and no thousands separator characters at all, so
+    the separators need not be removed (the same numbers, fewer string copies).
     """
     text = f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
     kind = spec.type
@@ -146,8 +232,13 @@ def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceCo
         target = SQL_TYPES[kind]
         if file_type == "VARCHAR":
             ok = "$int_ok" if kind is ColumnType.INTEGER else "$num_ok"
-            normal = f"replace(regexp_replace({text}, $num_strip, '', 'g'), $num_dec, '.')"
-            return f"CASE WHEN regexp_full_match({text}, {ok}) THEN TRY_CAST({normal} AS {target}) END", text
+            normal = text if plain else f"replace(regexp_replace({text}, $num_strip, '', 'g'), $num_dec, '.')"
+            checked = f"WHEN regexp_full_match({text}, {ok}) THEN TRY_CAST({normal} AS {target})"
+            if kind is ColumnType.INTEGER:
+                # an integer written the way DuckDB writes it back ('42', '-7') always matches $int_ok
+                checked = f"WHEN CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col} THEN TRY_CAST({col} AS BIGINT) " \
+                          + checked
+            return f"CASE {checked} END", text
         if kind is ColumnType.INTEGER and (file_type in ("FLOAT", "DOUBLE") or file_type.startswith("DECIMAL")):
             # a whole number stored as a float is fine; 12.5 is not an integer (never rounded)
             return f"CASE WHEN {col} = trunc({col}) THEN TRY_CAST({col} AS {target}) END", text
@@ -155,11 +246,15 @@ def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceCo
     if kind is ColumnType.BOOLEAN:
         return f"TRY_CAST({text} AS BOOLEAN)", text
     if kind is ColumnType.DATE:
+        if file_type == "DATE":
+            return col, text
         if source.options.date_format and file_type == "VARCHAR":
             return f"CAST(try_strptime({text}, $date_format) AS DATE)", text
         return f"TRY_CAST({text} AS DATE)", text
     # timestamps: text with an offset is converted to the session (reporting)
-    # time zone; naive text is taken as already in it
+    # time zone; naive text is taken as already in it (and so are typed values)
+    if file_type in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
+        return f"CAST({col} AS TIMESTAMP)", text
     if source.options.timestamp_format and file_type == "VARCHAR":
         return f"CAST(try_strptime({text}, $timestamp_format) AS TIMESTAMP)", text
     return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)", text

@@ -58,11 +58,25 @@ def date_column(source: SourceConfig, chosen: str | None) -> str | None:
 
 
 def run_source_checks(
-    con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date
+    con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
+    cache=None,
 ) -> list[CheckResult]:
+    """Every source's checks; with a `cache` (by default the active one of `con`, see `kpi_cache`),
+    results for unchanged data are reused."""
+    from .kpi_cache import for_connection
+
+    cache = cache if cache is not None else for_connection(con)
     results: list[CheckResult] = []
     for name, source in config.sources.items():
-        results.extend(_source_checks(con, name, source, calendar, period, today))
+        def compute(name=name, source=source) -> list[CheckResult]:
+            return _source_checks(con, name, source, calendar, period, today)
+
+        if cache is None:
+            results.extend(compute())
+            continue
+        parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
+                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
+        results.extend(cache.checks(name, parts, compute))
     return results
 
 
@@ -74,7 +88,6 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
                    today: date) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
-    raw = quote_ident(f"_raw_{name}")
     out: list[CheckResult] = []
     rows = _one(con, f"SELECT count(*) FROM {table}")[0]
     if checks.rows.severity != "off":
@@ -83,11 +96,12 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
         out.append(CheckResult(name, "row_count", checks.rows.severity, ok,
                                f"{rows:,} rows (expected {low:,}" + (f"–{high:,})" if high is not None else " or more)"),
                                {"rows": rows, "min": low, "max": high}))
-    if source.primary_key and checks.primary_key != "off":
-        keys = ", ".join(quote_ident(c) for c in source.primary_key)
+    if source.primary_key and checks.primary_key != "off":  # counted per file when it was loaded
         dupes, example = _one(
             con,
-            f"SELECT count(*), any_value(_file) FROM (SELECT _file, {keys} FROM {raw} GROUP BY ALL HAVING count(*) > 1)",
+            "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
+            "FROM _pulse_files WHERE source = $s",
+            {"s": name},
         )
         out.append(CheckResult(name, "primary_key_unique", checks.primary_key, dupes == 0,
                                "primary key unique within each file" if dupes == 0 else
@@ -156,10 +170,9 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
         volume = checks.volume
         periods = [calendar.shift(period, -i) for i in range(volume.periods, -1, -1)]
         col = quote_ident(column)
-        counts = []
-        for p in periods:
-            counts.append(_one(con, f"SELECT count(*) FROM {table} WHERE {col} >= $a AND {col} < $b",
-                               {"a": p.start, "b": p.end})[0])
+        counted = ", ".join(f"count(*) FILTER (WHERE {col} >= $a{i} AND {col} < $b{i})" for i in range(len(periods)))
+        bounds = {**{f"a{i}": p.start for i, p in enumerate(periods)}, **{f"b{i}": p.end for i, p in enumerate(periods)}}
+        counts = list(_one(con, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
         current, trailing = counts[-1], counts[:-1]
         history = [c for c in trailing if c]
         if history:

@@ -78,16 +78,18 @@ def _echo_delivery(delivered) -> None:
 @click.option("--email", is_flag=True, help="Email the PDF to the report's recipients after the run.")
 @click.option("--dry-run", is_flag=True, help="With --email: write the messages as .eml files to the outbox instead.")
 @click.option("--resend", is_flag=True, help="With --email: send again to recipients who already got this period.")
+@click.option("--no-cache", is_flag=True, help="Run every check and KPI query even when cached results are current.")
 @NOW_OPTION
 @click.pass_obj
 def run(project: Path, report: str | None, period: str | None, email: bool, dry_run: bool, resend: bool,
-        now: datetime | None) -> None:
+        no_cache: bool, now: datetime | None) -> None:
     """Build REPORT (default: the project's default report) for a period."""
     email = email or dry_run or resend
     with runner.locked(project, "run", now) as config:
         if email:
             runner.prepare_delivery(config, report, dry_run)  # config and password problems stop the run early
-        result = runner.run_report(project, report, period, now=now, progress=progress_printer())
+        result = runner.run_report(project, report, period, now=now, progress=progress_printer(),
+                                   use_cache=not no_cache)
         for path in result.files:
             click.echo(str(path))
         if email:

@@ -84,6 +84,9 @@ class ProjectSettings(Strict):
     default_report: str | None = None
     allow_outside_paths: bool = False  # may source paths leave the project folder?
     theme: Theme = Theme()
+    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$")
+    threads: int | None = Field(default=None, ge=1)  # DuckDB's threads (default: one per core)
+    render_workers: int | None = Field(default=None, ge=1)  # processes rendering segment reports; 1 = in-process
 
     @field_validator("timezone")
     @classmethod

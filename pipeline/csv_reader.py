@@ -28,24 +28,28 @@ import codecs
 import csv
 import os
 import re
-import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from .config import ReaderOptions
+from .csv_lines import Lines, decode, shown
 from .database import first_line, quote_ident
 from .errors import InputError
 from .yamlfile import display_path
 
-STAGE_TABLE = "_pulse_stage_raw"
+STAGE_TABLE = "_pulse_stage_raw"  # the staged file: its columns, `_row` and `_line`
+STAGE_DATA = "_pulse_stage_data"  # a CSV file's fields as read; STAGE_TABLE is then a view numbering them
 REJECTS_TABLE = "_pulse_csv_reject_errors"
 REJECTS_SCAN = "_pulse_csv_reject_scans"
 CANDIDATES = (",", ";", "\t", "|")
 UTF8 = ("utf-8", "utf-8-sig")
-ENCODING_HINT = "set options.encoding on the source in config/sources.yaml (e.g. utf-8, cp1252, utf-16)"
+NOT_BLANK = re.compile(r"[^ \t\r\n]")
+HEAD_BYTES = 1 << 18  # the head decoded to find the header of a plain UTF-8 file
 READ_HINT = "fix the file, or set on_bad_rows: quarantine on the source to load the other rows"
 
 REASONS = {
@@ -81,12 +85,47 @@ class Staged:
     rejects: tuple[RawReject, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file ready for DuckDB's reader: what to read, with which options, what its header says."""
+
+    read_path: Path  # the file, or its transcoded UTF-8 copy
+    utf8: bytes
+    lines: Lines
+    encoding: str
+    params: dict[str, object]  # the parameters of READ_CSV, plus $offset: lines before the first record
+    names: list[str]  # the header's names (column0... without a header)
+    duplicates: tuple[str, ...]  # header names present twice (lower case)
+    delimiter: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.params["columns"])  # type: ignore[arg-type]
+
+
+# DuckDB reads with every dialect option given, strictly, every field as text
+READ_CSV = ("read_csv($path, auto_detect=false, columns=$columns, header=$header, skip=$skip, delim=$delim, "
+            "quote=$quote, escape=$escape, comment='', strict_mode=true, null_padding=false")
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions, tmp_dir: Path,
-              quarantine: bool) -> Staged:
-    data = path.read_bytes()
+              quarantine: bool, data: bytes | None = None) -> Staged:
+    """Stage the CSV file at `path` (whose bytes may be given, already read)."""
+    with open_csv(con, path, options, tmp_dir, data) as found:
+        if isinstance(found, Staged):
+            return found
+        return _stage(con, path, found, options, quarantine)
+
+
+@contextmanager
+def open_csv(con, path: Path, options: ReaderOptions, tmp_dir: Path,
+             data: bytes | None = None) -> Iterator[CsvFile | Staged]:
+    """The file decoded and its header read (an empty Staged for a blank file); removes a transcoded copy after."""
+    data = path.read_bytes() if data is None else data
     text, encoding = decode(path, data, options.encoding)
-    if not text.strip(" \t\r\n"):
-        return Staged([], empty=True, encoding=encoding)
+    if NOT_BLANK.search(text) is None:
+        yield Staged([], empty=True, encoding=encoding)
+        return
     temp: Path | None = None
     if "\n" not in text and "\r" in text:  # classic Mac line ends: give DuckDB and the line count "\n"
         text, encoding = text.replace("\r", "\n"), f"{encoding}, CR line ends"
@@ -98,78 +137,56 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions
         temp = read_path = tmp_dir / f"transcoded-{uuid.uuid4().hex}.csv"
         read_path.write_bytes(utf8)
     try:
-        return _stage(con, path, read_path, utf8, text.split("\n"), options, encoding, quarantine)
+        yield _prepare(con, read_path, utf8, Lines(text), options, encoding)
     finally:
         if temp is not None:
             temp.unlink(missing_ok=True)
 
 
-def decode(path: Path, data: bytes, declared: str | None) -> tuple[str, str]:
-    """The file's text (BOM removed) and the codec it was decoded with."""
-    if declared:
-        codec = codecs.lookup(declared).name
-        try:
-            return data.decode(codec).removeprefix("\ufeff"), codec
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{display_path(path)}:{_line_at(data, exc.start)}: byte 0x{data[exc.start]:02X} "
-                f"is not valid {declared} (the source declares encoding: {declared})",
-                "fix options.encoding, or remove it to detect UTF-8 / Windows-1252",
-            ) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16").removeprefix("\ufeff"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    head = data[:4096]
-    if len(head) >= 4 and head.count(0) > len(head) // 4:  # UTF-16 without a BOM: every other byte is NUL
-        codec = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
-        try:
-            return data.decode(codec), codec
-        except UnicodeDecodeError:
-            pass
+def prepare_head(con, path: Path, head: bytes, options: ReaderOptions) -> CsvFile | None:
+    """The header and reader options of a file that looks like plain UTF-8, from its first bytes only.
+
+    DuckDB checks the rest is UTF-8 as it reads (a file it refuses goes through
+    the complete decoding); the CsvFile's `lines` are only the head's.
+    """
+    text = _utf8_head(head, options)
+    if text is None:
+        return None
+    found = _prepare(con, path, head, Lines(text), options, "utf-8")
+    return found if isinstance(found, CsvFile) else None
+
+
+def _utf8_head(data: bytes, options: ReaderOptions) -> str | None:
+    """The first lines of a file that is UTF-8 (no BOM, not UTF-16, \n line ends) as far as they show; else None."""
+    if options.encoding and codecs.lookup(options.encoding).name != "utf-8":
+        return None
+    if options.skip_rows > 32 or data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    cut = data.rfind(b"\n", 0, HEAD_BYTES) + 1
+    if cut == 0 or data[:4096].count(0):  # no line end in the head, or NUL bytes (UTF-16?)
+        return None
     try:
-        return data.decode("utf-8").removeprefix("\ufeff"), "utf-8"
+        return data[:cut].decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{display_path(path)}:{_line_at(data, exc.start)}: neither UTF-8 nor Windows-1252 "
-            f"(byte 0x{data[exc.start]:02X})", ENCODING_HINT,
-        ) from None
-
-
-def shown(value: object, limit: int = 80) -> str:
-    """A value for a one-line message: newlines as \\n, other control characters escaped, long text cut."""
-    text = "".join(
-        "\\n" if ch == "\n" else "" if ch == "\r" else
-        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch != "\t"
-        else ch
-        for ch in str(value)
-    )
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _line_at(data: bytes, position: int) -> int:
-    return data.count(b"\n", 0, position) + 1
+        return None
 
 
 def _blank(line: str) -> bool:
     return line in ("", "\r")
 
 
-def _stage(con, path: Path, read_path: Path, utf8: bytes, lines: list[str], options: ReaderOptions,
-           encoding: str, quarantine: bool) -> Staged:
+def _prepare(con, read_path: Path, utf8: bytes, lines: Lines, options: ReaderOptions,
+             encoding: str) -> CsvFile | Staged:
+    """Find the header (after skip_rows and blank lines) and the delimiter; name the columns."""
     first = options.skip_rows  # 0-based index of the header (or first data) line
-    while first < len(lines) and _blank(lines[first]):
+    while lines.exists(first) and _blank(lines[first]):
         first += 1
-    if first >= len(lines):  # only a preamble
+    if not lines.exists(first):  # only a preamble
         return Staged([], empty=True, encoding=encoding)
     quote = options.quote
     escape = options.escape if options.escape is not None else quote
-    delimiter = options.delimiter or _sniff_delimiter(con, read_path, options, first, quote, escape, lines[first])
+    delimiter = options.delimiter or _only_candidate(lines[first]) or _sniff_delimiter(
+        con, read_path, options, first, quote, escape, lines[first])
     record, spanned = _first_record(lines, first, delimiter, quote, escape)
     if options.header:
         names = [(n.strip() or f"column{i}") for i, n in enumerate(record)]
@@ -190,6 +207,11 @@ def _stage(con, path: Path, read_path: Path, utf8: bytes, lines: list[str], opti
         "path": str(read_path), "columns": columns, "header": options.header, "skip": first, "delim": delimiter,
         "quote": quote, "escape": escape, "offset": first + header_lines,
     }
+    return CsvFile(read_path, utf8, lines, encoding, params, names, duplicates, delimiter)
+
+
+def _stage(con, path: Path, csv_file: CsvFile, options: ReaderOptions, quarantine: bool) -> Staged:
+    params, lines, utf8 = csv_file.params, csv_file.lines, csv_file.utf8
     rejects: list[RawReject] = []
     spans: dict[int, int] = {}
     if quarantine:
@@ -206,12 +228,21 @@ def _stage(con, path: Path, read_path: Path, utf8: bytes, lines: list[str], opti
             raise InputError(f"{display_path(path)}: cannot read this csv file: {first_line(exc)}",
                              "check the reader options (delimiter, quote, encoding, header, skip_rows) of its source"
                              ) from None
-    file_columns = list(columns)
-    _number_lines(con, file_columns, lines, first + header_lines, utf8, spans)
-    skipped_headers = _drop_header_rows(con, file_columns, names) if options.header else 0
+    file_columns = csv_file.columns
+    _numbering_view(con)
+    _number_lines(con, file_columns, lines, int(params["offset"]), utf8, spans)  # type: ignore[arg-type]
+    skipped_headers = _drop_header_rows(con, file_columns, csv_file.names) if options.header else 0
     skipped_blank = _drop_blank_rows(con, file_columns)
-    return Staged(file_columns, delimiter=delimiter, encoding=encoding, skipped_headers=skipped_headers,
-                  skipped_blank=skipped_blank, duplicate_columns=duplicates, rejects=tuple(rejects))
+    return Staged(file_columns, delimiter=csv_file.delimiter, encoding=csv_file.encoding,
+                  skipped_headers=skipped_headers, skipped_blank=skipped_blank,
+                  duplicate_columns=csv_file.duplicates, rejects=tuple(rejects))
+
+
+def _only_candidate(line: str) -> str | None:
+    """The delimiter when the header line holds exactly one candidate: whatever DuckDB's sniffer
+    says (it only ever proposes the candidates), `_sniff_delimiter` would choose it."""
+    present = [c for c in CANDIDATES if c in line]
+    return present[0] if len(present) == 1 else None
 
 
 def _sniff_delimiter(con, path: Path, options: ReaderOptions, first: int, quote: str, escape: str,
@@ -234,7 +265,7 @@ def _sniff_delimiter(con, path: Path, options: ReaderOptions, first: int, quote:
     return best if counts[best] else ","
 
 
-def _first_record(lines: list[str], first: int, delimiter: str, quote: str, escape: str) -> tuple[list[str], int]:
+def _first_record(lines: Lines, first: int, delimiter: str, quote: str, escape: str) -> tuple[list[str], int]:
     """The record starting at line `first`, and how many lines it spans."""
     kwargs: dict[str, object] = {"delimiter": delimiter, "strict": False}
     if quote:
@@ -243,7 +274,7 @@ def _first_record(lines: list[str], first: int, delimiter: str, quote: str, esca
             kwargs["escapechar"] = escape
     else:
         kwargs["quoting"] = csv.QUOTE_NONE
-    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines[first:]), **kwargs)
+    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(first)), **kwargs)
     try:
         record = next(reader)
     except (StopIteration, csv.Error):
@@ -254,15 +285,34 @@ def _first_record(lines: list[str], first: int, delimiter: str, quote: str, esca
 def _create_sql(extra: str) -> str:
     """The staging statement: DuckDB reads with every dialect option given, strictly."""
     return (
-        f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT *, row_number() OVER () AS _row, "
-        "row_number() OVER () + $offset AS _line FROM read_csv($path, auto_detect=false, columns=$columns, "
-        "header=$header, skip=$skip, delim=$delim, quote=$quote, escape=$escape, comment='', strict_mode=true, "
-        f"null_padding=false{extra})"
+        f"CREATE OR REPLACE TEMP TABLE {STAGE_DATA} AS SELECT *, CAST($offset AS BIGINT) AS _pulse_offset, "
+        f"CAST(NULL AS BIGINT) AS _pulse_line FROM {READ_CSV}{extra})"
     )
 
 
+def _numbering_view(con) -> None:
+    """STAGE_TABLE: the read rows with their record number (`_row`) and their line in the file (`_line`).
+
+    Rows are inserted in file order, so a row's rowid is its record number: no
+    ordered pass over the file numbers it. Its line is the record number plus
+    the lines before the first record, unless `_number_lines` had to set it.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE_TABLE} AS SELECT * EXCLUDE (_pulse_offset, _pulse_line), "
+                f"rowid + 1 AS _row, coalesce(_pulse_line, rowid + 1 + _pulse_offset) AS _line FROM {STAGE_DATA}")
+
+
+def drop_stage(con) -> None:
+    """Remove the staged file (a view over read rows, or a table)."""
+    for kind in ("VIEW", "TABLE"):
+        try:
+            con.execute(f"DROP {kind} IF EXISTS {STAGE_TABLE}")
+        except duckdb.CatalogException:
+            pass  # it is the other kind
+    con.execute(f"DROP TABLE IF EXISTS {STAGE_DATA}")
+
+
 def _read_with_rejects(con, path: Path, params: dict, utf8: bytes,
-                       lines: list[str]) -> tuple[list[RawReject], dict[int, int]]:
+                       lines: Lines) -> tuple[list[RawReject], dict[int, int]]:
     """Read keeping DuckDB's rejected rows (store_rejects); return them with their file lines."""
     con.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}")
     con.execute(f"DROP TABLE IF EXISTS {REJECTS_SCAN}")
@@ -298,7 +348,7 @@ def _read_with_rejects(con, path: Path, params: dict, utf8: bytes,
     return rejects, spans
 
 
-def _number_lines(con, columns: list[str], lines: list[str], start: int, utf8: bytes,
+def _number_lines(con, columns: list[str], lines: Lines, start: int, utf8: bytes,
                   spans: dict[int, int]) -> None:
     """Give each staged record its line in the file (`_line`).
 
@@ -306,11 +356,12 @@ def _number_lines(con, columns: list[str], lines: list[str], start: int, utf8: b
     n is on line start + n (already set). Otherwise walk the lines: each record
     takes one line plus one per newline inside its values.
     """
+    if not spans:
+        rows = con.execute(f"SELECT count(*) FROM {STAGE_DATA}").fetchall()[0][0]
+        if lines.one_line_per_record(start, rows):
+            return
     joined = "concat_ws('', " + ", ".join(quote_ident(c) for c in columns) + ")"
     embedded = f"length({joined}) - length(replace({joined}, chr(10), ''))"
-    has_embedded = con.execute(f"SELECT count(*) FROM {STAGE_TABLE} WHERE {embedded} > 0").fetchall()[0][0]
-    if not has_embedded and not spans and not re.search(rb"\n\r?\n", utf8.rstrip(b"\r\n")):
-        return
     counts = [row[0] for row in con.execute(f"SELECT {embedded} FROM {STAGE_TABLE} ORDER BY _row").fetchall()]
     numbered: list[int] = []
     index = start
@@ -319,23 +370,30 @@ def _number_lines(con, columns: list[str], lines: list[str], start: int, utf8: b
             index += spans.get(index, 1)
         numbered.append(index + 1)
         index += 1 + extra
-    con.execute(f"UPDATE {STAGE_TABLE} SET _line = ($numbered)[_row]", {"numbered": numbered})
+    con.execute(f"UPDATE {STAGE_DATA} SET _pulse_line = ($numbered)[rowid + 1]", {"numbered": numbered})
+
+
+def header_field(column: str, param: str) -> str:
+    """SQL: the field repeats the header name bound to `param` (any case, spaces or BOM around it)."""
+    return f"lower(trim(replace(coalesce({quote_ident(column)}, ''), chr(65279), ''))) = lower(${param})"
+
+
+def blank_field(column: str) -> str:
+    """SQL: the field is empty or only spaces."""
+    return f"coalesce(trim({quote_ident(column)}), '') = ''"
 
 
 def _drop_header_rows(con, columns: list[str], names: list[str]) -> int:
     """Drop rows that repeat the header (concatenated exports, any case); return how many."""
     params = {f"h{i}": name for i, name in enumerate(names)}
-    cond = " AND ".join(
-        f"lower(trim(replace(coalesce({quote_ident(c)}, ''), chr(65279), ''))) = lower($h{i})"
-        for i, c in enumerate(columns)
-    )
-    return con.execute(f"DELETE FROM {STAGE_TABLE} WHERE {cond}", params).fetchall()[0][0]
+    cond = " AND ".join(header_field(c, f"h{i}") for i, c in enumerate(columns))
+    return con.execute(f"DELETE FROM {STAGE_DATA} WHERE {cond}", params).fetchall()[0][0]
 
 
 def _drop_blank_rows(con, columns: list[str]) -> int:
     """Drop rows whose every field is empty (e.g. Excel's trailing ';;;;' lines)."""
-    cond = " AND ".join(f"coalesce(trim({quote_ident(c)}), '') = ''" for c in columns)
-    return con.execute(f"DELETE FROM {STAGE_TABLE} WHERE {cond}").fetchall()[0][0]
+    cond = " AND ".join(blank_field(c) for c in columns)
+    return con.execute(f"DELETE FROM {STAGE_DATA} WHERE {cond}").fetchall()[0][0]
 
 
 def remove_stale_temp_files(tmp_dir: Path) -> None:

@@ -1,7 +1,9 @@
 """The project's DuckDB database: opening it and quoting identifiers.
 
 The session TimeZone is always set explicitly to the project's reporting zone,
-never left to the machine.
+never left to the machine. `memory_limit` (e.g. "1.5GB") and `threads` come
+from config/pulse.yaml; past the limit DuckDB spills to disk instead of
+growing.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ import duckdb
 
 from .errors import PulseError
 
+# KPI queries join facts to the small `periods` table on a range: a nested loop
+# over a few dozen periods is faster than sorting millions of facts for a merge join
+RANGE_JOIN_LOOP_ROWS = 128
+
 
 def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB; the only place identifiers enter SQL text."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect(path: Path | None, timezone: str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | None, timezone: str, memory_limit: str | None = None,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the database at `path`, or an in-memory one."""
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,9 +37,23 @@ def connect(path: Path | None, timezone: str, memory_limit: str | None = None) -
             "another pulse command may be running on this project; wait for it or delete the file to rebuild",
         ) from None
     con.execute("SET TimeZone = $tz", {"tz": timezone})
-    if memory_limit:
-        con.execute("SET memory_limit = $limit", {"limit": memory_limit})
+    con.execute("SET nested_loop_join_threshold = $rows", {"rows": RANGE_JOIN_LOOP_ROWS})
+    try:
+        if memory_limit:
+            con.execute("SET memory_limit = $limit", {"limit": memory_limit})
+        if threads:
+            con.execute("SET threads = $threads", {"threads": threads})
+    except duckdb.Error as exc:
+        con.close()
+        raise PulseError(f"config/pulse.yaml: project: memory_limit / threads: {first_line(exc)}",
+                         "use a size such as 1.5GB and a whole number of threads") from None
     return con
+
+
+def connect_project(config) -> duckdb.DuckDBPyConnection:
+    """The project's working database, with its configured memory limit and threads."""
+    settings = config.project
+    return connect(config.workdir / "pulse.duckdb", settings.timezone, settings.memory_limit, settings.threads)
 
 
 def first_line(exc: BaseException) -> str:

@@ -21,6 +21,8 @@ import duckdb
 
 from .config import KpiConfig, ProjectConfig
 from .database import first_line
+from . import kpi_cache
+from .kpi_cache import KpiCache
 from .errors import QueryError
 from .periods import Period
 from .yamlfile import display_path
@@ -97,15 +99,29 @@ def run_kpi(
     kpi_id: str,
     window: list[Period],
     report_period: Period,
+    cache: KpiCache | None = None,
 ) -> KpiSeries:
-    """Execute one KPI query over the registered `periods` and shape its series."""
+    """Execute one KPI query over the registered `periods` and shape its series.
+
+    With a `cache` (by default the active one of `con`), a result stored for
+    the same SQL, parameters, window and data is used instead of running the
+    query (see `kpi_cache`).
+    """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
     shown = display_path(path)
     sql = path.read_text(encoding="utf-8")
     available = {**builtin_parameters(report_period), **kpi.params}
     params = bind_parameters(sql, shown, available)
-    columns, rows = run_sql(con, sql, params, shown)
+    cache = cache if cache is not None else kpi_cache.for_connection(con)
+    key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
+    found = cache.get_kpi(key) if cache is not None else None
+    if found is not None:
+        columns, rows = found
+    else:
+        columns, rows = run_sql(con, sql, params, shown)
+        if cache is not None:
+            cache.put_kpi(key, kpi_id, columns, rows)
     return shape_series(kpi_id, kpi, shown, columns, rows, window)
 
 

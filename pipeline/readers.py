@@ -15,12 +15,12 @@ import duckdb
 import polars as pl
 
 from .config import ReaderOptions
-from .csv_reader import STAGE_TABLE, Staged, stage_csv
+from .csv_reader import STAGE_TABLE, Staged, drop_stage, stage_csv
 from .database import first_line
 from .errors import InputError
 from .yamlfile import display_path
 
-__all__ = ["STAGE_TABLE", "Staged", "detect_format", "stage_file"]
+__all__ = ["STAGE_TABLE", "Staged", "detect_format", "drop_stage", "stage_file"]
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv",
@@ -49,20 +49,26 @@ def detect_format(path: Path, declared: str) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: ReaderOptions,
-               tmp_dir: Path, quarantine: bool = False) -> Staged:
-    """Load `path` into the staging table; say what was found (columns, rejects, ...)."""
+               tmp_dir: Path, quarantine: bool = False, data: bytes | None = None) -> Staged:
+    """Load `path` into the staging table; say what was found (columns, rejects, ...).
+
+    `data`: the file's bytes when the caller has read them already (CSV is parsed from them).
+    """
     if fmt in ("parquet", "xlsx") and path.stat().st_size == 0:
         raise InputError(f"{display_path(path)}: the {fmt} file is empty (0 bytes)",
                          "export it again; an empty export should still be a valid file")
+    drop_stage(con)
     try:
         if fmt == "csv":
-            return stage_csv(con, path, options, tmp_dir, quarantine)
+            return stage_csv(con, path, options, tmp_dir, quarantine, data)
         if fmt == "parquet":
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT *, row_number() OVER () AS _row, "
-                "row_number() OVER () AS _line FROM read_parquet($path)",
-                {"path": str(path)},
-            )
+            names = {r[0].lower() for r in con.execute("SELECT name FROM parquet_schema($path)",
+                                                      {"path": str(path)}).fetchall()}
+            # the record number straight from the reader (no ordered window over the file)
+            numbered = ("* EXCLUDE (file_row_number), file_row_number + 1 AS _row, file_row_number + 1 AS _line "
+                        "FROM read_parquet($path, file_row_number = true)") if "file_row_number" not in names else (
+                        "*, row_number() OVER () AS _row, row_number() OVER () AS _line FROM read_parquet($path)")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS SELECT {numbered}", {"path": str(path)})
         elif fmt == "json":
             if not path.read_bytes().strip():
                 return Staged([], empty=True)

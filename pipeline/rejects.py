@@ -69,6 +69,15 @@ def rejected_rows(con: duckdb.DuckDBPyConnection, source: str, file: str | None 
     ).fetchall()[0][0]
 
 
+def rejected_by_file(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
+    """Rows kept out per file of a source (files without any left out)."""
+    if not _exists(con):
+        return {}
+    return dict(con.execute(
+        f"SELECT file, count(DISTINCT line) FROM {TABLE} WHERE source = $s GROUP BY file", {"s": source}
+    ).fetchall())
+
+
 def forget(con: duckdb.DuckDBPyConnection, source: str, file: str | None = None) -> None:
     """Remove the rejects of a file (reloaded or gone), or of a whole source."""
     con.execute(f"DELETE FROM {TABLE} WHERE source = $s AND ($f IS NULL OR file = $f)", {"s": source, "f": file})

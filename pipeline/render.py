@@ -15,6 +15,7 @@ the HTML is self-contained.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 from pathlib import Path
 
@@ -86,6 +87,12 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> byt
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    document = weasyprint.HTML(string=html, base_url=str(templates_dir))
-    options = {} if variant == "none" else {"pdf_variant": variant}
-    return document.write_pdf(**options)
+    # layout allocates millions of short-lived objects: keep the garbage collector from
+    # walking everything the run holds (config, results, DuckDB, matplotlib) each time
+    gc.freeze()
+    try:
+        document = weasyprint.HTML(string=html, base_url=str(templates_dir))
+        options = {} if variant == "none" else {"pdf_variant": variant}
+        return document.write_pdf(**options)
+    finally:
+        gc.unfreeze()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import database, delivery_plan, kpis, sources
+from . import database, delivery_plan, kpi_cache, kpis, sources
 from .checkins import latest_by_kr, load_checkins
 from .checks import CheckResult, kpi_anomalies, rejects_check, run_source_checks
 from .comparisons import KpiResult, compare
@@ -34,6 +34,7 @@ from .lock import project_lock
 from .manifest import RunRecord, build_manifest, kpi_values
 from .okr_eval import CycleResult, choose_cycle, evaluate, kr_ids
 from .outputs import OutputFile, clean_staging, manifest_bytes, publish, write_atomically
+from .parallel_render import SegmentJob, render_segments
 from .periods import Calendar, Grain, Period, history_back, now_utc, today_in
 from .render import render_html, render_pdf, render_template
 from .theme import theme_assets
@@ -76,13 +77,18 @@ class RunResult:
     kpis: tuple[KpiResult, ...]
 
 
-def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None) -> Workspace:
-    """Load the config, open the working database and bring sources up to date."""
+def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
+                   use_cache: bool = True) -> Workspace:
+    """Load the config, open the working database and bring sources up to date.
+
+    KPI and check results on this connection are cached (see `kpi_cache`) unless `use_cache` is false.
+    """
     config = load_project(root)
     started = time.perf_counter()
-    con = database.connect(config.workdir / "pulse.duckdb", config.project.timezone)
+    con = database.connect_project(config)
     progress("loading exports")
     report = sources.ingest(con, config, progress)
+    kpi_cache.activate(kpi_cache.KpiCache(con, config, {s.name: s.fingerprint for s in report.sources}, use_cache))
     if timings is not None:
         timings.measure("ingest", started)
     return Workspace(config=config, con=con, ingest=report)
@@ -168,11 +174,15 @@ def run_report(
     period_text: str | None = None,
     now: datetime | None = None,
     progress: Progress = _quiet,
+    use_cache: bool = True,
 ) -> RunResult:
-    """The whole pipeline for one report and period; returns what was written."""
+    """The whole pipeline for one report and period; returns what was written.
+
+    `use_cache=False` (`pulse run --no-cache`) runs every check and KPI query.
+    """
     timings = Timings()
     built_at = now_utc(now)
-    ws = open_workspace(root, progress, timings)
+    ws = open_workspace(root, progress, timings, use_cache)
     config = ws.config
     name, report = config.report(report_name)
     calendar = calendar_for(config, report.grain)
@@ -216,15 +226,18 @@ def run_report(
     segments: dict[str, dict] = {}
     summaries = {}  # the email's executive summary per segment
     if report.burst_by:
+        jobs = []
         for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
-            stem = f"{name}-{slug(segment)}"
             seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
                                  restatements=restatements(previous, seg_results, segment))
-            seg_files = render_files(config, name, report, period, seg_results, seg_inputs, timings, progress, stem)
+            jobs.append(SegmentJob(segment, f"{name}-{slug(segment)}", seg_results, seg_inputs))
+        # segments render in worker processes (render_workers, see parallel_render)
+        for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
-            summaries[segment] = build_summary(config, name, report, period, seg_results, seg_inputs)
-            segments[segment] = {"kpis": kpi_values(seg_results), "company_wide_only": sorted(wide_only),
-                                 "files": [f.name for f in seg_files]}
+            summaries[job.segment] = build_summary(config, name, report, period, job.results, job.inputs)
+            segments[job.segment] = {"kpis": kpi_values(job.results),
+                                     "company_wide_only": sorted(job.inputs.company_wide_only),
+                                     "files": [f.name for f in seg_files]}
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages)
     manifest = build_manifest(config.root, record, files, segments)
     manifest["summary"] = summary_record(build_summary(config, name, report, period, results, inputs), summaries)

@@ -4,9 +4,11 @@ For every source, files matching its globs (kept inside the project, see
 `source_paths`) are read (see `readers` and `csv_reader`), their columns
 matched to the source's column contract (case-insensitively), cast to the
 contract's types (see `casting`) and appended to a raw table `_raw_<source>`
-together with the file they came from. The source's own table keeps one row
-per primary key: the one from the newest file (files sort by path, so name
-monthly exports `sales_2026-10.csv` and the later month wins).
+together with the file they came from (see `loading`). The source's own name
+is a view showing one row per primary key: the one from the newest file (files
+sort by path, so name monthly exports `sales_2026-10.csv` and the later month
+wins; see `dedupe`). A new file sorting after the loaded ones is added
+incrementally; other changes recompute which row wins for every key.
 
 A value that does not cast stops the load with its file, line and column
 (`on_bad_rows: fail`, the default), or with `on_bad_rows: quarantine` its row
@@ -16,7 +18,9 @@ the header (concatenated exports) are dropped and counted.
 
 A later run re-reads only files whose size, modification time and content
 hash changed; removed files drop out. A changed column contract or reader
-option reloads the source.
+option reloads the source. `SourceSummary.path` says what a run did to a
+source: "unchanged", "initial" (first load), "incremental" (only new files,
+each sorting after the loaded ones) or "rebuild".
 """
 
 from __future__ import annotations
@@ -30,13 +34,15 @@ from pathlib import Path
 
 import duckdb
 
+from . import csv_direct, dedupe
 from . import rejects as quarantine
-from .casting import SQL_TYPES, NumberStyle, bad_value, bound, cast_expression, check_casts, format_params, number_style
-from .config import ColumnType, ProjectConfig, SourceConfig, did_you_mean
+from .casting import SQL_TYPES
+from .config import ColumnType, ProjectConfig, SourceConfig
 from .csv_reader import remove_stale_temp_files
-from .database import first_line, quote_ident
+from .database import quote_ident
 from .errors import InputError
-from .readers import STAGE_TABLE, Staged, detect_format, stage_file
+from .loading import load_file
+from .readers import detect_format
 from .rejects import Reject, rejects
 from .source_paths import expand
 from .yamlfile import display_path
@@ -66,6 +72,7 @@ class SourceSummary:
     rows: int
     fingerprint: str
     rejected: int = 0  # rows of its current files in quarantine
+    path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended) or "rebuild"
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class IngestReport:
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:
     """Bring every source's table up to date with its export files."""
     _ensure_bookkeeping(con)
+    # one checkpoint at the end instead of one per large commit (each file commits on its own)
+    con.execute("SET checkpoint_threshold = '16GB'")
     tmp_dir = config.workdir / "tmp"
     remove_stale_temp_files(tmp_dir)
     quarantine.forget_other_sources(con, list(config.sources))
@@ -93,8 +102,14 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None)
     summaries: list[SourceSummary] = []
     for name, source in config.sources.items():
         files = expand(config.root, name, source.paths, config.project.allow_outside_paths)
-        loads.extend(_sync_source(con, config.root, tmp_dir, name, source, files, progress))
-        summaries.append(_summarise(con, name))
+        synced, how = _sync_source(con, config.root, tmp_dir, name, source, files, progress)
+        loads.extend(synced)
+        summaries.append(_summarise(con, name, how))
+    con.execute("RESET checkpoint_threshold")
+    if any(f.status != "unchanged" for f in loads):
+        # write the loaded rows into their final layout now: queries then read the same
+        # storage as every later run (same scan order, so the same floating-point sums)
+        con.execute("CHECKPOINT")
     return IngestReport(files=tuple(loads), sources=tuple(summaries))
 
 
@@ -105,32 +120,41 @@ def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_headers BIGINT DEFAULT 0")
     con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_blank BIGINT DEFAULT 0")
+    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT DEFAULT 0")
     con.execute("CREATE TABLE IF NOT EXISTS _pulse_contracts (source VARCHAR PRIMARY KEY, contract VARCHAR)")
+    # a rebuild in progress (set before files change, cleared once the marks are recomputed)
+    con.execute("ALTER TABLE _pulse_contracts ADD COLUMN IF NOT EXISTS rebuilding BOOLEAN DEFAULT false")
     quarantine.ensure_table(con)
+
+
+STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads
 
 
 def _contract_text(source: SourceConfig) -> str:
     return json.dumps(
         {"columns": source.model_dump(mode="json")["columns"], "options": source.options.model_dump(mode="json"),
-         "on_bad_rows": source.on_bad_rows},
+         "on_bad_rows": source.on_bad_rows, "primary_key": source.primary_key, "layout": STORAGE_LAYOUT},
         sort_keys=True,
     )
 
 
 def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig, files: list[Path],
-                 progress) -> list[FileLoad]:
-    raw = quote_ident(f"_raw_{name}")
+                 progress) -> tuple[list[FileLoad], str]:
+    """Bring one source up to date; return what happened per file and the path taken."""
+    raw = dedupe.raw_table(name)
     contract = _contract_text(source)
-    known = con.execute("SELECT contract FROM _pulse_contracts WHERE source = $s", {"s": name}).fetchall()
+    known = con.execute("SELECT contract, rebuilding FROM _pulse_contracts WHERE source = $s",
+                        {"s": name}).fetchall()
     if not known or known[0][0] != contract:
         con.execute(f"DROP TABLE IF EXISTS {raw}")
         con.execute("DELETE FROM _pulse_files WHERE source = $s", {"s": name})
         quarantine.forget(con, name)
     column_defs = ", ".join(f"{quote_ident(c)} {SQL_TYPES[spec.type]}" for c, spec in source.columns.items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS {raw} ({column_defs}, _file VARCHAR, _row BIGINT)")
-    con.execute(
-        "INSERT OR REPLACE INTO _pulse_contracts VALUES ($s, $c)", {"s": name, "c": contract}
-    )
+    con.execute(f"CREATE TABLE IF NOT EXISTS {raw} ({column_defs}, _file VARCHAR, _superseded BOOLEAN DEFAULT false)")
+    interrupted = bool(known) and known[0][0] == contract and bool(known[0][1])
+    con.execute("INSERT OR REPLACE INTO _pulse_contracts (source, contract, rebuilding) VALUES ($s, $c, $r)",
+                {"s": name, "c": contract, "r": interrupted})
+    dedupe.ensure_view(con, name, source)
     recorded = {
         row[0]: row[1:]
         for row in con.execute(
@@ -140,14 +164,19 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
         ).fetchall()
     }
     loads: list[FileLoad] = []
-    changed = False
+    rejected = quarantine.rejected_by_file(con, name)
     current = {_rel(root, f) for f in files}
-    for gone in sorted(set(recorded) - current):
-        con.execute(f"DELETE FROM {raw} WHERE _file = $f", {"f": gone})
-        con.execute("DELETE FROM _pulse_files WHERE source = $s AND path = $p", {"s": name, "p": gone})
-        quarantine.forget(con, name, gone)
-        loads.append(FileLoad(name, gone, "removed", 0, recorded[gone][2]))
-        changed = True
+    gone = sorted(set(recorded) - current)
+    rebuild = interrupted or bool(gone)
+    if rebuild:
+        _start_rebuild(con, name)
+    for rel in gone:
+        con.execute(f"DELETE FROM {raw} WHERE _file = $f", {"f": rel})
+        con.execute("DELETE FROM _pulse_files WHERE source = $s AND path = $p", {"s": name, "p": rel})
+        quarantine.forget(con, name, rel)
+        loads.append(FileLoad(name, rel, "removed", 0, recorded[rel][2]))
+    last_loaded = max((p for p in recorded if p in current), default=None)
+    todo: list[tuple[int, Path, str, os.stat_result, bool]] = []  # (slot in loads, path, rel, stat, append)
     try:
         for path in files:
             rel = _rel(root, path)
@@ -157,41 +186,82 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
                 raise _unreadable(path, exc) from None
             before = recorded.get(rel)
             if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-                loads.append(_unchanged(con, name, rel, before[3], before[2], before[4:]))
+                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
                 continue
-            digest = _sha256(path)
-            if before and before[2] == digest:  # touched, not changed
+            if before and before[2] == _digest(path):  # touched, not changed
                 con.execute(
                     "UPDATE _pulse_files SET size = $z, mtime_ns = $m WHERE source = $s AND path = $p",
                     {"z": stat.st_size, "m": stat.st_mtime_ns, "s": name, "p": rel},
                 )
-                loads.append(_unchanged(con, name, rel, before[3], digest, before[4:]))
+                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
                 continue
-            if progress is not None:
-                progress(f"reading {rel}")
-            record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "h": digest,
-                      "t": datetime.now(timezone.utc)}
-            rows, staged = _load_file(con, raw, tmp_dir, name, source, path, rel, record)
-            loads.append(FileLoad(name, rel, "loaded", rows, digest, quarantine.rejected_rows(con, name, rel),
-                                  staged.skipped_headers, staged.skipped_blank))
-            changed = True
-    except Exception:
-        # files loaded (or dropped) before the failure are committed and recorded,
-        # so a later run sees them as unchanged: bring the table in step now
-        if changed:
-            _rebuild_table(con, name, source, raw)
-        raise
-    table_exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary", {"t": name}
-    ).fetchall()[0][0]
-    if changed or not table_exists:
-        _rebuild_table(con, name, source, raw)
-    return loads
+            append = not rebuild and before is None and (last_loaded is None or rel > last_loaded)
+            if not append and not rebuild:  # changed, or sorts before a loaded file: recompute the winners
+                rebuild = True
+                _start_rebuild(con, name)
+            last_loaded = rel if last_loaded is None or rel > last_loaded else last_loaded
+            todo.append((len(loads), path, rel, stat, append))
+            loads.append(FileLoad(name, rel, "loaded", 0, ""))  # filled in below
+        _load_all(con, tmp_dir, name, source, todo, loads, progress)
+    finally:
+        # files loaded (or dropped) before a failure are committed and recorded, so
+        # a later run sees them as unchanged: bring the marks in step now
+        if rebuild:
+            dedupe.rebuild(con, name, source)
+            con.execute("UPDATE _pulse_contracts SET rebuilding = false WHERE source = $s", {"s": name})
+    if rebuild:
+        return loads, "rebuild"
+    return loads, ("initial" if not recorded else "incremental") if todo else "unchanged"
 
 
-def _unchanged(con, name: str, rel: str, rows: int, digest: str, skipped: tuple) -> FileLoad:
-    return FileLoad(name, rel, "unchanged", rows, digest, quarantine.rejected_rows(con, name, rel),
-                    skipped[0] or 0, skipped[1] or 0)
+def _load_all(con, tmp_dir: Path, name: str, source: SourceConfig, todo: list, loads: list[FileLoad],
+              progress) -> None:
+    """Load the files to load, in path order: runs of plain CSV files together (see `csv_direct`), others one by one."""
+    direct = source.on_bad_rows == "fail"
+    alone_until = 0  # after a run that was not plain, try its files one at a time
+    index = 0
+    while index < len(todo):
+        slot, path, rel, stat, append = todo[index]
+        record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "t": datetime.now(timezone.utc)}
+        if direct and detect_format(path, source.format) == "csv":
+            run = [todo[index]]
+            while index >= alone_until and append and index + len(run) < len(todo) and todo[index + len(run)][4] \
+                    and detect_format(todo[index + len(run)][1], source.format) == "csv":
+                run.append(todo[index + len(run)])
+            news = [csv_direct.NewFile(p, r, {"s": name, "p": r, "z": st.st_size, "m": st.st_mtime_ns,
+                                             "t": record["t"]}) for _, p, r, st, _ in run]
+            heads, plain = csv_direct.plain_run(con, news, source)
+            if plain and progress is not None:
+                progress(f"reading {rel}" if len(plain) == 1 else f"reading {len(plain)} files of {name}")
+            done = csv_direct.load(con, name, source, plain, heads, append) if plain else None
+            if done is not None:
+                for (slot_, _, rel_, _, _), (rows, staged, _repeated, digest) in zip(run, done):
+                    loads[slot_] = FileLoad(name, rel_, "loaded", rows, digest, 0, staged.skipped_headers,
+                                            staged.skipped_blank)
+                index += len(done)
+                continue
+            if len(plain) > 1:  # one of them is not plain: try each alone
+                alone_until = index + len(plain)
+                continue
+        if progress is not None:
+            progress(f"reading {rel}")
+        data = _read(path)
+        digest = hashlib.sha256(data).hexdigest()
+        rows, staged, _repeated = load_file(con, tmp_dir, name, source, path, rel, {**record, "h": digest}, append,
+                                            data)
+        del data
+        loads[slot] = FileLoad(name, rel, "loaded", rows, digest, quarantine.rejected_rows(con, name, rel),
+                               staged.skipped_headers, staged.skipped_blank)
+        index += 1
+
+
+def _start_rebuild(con, name: str) -> None:
+    """Note the rebuild first, so a run killed half-way still recomputes the marks next time."""
+    con.execute("UPDATE _pulse_contracts SET rebuilding = true WHERE source = $s", {"s": name})
+
+
+def _unchanged(name: str, rel: str, rows: int, digest: str, skipped: tuple, rejected: dict[str, int]) -> FileLoad:
+    return FileLoad(name, rel, "unchanged", rows, digest, rejected.get(rel, 0), skipped[0] or 0, skipped[1] or 0)
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -205,15 +275,19 @@ def _rel(root: Path, path: Path) -> str:
     return lexical
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digest(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        return csv_direct.sha256(path)
     except OSError as exc:
         raise _unreadable(path, exc) from None
-    return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (hashed, and parsed from memory when it is CSV)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
 
 
 def _unreadable(path: Path, exc: OSError) -> InputError:
@@ -221,111 +295,34 @@ def _unreadable(path: Path, exc: OSError) -> InputError:
                       "check that it exists and that pulse may read it")
 
 
-def _load_file(con, raw: str, tmp_dir: Path, name: str, source: SourceConfig, path: Path, rel: str,
-               record: dict) -> tuple[int, Staged]:
-    """Stage, type-check and append one file; its bookkeeping row and rejects commit with it."""
-    fmt = detect_format(path, source.format)
-    keep_out = source.on_bad_rows == "quarantine"
-    staged = stage_file(con, path, fmt, source.options, tmp_dir, keep_out)
-    if staged.empty:  # 0 bytes or blank: no rows, whatever the contract
-        definitions = ", ".join(f"{quote_ident(c)} VARCHAR" for c in source.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} ({definitions}, _row BIGINT, _line BIGINT)")
-        file_columns = list(source.columns)
-    else:
-        file_columns = staged.columns
-    by_lower = {c.lower(): c for c in reversed(file_columns)}  # the first of duplicate names
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {STAGE_TABLE})").fetchall())
-    selects: list[str] = []
-    checks: list[tuple[str, str, str]] = []
-    number_columns = []
-    for column, spec in source.columns.items():
-        in_file = by_lower.get(column.lower())
-        if in_file is not None and column.lower() in staged.duplicate_columns:
-            raise InputError(f"{display_path(path)}: column '{column}' of source '{name}' appears more than once "
-                             "in the header", "remove or rename the duplicate column in the export")
-        if in_file is None:
-            if spec.required:
-                hint = f"the file has {', '.join(file_columns)}"
-                suggestion = did_you_mean(column, file_columns)
-                if suggestion.startswith("did you mean"):  # else it would list the columns again
-                    hint += f"; {suggestion}"
-                if staged.delimiter and len(file_columns) == 1:
-                    hint += f"; read with delimiter {staged.delimiter!r}: set options.delimiter if that is wrong"
-                raise InputError(
-                    f"{display_path(path)}: required column '{column}' of source '{name}' is missing", hint
-                )
-            selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {quote_ident(column)}")
-            continue
-        if spec.type in (ColumnType.INTEGER, ColumnType.NUMBER) and types[in_file] == "VARCHAR":
-            number_columns.append(in_file)
-        expr, raw_text = cast_expression(quote_ident(in_file), types[in_file], spec, source)
-        selects.append(f"{expr} AS {quote_ident(column)}")
-        checks.append((column, expr, raw_text))
-    style: NumberStyle | None = None
-    params = format_params(source)
-    if number_columns:
-        style = number_style(con, path, name, source, number_columns, staged.delimiter)
-        params.update(style.params())
-    if not keep_out:
-        check_casts(con, path, name, source, checks, params, style)
-    any_bad = " OR ".join(bad_value(raw_text, expr) for _, expr, raw_text in checks) or "false"
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {raw} WHERE _file = $file", {"file": rel})
-        quarantine.forget(con, name, rel)
-        if keep_out:
-            quarantine.record_unreadable(con, name, rel, staged.rejects)
-            for column, expr, raw_text in checks:
-                quarantine.record_bad_values(con, name, rel, column, bad_value(raw_text, expr), raw_text,
-                                             f"not a valid {source.columns[column].type.value}", params)
-        insert = (f"INSERT INTO {raw} SELECT {', '.join(selects)}, $file AS _file, _row FROM {STAGE_TABLE} "
-                  f"WHERE NOT ({any_bad})")
-        rows = con.execute(insert, {**bound(insert, params), "file": rel}).fetchall()[0][0]
-        con.execute(
-            "INSERT OR REPLACE INTO _pulse_files (source, path, size, mtime_ns, sha256, rows, loaded_at, "
-            "skipped_headers, skipped_blank) VALUES ($s, $p, $z, $m, $h, $r, $t, $k, $b)",
-            {**record, "r": rows, "k": staged.skipped_headers, "b": staged.skipped_blank},
-        )
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        raise InputError(f"{display_path(path)}: cannot load into source '{name}': {first_line(exc)}") from None
-    con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-    return rows, staged
-
-
-def _rebuild_table(con, name: str, source: SourceConfig, raw: str) -> None:
-    columns = ", ".join(quote_ident(c) for c in source.columns)
-    table = quote_ident(name)
-    if source.primary_key:
-        keys = ", ".join(quote_ident(c) for c in source.primary_key)
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM {raw} "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _file DESC, _row DESC) = 1 "
-            f"ORDER BY {keys}"
-        )
-    else:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM {raw} ORDER BY _file, _row")
-
-
-def _summarise(con, name: str) -> SourceSummary:
+def _summarise(con, name: str, how: str) -> SourceSummary:
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0]
     hashes = con.execute(
         "SELECT path, sha256 FROM _pulse_files WHERE source = $s ORDER BY path", {"s": name}
     ).fetchall()
     fingerprint = hashlib.sha256(json.dumps(hashes).encode()).hexdigest()
-    return SourceSummary(name=name, rows=rows, fingerprint=fingerprint, rejected=quarantine.rejected_rows(con, name))
+    return SourceSummary(name=name, rows=rows, fingerprint=fingerprint, rejected=quarantine.rejected_rows(con, name),
+                         path=how)
 
 
 def latest_date(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> date | None:
-    """The latest date found in any source's date or timestamp columns."""
+    """The latest date found in any source's date or timestamp columns (kept until a file changes)."""
+    columns = {name: [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
+               for name, source in config.sources.items()}
+    files = con.execute("SELECT source, path, sha256 FROM _pulse_files ORDER BY ALL").fetchall()
+    key = hashlib.sha256(json.dumps([columns, files, STORAGE_LAYOUT], default=str).encode()).hexdigest()
+    con.execute("CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)")
+    found = con.execute("SELECT latest FROM _pulse_latest WHERE key = $k", {"k": key}).fetchall()
+    if found:
+        return found[0][0]
     latest = None
-    for name, source in config.sources.items():
-        columns = [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
-        if not columns:
+    for name, names in columns.items():
+        if not names:
             continue
-        parts = ", ".join(f"max(CAST({quote_ident(c)} AS DATE))" for c in columns)
+        parts = ", ".join(f"max(CAST({quote_ident(c)} AS DATE))" for c in names)
         row = con.execute(f"SELECT greatest({parts}) FROM {quote_ident(name)}").fetchall()[0]
         if row[0] is not None and (latest is None or row[0] > latest):
             latest = row[0]
+    con.execute("DELETE FROM _pulse_latest")
+    con.execute("INSERT INTO _pulse_latest VALUES ($k, $l)", {"k": key, "l": latest})
     return latest

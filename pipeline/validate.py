@@ -43,7 +43,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         return problems
     problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
     try:
-        con = database.connect(config.workdir / "pulse.duckdb", config.project.timezone)
+        con = database.connect_project(config)
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:

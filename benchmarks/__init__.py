@@ -1,0 +1,1 @@
+"""Benchmarks for Pulse (not part of the test suite): `python -m benchmarks.run --help`."""

@@ -1,0 +1,67 @@
+"""Print a benchmark's results: stage times, ratios against the targets, peak memory."""
+
+from __future__ import annotations
+
+STAGES = ["ingest", "checks", "kpis", "okrs", "html", "pdf"]
+TARGETS = {"cold/floor": 1.5, "warm/PDF render": 1.3, "segments parallel/sequential": 0.7}
+
+
+def _verdict(ratio: float, limit: float, at_most: bool = True) -> str:
+    ok = ratio <= limit if at_most else ratio >= limit
+    return f"{'met' if ok else 'NOT met'} (target {'<=' if at_most else '>='} {limit})"
+
+
+def print_results(results: dict) -> None:
+    main = results.get("main")
+    if main:
+        _print_main(main)
+    if "segments" in results:
+        s = results["segments"]
+        ratio = s["parallel"] / s["sequential"]
+        print(f"\n{s['segments']} segment reports: one after another {s['sequential']:.1f} s "
+              f"({s['sequential'] / s['segments']:.2f} s each), {s['workers']} workers {s['parallel']:.1f} s")
+        print(f"  parallel / (N x one render) = {ratio:.2f}  {_verdict(ratio, 0.7)}")
+    if "incremental" in results:
+        i = results["incremental"]
+        print(f"\nnew monthly export: ingest {i['new_month']:.2f} s (read only {', '.join(i['loaded'])}; "
+              f"paths {i['paths']}); DuckDB reading just those files: {i['floor_new_month']:.2f} s; "
+              f"loading all the earlier months: {i['all_but_last']:.1f} s")
+    if "series" in results:
+        print("\nmonths of history at a fixed number of rows per month (cold run):")
+        print(f"  {'months':>6} {'rows':>11} {'ingest s':>9} {'KPIs s':>7} {'total s':>8} {'peak MB':>8}")
+        for r in results["series"]:
+            print(f"  {r['months']:>6} {r['rows']:>11,} {r['ingest']:>9.2f} {r['kpis']:>7.2f} {r['total']:>8.2f} "
+                  f"{r['peak_mb']:>8,.0f}")
+
+
+def _print_main(main: dict) -> None:
+    cold, warm = main["cold"], main["warm"]
+    print(f"\n{main['rows']:,} sales lines, {main['format']}, {main['months']} months"
+          + (f", memory_limit {main['memory_limit']}" if main.get("memory_limit") else ""))
+    print(f"  {'':24} {'total':>7} " + " ".join(f"{s:>7}" for s in STAGES) + f" {'process':>8} {'peak MB':>8}")
+    for label, run in (("Pulse cold", cold), ("Pulse warm", warm)):
+        stages = " ".join(f"{run['stages'].get(s, 0.0):>7.2f}" for s in STAGES)
+        print(f"  {label:24} {run['total']:>7.2f} {stages} {run['wall']:>8.2f} {run['peak_mb']:>8,.0f}")
+    floor = main.get("floor")
+    if floor:
+        total = floor["read"] + floor["pdf"]
+        print(f"  {'floor (read + 1 PDF)':24} {total:>7.2f}   read {floor['read']:.2f}, PDF {floor['pdf']:.2f}"
+              f"{'':>20} {floor['wall']:>8.2f} {floor['peak_mb']:>8,.0f}")
+    pandas = main.get("pandas")
+    if pandas:
+        print(f"  {'pandas':24} {pandas['load'] + pandas['compute']:>7.2f}   load {pandas['load']:.2f}, "
+              f"KPIs {pandas['compute']:.2f}{'':>22} {pandas['wall']:>8.2f} {pandas['peak_mb']:>8,.0f}")
+    print("  ratios:")
+    if floor:
+        ratio = cold["total"] / (floor["read"] + floor["pdf"])
+        print(f"    cold / floor            {ratio:6.2f}  {_verdict(ratio, 1.5)}")
+        ratio = warm["total"] / floor["pdf"]
+        print(f"    warm / one PDF render   {ratio:6.2f}  {_verdict(ratio, 1.3)}")
+    if pandas:
+        ratio = pandas["compute"] / max(cold["stages"]["kpis"], 1e-9)
+        print(f"    pandas / Pulse KPIs     {ratio:6.2f}  {_verdict(ratio, 10, at_most=False)}")
+        worst = max((abs(v - cold["kpis"][k]) / max(abs(v), 1e-9) for k, v in pandas["values"].items()
+                     if v is not None and cold["kpis"].get(k) is not None), default=0.0)
+        print(f"    (pandas and Pulse agree on the {len(pandas['values'])} KPIs within {worst:.1e} relative)")
+    peak = max(r["peak_mb"] for r in (cold, warm))
+    print(f"    Pulse peak RSS          {peak:6,.0f} MB  {'met' if peak <= 2048 else 'NOT met'} (target <= 2048 MB)")

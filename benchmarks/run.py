@@ -1,0 +1,190 @@
+"""The Pulse benchmark: one command, every figure measured in the same run.
+
+    .venv/bin/python -m benchmarks.run --rows 1M --format csv
+    .venv/bin/python -m benchmarks.run --rows 100k --segments 50 --skip-pandas
+    .venv/bin/python -m benchmarks.run --rows 10M --memory-limit 1.5GB --incremental
+    .venv/bin/python -m benchmarks.run --series 12,24,36,48 --rows-per-month 100k
+
+Generates the demo schema at scale outside the repository (see
+`benchmarks.generate`), builds a project from this repository's config,
+queries and templates over it (see `benchmarks.project`), and runs the
+monthly report for 2026-10, each phase in its own process:
+
+- Pulse cold (empty working database), in total and per stage;
+- Pulse warm (the same run again, inputs unchanged);
+- the floor: DuckDB reading every input file once into a table, plus one
+  WeasyPrint render of the report's HTML;
+- the KPIs as a plain pandas script (needs the `bench` dependency group:
+  `uv sync --group bench`), loading and computing timed apart.
+
+It prints the ratios cold/floor, warm/PDF render and pandas/Pulse KPI stage,
+and each process's peak memory (RSS). `--segments N` also renders a report
+bursting into N segments with 1 and with 2 worker processes; `--incremental`
+measures adding the last month to a loaded project; `--series` runs cold at
+several lengths of history with the same rows per month. Results are also
+written as JSON next to the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.generate import DEFAULT_OUT, generate, months_until, parse_size, size_label
+from benchmarks.project import REPO, build_project, link_exports
+
+PERIOD = "2026-10"
+NOW = "2026-11-25T09:00:00+00:00"
+WINDOW = 24  # months the monthly report's KPI queries cover (12-month trend + last year)
+
+
+def child(phase: str, args: dict) -> dict:
+    """Run one phase in a fresh process; its result plus wall time and peak RSS (MB)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "benchmarks.phases", phase, json.dumps(args)],
+                                   cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True)
+        output = process.stdout.read()  # type: ignore[union-attr]
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if process.returncode:
+            errors.seek(0)
+            raise SystemExit(f"benchmark phase {phase} failed:\n{errors.read().decode()[-3000:]}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result.update(wall=wall, peak_mb=usage.ru_maxrss / 1024)
+    return result
+
+
+def files_of(data: Path) -> dict[str, list[str]]:
+    return {"sales": sorted(str(p) for p in (data / "sales").glob("*_*.*") if not p.name.endswith(".tmp")),
+            "tickets": sorted(str(p) for p in (data / "support").glob("*_*.*") if not p.name.endswith(".tmp"))}
+
+
+def fresh(project: Path) -> None:
+    for folder in (".pulse", "reports"):
+        shutil.rmtree(project / folder, ignore_errors=True)
+
+
+def pulse_run(project: Path, report: str = "monthly", cache: bool = True) -> dict:
+    return child("pulse", {"project": str(project), "report": report, "period": PERIOD, "now": NOW, "cache": cache})
+
+
+def main_benchmark(args, rows: int, out: Path) -> dict:
+    fmt = args.format
+    data = generate(out, rows, fmt, args.months)
+    project = build_project(data.parent / f"{fmt}-project", data, fmt, memory_limit=args.memory_limit,
+                            threads=args.threads)
+    fresh(project)
+    results: dict = {"rows": rows, "format": fmt, "months": args.months, "memory_limit": args.memory_limit}
+    print(f"data: {data} ({sum(p.stat().st_size for p in data.rglob('*') if p.is_file()) / 1e6:,.0f} MB)")
+    results["cold"] = pulse_run(project)
+    results["warm"] = pulse_run(project)
+    if not args.skip_floor:
+        results["floor"] = child("floor", {
+            "database": str(data.parent / "floor.duckdb"), "format": fmt, "sources": files_of(data),
+            "memory_limit": args.memory_limit, "threads": args.threads,
+            "html": str(project / "reports" / "monthly" / PERIOD / "monthly.html"),
+            "base_url": str(project / "report_templates")})
+    if not args.skip_pandas:
+        months = [f"{y:04d}-{m:02d}-01" for y, m in months_until((2026, 10), WINDOW)]
+        files = files_of(data)
+        results["pandas"] = child("pandas", {"sales": files["sales"], "tickets": files["tickets"], "format": fmt,
+                                             "months": months})
+    return results
+
+
+def segments_benchmark(args, rows: int, out: Path) -> dict:
+    data = generate(out, rows, args.format, args.months)
+    project = build_project(data.parent / f"{args.format}-segments", data, args.format, segments=args.segments,
+                            memory_limit=args.memory_limit, threads=args.threads, render_workers=1)
+    one = pulse_run(project, "segments")
+    settings_path = project / "config" / "pulse.yaml"
+    settings = yaml.safe_load(settings_path.read_text())
+    settings["project"]["render_workers"] = args.workers
+    settings_path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+    shutil.rmtree(project / "reports")
+    many = pulse_run(project, "segments")
+    return {"segments": one["segments"], "workers": args.workers, "sequential": one["stages"]["segments"],
+            "parallel": many["stages"]["segments"], "peak_mb": many["peak_mb"]}
+
+
+def incremental_benchmark(args, rows: int, out: Path) -> dict:
+    data = generate(out, rows, args.format, args.months)
+    project = build_project(data.parent / f"{args.format}-incremental", data, args.format,
+                            memory_limit=args.memory_limit, threads=args.threads)
+    shutil.rmtree(project / "data")
+    link_exports(project, data, skip_last=True)
+    before = child("ingest", {"project": str(project)})
+    added = link_exports(project, data)
+    after = child("ingest", {"project": str(project)})
+    floor = child("floor", {"database": str(data.parent / "floor-new.duckdb"), "format": args.format,
+                            "sources": {"sales": [str(p) for p in added if "sales" in p.name],
+                                        "tickets": [str(p) for p in added if "tickets" in p.name]},
+                            "memory_limit": args.memory_limit, "threads": args.threads})
+    return {"all_but_last": before["total"], "new_month": after["total"], "loaded": after["loaded"],
+            "paths": after["paths"], "floor_new_month": floor["read"]}
+
+
+def series_benchmark(args, out: Path) -> list[dict]:
+    per_month = parse_size(args.rows_per_month)
+    found = []
+    for months in (int(m) for m in args.series.split(",")):
+        data = generate(out, per_month * months, args.format, months)
+        project = build_project(data.parent / f"{args.format}-project", data, args.format,
+                                memory_limit=args.memory_limit, threads=args.threads)
+        fresh(project)
+        cold = pulse_run(project)
+        found.append({"months": months, "rows": per_month * months, "ingest": cold["stages"]["ingest"],
+                      "kpis": cold["stages"]["kpis"], "total": cold["total"], "peak_mb": cold["peak_mb"]})
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="1M", help="sales lines: 100k, 1M, 10M (default 1M)")
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    parser.add_argument("--months", type=int, default=36, help="months of history (default 36)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"data folder (default {DEFAULT_OUT})")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for Pulse and the floor, e.g. 1.5GB")
+    parser.add_argument("--threads", type=int, help="DuckDB threads (default: one per core)")
+    parser.add_argument("--segments", type=int, default=0, help="also burst a report into N segments")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="worker processes for --segments")
+    parser.add_argument("--incremental", action="store_true", help="also time adding the last month")
+    parser.add_argument("--series", help="months of history to compare, e.g. 12,24,36,48 (with --rows-per-month)")
+    parser.add_argument("--rows-per-month", default="100k")
+    parser.add_argument("--skip-main", action="store_true", help="only the --segments/--incremental/--series parts")
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true")
+    args = parser.parse_args(argv)
+    rows = parse_size(args.rows)
+    results: dict = {"machine": {"cores": os.cpu_count()}}
+    if not args.skip_main:
+        results["main"] = main_benchmark(args, rows, args.out)
+    if args.segments:
+        results["segments"] = segments_benchmark(args, rows, args.out)
+    if args.incremental:
+        results["incremental"] = incremental_benchmark(args, rows, args.out)
+    if args.series:
+        results["series"] = series_benchmark(args, args.out)
+    from benchmarks.report import print_results
+
+    print_results(results)
+    label = "series" if args.skip_main and args.series else f"{size_label(rows)}-{args.format}"
+    path = args.out / f"results-{label}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Insert plain CSV files straight from DuckDB's reader into their raw table, without staging them.
+
+Most exports are plain: UTF-8, the same header in every monthly file, no
+repeated header lines or blank rows, numbers with a decimal point and no
+thousands separators, every value fitting its column. Such files (one, or a
+run of new ones with the same header) are read once, by a single INSERT that
+casts and stores them all (DuckDB reads the files in parallel), and checked
+afterwards on what was stored, per file:
+
+- the number style: values with a comma, a space or an apostrophe do not
+  cast as plain numbers, so the cast check below sends such a file back;
+  one value that can only have a decimal point (found by a query that stops
+  at the first) rules out the ambiguous "1.234" case; without any dot or
+  comma nothing needs interpreting;
+- every value cast: NULLs after the cast equal the file's missing values
+  (see `load_steps.all_cast`);
+- no row is blank (every contract column NULL) and none repeats the header
+  (its first text column equal to its name): either would have been dropped.
+
+Only the head of a file is decoded in Python (DuckDB checks the rest is UTF-8
+as it reads); files are hashed in threads while DuckDB works. Whenever
+something is not plain (a number style that needs every value looked at, a
+source without text columns, a suspect row, a value that does not fit, a row
+DuckDB cannot parse) nothing is kept and None is returned: the staged path
+then loads each file, or names the problem, exactly as it always does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from . import dedupe
+from .casting import DOT_SQL, NumberStyle, Profile, _detection_params, _thousands, _unnested, bound, declared_style
+from .config import ColumnType, SourceConfig
+from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, prepare_head
+from .database import quote_ident
+from .errors import InputError
+from .load_steps import cast_all, finish_file, match_columns, missing, number_columns, rollback, start_file
+
+TABLE = f"{READ_CSV})"
+PROBE_BUFFER = 1 << 20  # bytes per read while looking for the first number with a separator
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file to load: where it is, its name in the project and its bookkeeping (without the hash)."""
+
+    path: Path
+    rel: str
+    record: dict
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plain_run(con, files: list[NewFile], source: SourceConfig) -> tuple[list[CsvFile], list[NewFile]]:
+    """The leading files that can be read together (plain UTF-8 heads, one header); their headers."""
+    found: list[CsvFile] = []
+    for new in files:
+        try:
+            with new.path.open("rb") as handle:
+                head = handle.read(HEAD_BYTES)
+        except OSError:
+            break
+        csv_file = prepare_head(con, new.path, head, source.options)
+        if csv_file is None or (found and not _same_reading(found[0], csv_file)):
+            break
+        found.append(csv_file)
+    return found, files[:len(found)]
+
+
+def _same_reading(a: CsvFile, b: CsvFile) -> bool:
+    return a.names == b.names and {k: v for k, v in a.params.items() if k != "path"} == {
+        k: v for k, v in b.params.items() if k != "path"}
+
+
+def load(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, files: list[NewFile],
+         heads: list[CsvFile], append: bool) -> list[tuple[int, Staged, int, str]] | None:
+    """Load `files` (read alike, see `plain_run`) in one transaction; per file (rows, found, repeated keys,
+    sha256), or None when they are not all plain (then nothing was kept)."""
+    with ThreadPoolExecutor(2) as hashing:
+        digests = [hashing.submit(sha256, f.path) for f in files]
+        try:
+            done = _insert(con, name, source, files, heads, append, digests)
+        except (duckdb.Error, InputError, OSError):
+            done = None
+        if done is None:
+            rollback(con)
+        return done
+
+
+def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: list[CsvFile], append: bool,
+            digests) -> list[tuple[int, Staged, int, str]] | None:
+    first = heads[0]
+    paths = [str(f.path) for f in files]
+    file_columns = first.columns
+    matched = match_columns(files[0].path, name, source, file_columns, first.duplicates, first.delimiter)
+    types = {c: "VARCHAR" for c in file_columns}
+    numbers = number_columns(source, matched, types)
+    texts = {c: first.names[file_columns.index(f)] for c, f in matched.items()
+             if source.columns[c].type is ColumnType.TEXT}
+    read = {k: v for k, v in first.params.items() if k not in ("offset", "path")}
+    declared = declared_style(source.options, numbers) if numbers else None
+    style = declared
+    if numbers and declared is None:
+        styles = {_point_style(con, source.options, numbers, first.delimiter, {**read, "path": p}) for p in paths}
+        style = styles.pop() if len(styles) == 1 else None
+    if not texts or (numbers and style is None):
+        return None  # a repeated header would not show, or the numbers need every value looked at
+    # plain numbers unless the source declares its style (then separators are expected)
+    casts = cast_all(source, matched, types, style, Profile({}, separators=frozenset(numbers) if declared else frozenset()))
+    raw = dedupe.raw_table(name)
+    names = ", ".join(quote_ident(c) for c in source.columns)
+    rel_of = {f"p{i}": p for i, p in enumerate(paths)} | {f"r{i}": f.rel for i, f in enumerate(files)}
+    which = "CASE filename " + " ".join(f"WHEN $p{i} THEN $r{i}" for i in range(len(files))) + " END"
+    insert = (f"INSERT INTO {raw} ({names}, _file) SELECT {', '.join(casts.selects)}, {which} AS _file "
+              f"FROM {READ_CSV}, filename = true)")
+    con.execute("BEGIN TRANSACTION")
+    for f in files:  # a file loaded before (changed since) must not count twice
+        start_file(con, raw, name, f.rel, begin=False)
+    con.execute(insert, {**bound(insert, {**casts.params, **read, **rel_of}), "path": paths})
+    counts = _checked(con, raw, source, matched, texts, files, paths, read)
+    if counts is None:
+        return None
+    done = []
+    for f, head in zip(files, heads):
+        found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
+                       duplicate_columns=head.duplicates)
+        digest = digests[files.index(f)].result()
+        repeated = finish_file(con, name, source, f.rel, append, {**f.record, "h": digest}, counts[f.rel], found,
+                               commit=False)
+        done.append((counts[f.rel], found, repeated, digest))
+    con.execute("COMMIT")
+    return done
+
+
+def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], texts: dict[str, str],
+             files: list[NewFile], paths: list[str], read: dict) -> dict[str, int] | None:
+    """Rows per file, when every file's values cast and none has a suspect row; else None."""
+    typed = [c for c in matched if source.columns[c].type is not ColumnType.TEXT]
+    blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched)
+    column, header_name = next(iter(texts.items()))  # a repeated header has every text column equal to its name
+    header = f"lower(trim(replace(coalesce({quote_ident(column)}, ''), chr(65279), ''))) = lower($h)"
+    nulls = "".join(f", count(*) - count({quote_ident(c)})" for c in typed)
+    rows = con.execute(
+        f"SELECT _file, count(*), count(*) FILTER (WHERE {blank}) + count(*) FILTER (WHERE {header}){nulls} "
+        f"FROM {raw} WHERE list_contains($files, _file) GROUP BY _file",
+        {"files": [f.rel for f in files], "h": header_name},
+    ).fetchall()
+    found = {row[0]: row for row in rows}
+    if any(row[2] for row in rows):
+        return None
+    with_nulls = sorted({c for row in rows for c, n in zip(typed, row[3:]) if n})
+    if with_nulls:  # the NULLs must be the files' missing values
+        parts = ", ".join(f"count(*) FILTER (WHERE {missing(matched[c], 'VARCHAR')})" for c in with_nulls)
+        sql = f"SELECT filename, {parts} FROM {READ_CSV}, filename = true) GROUP BY filename"
+        by_path = {r[0]: r[1:] for r in con.execute(sql, bound(sql, {**read, "path": paths})).fetchall()}
+        for f, path in zip(files, paths):
+            expected = dict(zip(typed, found[f.rel][3:])) if f.rel in found else {}
+            got = dict(zip(with_nulls, by_path.get(path, [0] * len(with_nulls))))
+            if any(got[c] != expected.get(c, 0) for c in with_nulls):
+                return None
+    return {f.rel: (found[f.rel][1] if f.rel in found else 0) for f in files}
+
+
+def _point_style(con, options, numbers: list[str], delimiter: str | None, read: dict) -> NumberStyle | None:
+    """The style detection gives for this file, if separators make it fail when it is not a plain decimal point.
+
+    A value that can only have a decimal point decides '.'; with no dot and no
+    comma in any number value nothing needs interpreting (the delimiter's
+    convention). Otherwise None: every value has to be looked at.
+    """
+    params = {**_detection_params(options, numbers), **read, "probe": PROBE_BUFFER}
+    # the first value with a separator or an exponent, read in small buffers (it is usually on the first line)
+    probe = _unnested(numbers, f"{READ_CSV}, buffer_size = $probe)")
+    sql = (f"SELECT {DOT_SQL} FROM {probe} AND (contains(v.t, '.') OR contains(v.t, ',') "
+           "OR contains(v.t, 'e') OR contains(v.t, 'E')) LIMIT 1")
+    first = con.execute(sql, bound(sql, params)).fetchall()
+    if first and not first[0][0]:  # not that one: is there any value saying "decimal point"?
+        sql = f"SELECT 1 FROM {_unnested(numbers, TABLE)} AND {DOT_SQL} LIMIT 1"
+        first = [(True,)] if con.execute(sql, bound(sql, params)).fetchall() else []
+        if not first:
+            return None
+    if first:
+        return NumberStyle(".", _thousands(options.thousands, "."), detected=True)
+    decimal = "," if delimiter == ";" else "."
+    return NumberStyle(decimal, _thousands(options.thousands, decimal), detected=True)

@@ -1,0 +1,97 @@
+"""One row per primary key: which raw rows a source's table shows.
+
+Every row of every loaded file stays in `_raw_<source>` (with `_file`, its
+path; a file's rows are inserted in file order, so their rowids keep it). A
+row is *superseded* when the same key appears later: in a file whose path
+sorts later, or further down the same file. The source's own name is a view of the raw rows that are not superseded,
+so each row is stored once and nothing is copied to deduplicate.
+
+- A new file that sorts after every loaded file (the monthly export) is the
+  incremental path: its rows are appended and the older rows with its keys
+  are marked superseded, found by a join with the new file's keys only.
+- Anything else (a file changed, removed, or added before a loaded one) is a
+  rebuild: the mark is recomputed for every row by one window over the table.
+  Files are still read only when they changed.
+
+Without a primary key every row is shown.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .config import SourceConfig
+from .database import quote_ident
+
+KEYS_TABLE = "_pulse_file_keys"
+
+
+def raw_table(name: str) -> str:
+    return quote_ident(f"_raw_{name}")
+
+
+def ensure_view(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
+    """(Re)create the source's view over its raw rows (replacing a table of that name)."""
+    is_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary AND schema_name = 'main'",
+        {"t": name},
+    ).fetchall()[0][0]
+    if is_table:
+        con.execute(f"DROP TABLE {quote_ident(name)}")
+    columns = ", ".join(quote_ident(c) for c in source.columns)
+    current = " WHERE NOT _superseded" if source.primary_key else ""
+    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT {columns} FROM {raw_table(name)}{current}")
+
+
+def _matching(left: str, right: str, keys: list[str]) -> str:
+    """Key equality that treats NULLs as equal, as grouping does."""
+    return " AND ".join(f"{left}.{quote_ident(k)} IS NOT DISTINCT FROM {right}.{quote_ident(k)}" for k in keys)
+
+
+def mark_file(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, rel: str, append: bool) -> int:
+    """After a file's rows were inserted: mark what they supersede; return its repeated keys.
+
+    Within the file, earlier rows of a repeated key are superseded. With
+    `append` (the file sorts after every file loaded before it) the rows of
+    its keys in files sorting before it are superseded too; otherwise the
+    caller rebuilds. Files loaded together are marked in path order.
+    """
+    if not source.primary_key:
+        return 0
+    raw = raw_table(name)
+    keys = source.primary_key
+    key_list = ", ".join(quote_ident(k) for k in keys)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS SELECT {key_list}, count(*) AS _n, max(rowid) AS _last "
+        f"FROM {raw} WHERE _file = $f GROUP BY ALL",
+        {"f": rel},
+    )
+    repeated = con.execute(f"SELECT count(*) FILTER (WHERE _n > 1) FROM {KEYS_TABLE}").fetchall()[0][0]
+    if repeated and append:
+        con.execute(
+            f"UPDATE {raw} SET _superseded = true FROM {KEYS_TABLE} k "
+            f"WHERE {raw}._file = $f AND k._n > 1 AND {_matching(raw, 'k', keys)} AND {raw}.rowid < k._last",
+            {"f": rel},
+        )
+    if append:
+        con.execute(
+            f"UPDATE {raw} SET _superseded = true FROM {KEYS_TABLE} k "
+            f"WHERE {raw}._file < $f AND NOT {raw}._superseded AND {_matching(raw, 'k', keys)}",
+            {"f": rel},
+        )
+    con.execute(f"DROP TABLE IF EXISTS {KEYS_TABLE}")
+    return repeated
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
+    """Recompute the superseded mark of every raw row (newest file, then last row, wins)."""
+    if not source.primary_key:
+        return
+    raw = raw_table(name)
+    keys = ", ".join(quote_ident(k) for k in source.primary_key)
+    con.execute(
+        f"UPDATE {raw} SET _superseded = w.superseded FROM ("
+        f"  SELECT rowid AS rid, row_number() OVER (PARTITION BY {keys} ORDER BY _file DESC, rowid DESC) > 1 "
+        f"    AS superseded FROM {raw}"
+        f") w WHERE {raw}.rowid = w.rid AND {raw}._superseded IS DISTINCT FROM w.superseded"
+    )

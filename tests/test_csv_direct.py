@@ -1,0 +1,72 @@
+"""Plain CSV files are inserted straight from DuckDB's reader: the same rows, the same errors.
+
+Each export below is loaded twice, once the usual way (plain files read
+directly, see `pipeline.csv_direct`) and once with the direct path switched
+off (every file staged); the loaded rows, the counts in the ingest report and
+any error must be the same. The exports are the cases the direct path must
+notice and hand back: numbers whose separator needs every value looked at,
+repeated headers, blank rows, values that do not fit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_messy_exports import load, make
+
+from pipeline import csv_direct
+from pipeline.errors import InputError
+
+HEADER = "id,amount,name,day\n"
+CASES = {
+    "plain": HEADER + "1,12.50,a,2026-10-01\n2,,b,2026-10-02\n3,7,c,\n",
+    "integers only": HEADER + "1,12,a,2026-10-01\n2,7,b,2026-10-02\n",
+    "ambiguous thousands": HEADER + "1,1.234,a,2026-10-01\n2,2.500,b,2026-10-02\n",
+    "decimal commas": "id;amount;name;day\n1;12,5;a;2026-10-01\n2;1.234,5;b;2026-10-02\n",
+    "thousands groups": HEADER + '1,"1,234.5",a,2026-10-01\n2,3.25,b,2026-10-02\n',
+    "whole number written 12.000": HEADER + "12.000,1.5,a,2026-10-01\n",
+    "two signs": HEADER + "1,+-2,a,2026-10-01\n",
+    "not a number": HEADER + "1,nan,a,2026-10-01\n",
+    "spaces around numbers": HEADER + "1, 12.5 ,a,2026-10-01\n",
+    "exponent": HEADER + "1,1e3,a,2026-10-01\n2,2.5,b,2026-10-02\n",
+    "repeated header": HEADER + "1,1.5,a,2026-10-01\n" + HEADER + "2,2.5,b,2026-10-02\n",
+    "header repeated in capitals": HEADER + "1,1.5,a,2026-10-01\nID,Amount,Name,Day\n",
+    "blank rows": HEADER + "1,1.5,a,2026-10-01\n,,,\n2,2.5,b,2026-10-02\n",
+    "bad date": HEADER + "1,1.5,a,31-10-2026\n",
+    "too many fields": HEADER + "1,1.5,a,2026-10-01,x\n",
+    "quoted newline": HEADER + '1,1.5,"two\nlines",2026-10-01\n2,2.5,b,x\n',
+    "latin-1": (HEADER + "1,1.5,Sjælland,2026-10-01\n").encode("cp1252"),
+    "byte order mark": "\ufeff" + HEADER + "1,1.5,a,2026-10-01\n",
+    "header only": HEADER,
+}
+
+
+def outcome(root: Path) -> tuple:
+    try:
+        report, rows, found = load(root)
+    except InputError as exc:
+        return ("error", exc.message.replace(str(root), "<project>"), exc.hint)
+    return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files], found)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_direct_and_staged_loads_agree(tmp_path, monkeypatch, case):
+    files = {"data/export_1.csv": CASES[case], "data/export_2.csv": CASES["plain"]}
+    direct = outcome(make(tmp_path / "direct", files))
+    monkeypatch.setattr(csv_direct, "load", lambda *args: None)
+    staged = outcome(make(tmp_path / "staged", files))
+    assert direct == staged
+
+
+def test_a_run_of_monthly_files_is_read_in_one_go(tmp_path, monkeypatch):
+    files = {f"data/export_{m:02d}.csv": f"{HEADER}{m},{m}.5,x,2026-{m:02d}-01\n" for m in range(1, 7)}
+    runs = []
+    original = csv_direct.load
+    monkeypatch.setattr(csv_direct, "load", lambda con, name, source, news, *rest: runs.append(len(news))
+                        or original(con, name, source, news, *rest))
+    root = make(tmp_path / "project", files, primary_key=["id"])
+    report, rows, _ = load(root)
+    assert runs == [6] and len(rows) == 6 and [f.rows for f in report.files] == [1] * 6
+    shutil.rmtree(root / ".pulse")
