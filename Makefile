@@ -11,7 +11,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PULSE := $(VENV)/bin/pulse
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -28,6 +28,11 @@ demo: install
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# benchmarks/ (not tests): adds pandas (the bench dependency group); ROWS=100k|1M|10M
+bench: install
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group bench
+	$(VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),1M) --format csv
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pulse reports

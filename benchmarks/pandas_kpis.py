@@ -30,8 +30,9 @@ def load(sales_files: list[str], ticket_files: list[str], fmt: str) -> tuple[pd.
 
 
 def _hours(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Elapsed hours between two local times (a daylight-saving change counts)."""
-    local = lambda s: s.dt.tz_localize(TZ, ambiguous=np.ones(len(s), bool), nonexistent=pd.Timedelta("1h"))  # noqa: E731
+    """Elapsed hours between two local times (a daylight-saving change counts; the repeated hour is
+    read as standard time and a missing one moved an hour on, as DuckDB does)."""
+    local = lambda s: s.dt.tz_localize(TZ, ambiguous=np.zeros(len(s), bool), nonexistent=pd.Timedelta("1h"))  # noqa: E731
     return (local(end) - local(start)).dt.total_seconds() / 3600
 
 

@@ -179,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.report import print_results
 
     print_results(results)
-    label = "series" if args.skip_main and args.series else f"{size_label(rows)}-{args.format}"
-    path = args.out / f"results-{label}.json"
+    parts = [] if args.skip_main else [f"{size_label(rows)}-{args.format}"]
+    parts += [p for p, on in (("segments", args.segments), ("incremental", args.incremental),
+                              ("series", args.series)) if on]
+    path = args.out / f"results-{'-'.join(parts)}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nresults: {path}")
     return 0

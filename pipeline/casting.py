@@ -76,7 +76,7 @@ class NumberStyle:
         }
 
 
-def _thousands(option: str, decimal: str) -> tuple[str, ...]:
+def thousands_for(option: str, decimal: str) -> tuple[str, ...]:
     if option == "none":
         return ()
     if option != "auto":
@@ -88,10 +88,11 @@ def _thousands(option: str, decimal: str) -> tuple[str, ...]:
 class Profile:
     """What one cheap pass over a staged file found (see `profile`)."""
 
-    present: dict[str, int]  # contract column -> rows whose value is there (not empty)
-    comma_like: bool = False  # a number value has a comma or two dots: it might say "decimal comma"
-    dot_like: bool = False  # a number value has a dot or an exponent: it might say "decimal point"
-    separators: frozenset[str] = frozenset()  # number columns holding a comma, an apostrophe or a space
+    present: dict[str, int]  # per condition given to `profile`: the rows it holds for
+    # conservative: a number value with a character other than digits, dots and signs counts for all three
+    comma_like: bool = False  # a value has a comma or two dots: it might say "decimal comma"
+    dot_like: bool = False  # a value has a dot or an exponent: it might say "decimal point"
+    separators: frozenset[str] = frozenset()  # number columns that may hold thousands separators
 
 
 def profile(con, present: dict[str, str], number_columns: list[str], table: str = STAGE_TABLE,
@@ -127,9 +128,9 @@ def declared_style(options, number_columns: list[str]) -> NumberStyle | None:
     if declared in (None, "auto") and options.thousands in (".", ","):
         declared = "," if options.thousands == "." else "."  # the separator that is not the thousands one
     if declared in (".", ","):
-        return NumberStyle(declared, _thousands(options.thousands, declared))
+        return NumberStyle(declared, thousands_for(options.thousands, declared))
     if not number_columns:
-        return NumberStyle(".", _thousands(options.thousands, "."))
+        return NumberStyle(".", thousands_for(options.thousands, "."))
     return None
 
 
@@ -145,21 +146,21 @@ def quick_style(con, options, number_columns: list[str], delimiter: str | None, 
         return None
     if not quick.dot_like:
         default = "," if delimiter == ";" else "."
-        return NumberStyle(default, _thousands(options.thousands, default), detected=True)
-    params = {**_detection_params(options, number_columns), **(table_params or {})}
-    sql = f"SELECT 1 FROM {_unnested(number_columns, table)} AND {DOT_SQL} LIMIT 1"
+        return NumberStyle(default, thousands_for(options.thousands, default), detected=True)
+    params = {**detection_params(options, number_columns), **(table_params or {})}
+    sql = f"SELECT 1 FROM {number_values(number_columns, table)} AND {DOT_SQL} LIMIT 1"
     if con.execute(sql, bound(sql, params)).fetchall():
-        return NumberStyle(".", _thousands(options.thousands, "."), detected=True)
+        return NumberStyle(".", thousands_for(options.thousands, "."), detected=True)
     return None
 
 
-def _detection_params(options, number_columns: list[str]) -> dict[str, object]:
+def detection_params(options, number_columns: list[str]) -> dict[str, object]:
     return {"cf": COMMA_FRACTION, "cg": COMMA_GROUPS, "df": DOT_FRACTION, "dg": DOT_GROUPS, "amb": AMBIGUOUS,
             "plain": options.thousands == "none",  # no thousands separators: any separator is the decimal one
             **{f"c{i}": c for i, c in enumerate(number_columns)}}
 
 
-def _unnested(number_columns: list[str], table: str) -> str:
+def number_values(number_columns: list[str], table: str) -> str:
     """SQL: every present number value v (v.c its column, v.t its text) with its line; WHERE already open."""
     values = ", ".join(
         f"{{'c': $c{i}, 't': NULLIF(trim({quote_ident(c)}), '')}}" for i, c in enumerate(number_columns)
@@ -181,8 +182,8 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
         found = quick_style(con, options, number_columns, delimiter, quick)
     if found is not None:
         return found
-    params = _detection_params(options, number_columns)
-    unnested = _unnested(number_columns, STAGE_TABLE)
+    params = detection_params(options, number_columns)
+    unnested = number_values(number_columns, STAGE_TABLE)
     default = "," if delimiter == ";" else "."  # no separators to interpret: the delimiter's convention
     first = "arg_min(struct_pack(line := _line, c := v.c, t := v.t), _line)"
     comma, dot, ambiguous = con.execute(
@@ -212,7 +213,7 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
         )
     else:
         decimal = default
-    return NumberStyle(decimal, _thousands(options.thousands, decimal), detected=True)
+    return NumberStyle(decimal, thousands_for(options.thousands, decimal), detected=True)
 
 
 def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceConfig,

@@ -30,6 +30,11 @@ def raw_table(name: str) -> str:
     return quote_ident(f"_raw_{name}")
 
 
+def view_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = $v AND NOT temporary "
+                       "AND schema_name = 'main'", {"v": name}).fetchall()[0][0] > 0
+
+
 def ensure_view(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
     """(Re)create the source's view over its raw rows (replacing a table of that name)."""
     is_table = con.execute(

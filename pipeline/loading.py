@@ -7,7 +7,7 @@ exactly where the file had no value or one that does not fit, so equal counts
 of NULLs and of missing values per column mean every value fitted; otherwise
 the transaction is rolled back and the first bad value named by file, line and
 column. With `quarantine` the bad values are recorded and their rows kept out.
-Plain CSV files are inserted straight from DuckDB's reader (see `csv_direct`);
+Plain CSV files are inserted straight from DuckDB's reader (see `direct_load`);
 anything unusual about them takes this staged path. The file's bookkeeping row,
 its rejects and the superseded marks (see `dedupe`) commit with its rows.
 """

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import csv_direct, dedupe
+from . import dedupe, direct_load
 from . import rejects as quarantine
 from .casting import SQL_TYPES
 from .config import ColumnType, ProjectConfig, SourceConfig
@@ -151,10 +151,13 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
         quarantine.forget(con, name)
     column_defs = ", ".join(f"{quote_ident(c)} {SQL_TYPES[spec.type]}" for c, spec in source.columns.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS {raw} ({column_defs}, _file VARCHAR, _superseded BOOLEAN DEFAULT false)")
-    interrupted = bool(known) and known[0][0] == contract and bool(known[0][1])
-    con.execute("INSERT OR REPLACE INTO _pulse_contracts (source, contract, rebuilding) VALUES ($s, $c, $r)",
-                {"s": name, "c": contract, "r": interrupted})
-    dedupe.ensure_view(con, name, source)
+    same = bool(known) and known[0][0] == contract
+    interrupted = same and bool(known[0][1])
+    if not same:  # an unchanged project writes nothing here (no checkpoint needed when it closes)
+        con.execute("INSERT OR REPLACE INTO _pulse_contracts (source, contract, rebuilding) VALUES ($s, $c, false)",
+                    {"s": name, "c": contract})
+    if not same or not dedupe.view_exists(con, name):
+        dedupe.ensure_view(con, name, source)
     recorded = {
         row[0]: row[1:]
         for row in con.execute(
@@ -216,24 +219,26 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
 
 def _load_all(con, tmp_dir: Path, name: str, source: SourceConfig, todo: list, loads: list[FileLoad],
               progress) -> None:
-    """Load the files to load, in path order: runs of plain CSV files together (see `csv_direct`), others one by one."""
+    """Load the files to load, in path order: runs of plain CSV or Parquet files together (see `direct_load`),
+    others one by one (staged, see `loading`)."""
     direct = source.on_bad_rows == "fail"
     alone_until = 0  # after a run that was not plain, try its files one at a time
     index = 0
     while index < len(todo):
         slot, path, rel, stat, append = todo[index]
         record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "t": datetime.now(timezone.utc)}
-        if direct and detect_format(path, source.format) == "csv":
+        fmt = detect_format(path, source.format)
+        if direct and fmt in ("csv", "parquet"):
             run = [todo[index]]
             while index >= alone_until and append and index + len(run) < len(todo) and todo[index + len(run)][4] \
-                    and detect_format(todo[index + len(run)][1], source.format) == "csv":
+                    and detect_format(todo[index + len(run)][1], source.format) == fmt:
                 run.append(todo[index + len(run)])
-            news = [csv_direct.NewFile(p, r, {"s": name, "p": r, "z": st.st_size, "m": st.st_mtime_ns,
+            news = [direct_load.NewFile(p, r, {"s": name, "p": r, "z": st.st_size, "m": st.st_mtime_ns,
                                              "t": record["t"]}) for _, p, r, st, _ in run]
-            heads, plain = csv_direct.plain_run(con, news, source)
+            heads, plain = direct_load.plain_run(con, news, source, fmt)
             if plain and progress is not None:
                 progress(f"reading {rel}" if len(plain) == 1 else f"reading {len(plain)} files of {name}")
-            done = csv_direct.load(con, name, source, plain, heads, append) if plain else None
+            done = direct_load.load(con, name, source, plain, heads, append) if plain else None
             if done is not None:
                 for (slot_, _, rel_, _, _), (rows, staged, _repeated, digest) in zip(run, done):
                     loads[slot_] = FileLoad(name, rel_, "loaded", rows, digest, 0, staged.skipped_headers,
@@ -277,7 +282,7 @@ def _rel(root: Path, path: Path) -> str:
 
 def _digest(path: Path) -> str:
     try:
-        return csv_direct.sha256(path)
+        return direct_load.sha256(path)
     except OSError as exc:
         raise _unreadable(path, exc) from None
 

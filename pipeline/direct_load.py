@@ -1,11 +1,11 @@
-"""Insert plain CSV files straight from DuckDB's reader into their raw table, without staging them.
+"""Insert plain CSV and Parquet files straight from DuckDB's readers into their raw table, unstaged.
 
-Most exports are plain: UTF-8, the same header in every monthly file, no
-repeated header lines or blank rows, numbers with a decimal point and no
-thousands separators, every value fitting its column. Such files (one, or a
-run of new ones with the same header) are read once, by a single INSERT that
-casts and stores them all (DuckDB reads the files in parallel), and checked
-afterwards on what was stored, per file:
+Most exports are plain: UTF-8 CSV or Parquet, the same header (schema) in
+every monthly file, no repeated header lines or blank rows, numbers with a
+decimal point and no thousands separators, every value fitting its column.
+Such files (one, or a run of new ones read alike) are read once, by a single
+INSERT that casts and stores them all (DuckDB reads the files in parallel),
+and checked afterwards on what was stored, per file:
 
 - the number style: values with a comma, a space or an apostrophe do not
   cast as plain numbers, so the cast check below sends such a file back;
@@ -14,8 +14,12 @@ afterwards on what was stored, per file:
   comma nothing needs interpreting;
 - every value cast: NULLs after the cast equal the file's missing values
   (see `load_steps.all_cast`);
-- no row is blank (every contract column NULL) and none repeats the header
-  (its first text column equal to its name): either would have been dropped.
+- (CSV) no row is blank (every contract column NULL) and none repeats the
+  header (its first text column equal to its name): either would have been
+  dropped.
+
+Parquet files qualify when their number columns are typed (numbers stored as
+text take the staged path, which detects their style).
 
 Only the head of a file is decoded in Python (DuckDB checks the rest is UTF-8
 as it reads); files are hashed in threads while DuckDB works. Whenever
@@ -29,13 +33,14 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from . import dedupe
-from .casting import DOT_SQL, NumberStyle, Profile, _detection_params, _thousands, _unnested, bound, declared_style
+from .casting import (DOT_SQL, NumberStyle, Profile, bound, declared_style, detection_params, number_values,
+                      thousands_for)
 from .config import ColumnType, SourceConfig
 from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, prepare_head
 from .database import quote_ident
@@ -63,29 +68,56 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def plain_run(con, files: list[NewFile], source: SourceConfig) -> tuple[list[CsvFile], list[NewFile]]:
-    """The leading files that can be read together (plain UTF-8 heads, one header); their headers."""
-    found: list[CsvFile] = []
+@dataclass(frozen=True)
+class ParquetFile:
+    """A Parquet file's schema, as its reader gives it."""
+
+    columns: list[str]
+    types: dict[str, str]
+    duplicates: tuple[str, ...]
+    names: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    delimiter: str | None = None
+    encoding: str | None = None
+
+
+def plain_run(con, files: list[NewFile], source: SourceConfig, fmt: str) -> tuple[list, list[NewFile]]:
+    """The leading files that can be read together (plain UTF-8 heads or Parquet schemas, all alike)."""
+    found: list = []
     for new in files:
         try:
-            with new.path.open("rb") as handle:
-                head = handle.read(HEAD_BYTES)
-        except OSError:
+            head = _csv_head(con, new.path, source) if fmt == "csv" else _parquet_head(con, new.path)
+        except (OSError, duckdb.Error):
             break
-        csv_file = prepare_head(con, new.path, head, source.options)
-        if csv_file is None or (found and not _same_reading(found[0], csv_file)):
+        if head is None or (found and not _same_reading(found[0], head)):
             break
-        found.append(csv_file)
+        found.append(head)
     return found, files[:len(found)]
 
 
-def _same_reading(a: CsvFile, b: CsvFile) -> bool:
-    return a.names == b.names and {k: v for k, v in a.params.items() if k != "path"} == {
-        k: v for k, v in b.params.items() if k != "path"}
+def _csv_head(con, path: Path, source: SourceConfig) -> CsvFile | None:
+    with path.open("rb") as handle:
+        return prepare_head(con, path, handle.read(HEAD_BYTES), source.options)
+
+
+def _parquet_head(con, path: Path) -> ParquetFile | None:
+    if not path.stat().st_size:
+        return None
+    described = con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))",
+                            {"path": str(path)}).fetchall()
+    columns = [c for c, _ in described]
+    lowered = [c.lower() for c in columns]
+    duplicates = tuple(sorted({c for c in lowered if lowered.count(c) > 1}))
+    return ParquetFile(columns, dict(described), duplicates, names=columns)
+
+
+def _same_reading(a, b) -> bool:
+    return (type(a) is type(b) and a.names == b.names and getattr(a, "types", None) == getattr(b, "types", None)
+            and {k: v for k, v in a.params.items() if k != "path"} == {k: v for k, v in b.params.items() if k != "path"})
 
 
 def load(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, files: list[NewFile],
-         heads: list[CsvFile], append: bool) -> list[tuple[int, Staged, int, str]] | None:
+         heads: list, append: bool) -> list[tuple[int, Staged, int, str]] | None:
     """Load `files` (read alike, see `plain_run`) in one transaction; per file (rows, found, repeated keys,
     sha256), or None when they are not all plain (then nothing was kept)."""
     with ThreadPoolExecutor(2) as hashing:
@@ -99,39 +131,45 @@ def load(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, files:
         return done
 
 
-def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: list[CsvFile], append: bool,
+def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: list, append: bool,
             digests) -> list[tuple[int, Staged, int, str]] | None:
     first = heads[0]
+    parquet = isinstance(first, ParquetFile)
     paths = [str(f.path) for f in files]
     file_columns = first.columns
     matched = match_columns(files[0].path, name, source, file_columns, first.duplicates, first.delimiter)
-    types = {c: "VARCHAR" for c in file_columns}
+    types = first.types if parquet else {c: "VARCHAR" for c in file_columns}
     numbers = number_columns(source, matched, types)
     texts = {c: first.names[file_columns.index(f)] for c, f in matched.items()
              if source.columns[c].type is ColumnType.TEXT}
     read = {k: v for k, v in first.params.items() if k not in ("offset", "path")}
     declared = declared_style(source.options, numbers) if numbers else None
     style = declared
-    if numbers and declared is None:
+    if numbers and declared is None and not parquet:
         styles = {_point_style(con, source.options, numbers, first.delimiter, {**read, "path": p}) for p in paths}
         style = styles.pop() if len(styles) == 1 else None
-    if not texts or (numbers and style is None):
+    if (not texts and not parquet) or (numbers and style is None):
         return None  # a repeated header would not show, or the numbers need every value looked at
+    reader = "read_parquet($path, filename = true)" if parquet else f"{READ_CSV}, filename = true)"
     # plain numbers unless the source declares its style (then separators are expected)
     casts = cast_all(source, matched, types, style, Profile({}, separators=frozenset(numbers) if declared else frozenset()))
     raw = dedupe.raw_table(name)
     names = ", ".join(quote_ident(c) for c in source.columns)
     rel_of = {f"p{i}": p for i, p in enumerate(paths)} | {f"r{i}": f.rel for i, f in enumerate(files)}
     which = "CASE filename " + " ".join(f"WHEN $p{i} THEN $r{i}" for i in range(len(files))) + " END"
-    insert = (f"INSERT INTO {raw} ({names}, _file) SELECT {', '.join(casts.selects)}, {which} AS _file "
-              f"FROM {READ_CSV}, filename = true)")
+    insert = f"INSERT INTO {raw} ({names}, _file) SELECT {', '.join(casts.selects)}, {which} AS _file FROM {reader}"
     con.execute("BEGIN TRANSACTION")
     for f in files:  # a file loaded before (changed since) must not count twice
         start_file(con, raw, name, f.rel, begin=False)
     con.execute(insert, {**bound(insert, {**casts.params, **read, **rel_of}), "path": paths})
-    counts = _checked(con, raw, source, matched, texts, files, paths, read)
+    counts = _checked(con, raw, source, matched, types, {} if parquet else texts, files, paths, read, reader)
     if counts is None:
         return None
+    # the rows are in and every value fitted: commit them, so the marks below scan stored row
+    # groups (skipping those of other files) instead of one large uncommitted insert; until the
+    # files are recorded (the commit below) a later run loads them again, replacing these rows
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
     done = []
     for f, head in zip(files, heads):
         found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
@@ -144,26 +182,30 @@ def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: l
     return done
 
 
-def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], texts: dict[str, str],
-             files: list[NewFile], paths: list[str], read: dict) -> dict[str, int] | None:
-    """Rows per file, when every file's values cast and none has a suspect row; else None."""
+def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], types: dict[str, str],
+             texts: dict[str, str], files: list[NewFile], paths: list[str], read: dict,
+             reader: str) -> dict[str, int] | None:
+    """Rows per file, when every file's values cast and (CSV, `texts` given) none has a suspect row; else None."""
     typed = [c for c in matched if source.columns[c].type is not ColumnType.TEXT]
-    blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched)
-    column, header_name = next(iter(texts.items()))  # a repeated header has every text column equal to its name
-    header = f"lower(trim(replace(coalesce({quote_ident(column)}, ''), chr(65279), ''))) = lower($h)"
+    suspect, params = "0", {"files": [f.rel for f in files]}
+    if texts:
+        blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched)
+        column, header_name = next(iter(texts.items()))  # a repeated header has every text column equal to its name
+        header = f"lower(trim(replace(coalesce({quote_ident(column)}, ''), chr(65279), ''))) = lower($h)"
+        suspect = f"count(*) FILTER (WHERE {blank}) + count(*) FILTER (WHERE {header})"
+        params["h"] = header_name
     nulls = "".join(f", count(*) - count({quote_ident(c)})" for c in typed)
     rows = con.execute(
-        f"SELECT _file, count(*), count(*) FILTER (WHERE {blank}) + count(*) FILTER (WHERE {header}){nulls} "
-        f"FROM {raw} WHERE list_contains($files, _file) GROUP BY _file",
-        {"files": [f.rel for f in files], "h": header_name},
+        f"SELECT _file, count(*), {suspect}{nulls} FROM {raw} WHERE list_contains($files, _file) GROUP BY _file",
+        params,
     ).fetchall()
     found = {row[0]: row for row in rows}
     if any(row[2] for row in rows):
         return None
     with_nulls = sorted({c for row in rows for c, n in zip(typed, row[3:]) if n})
     if with_nulls:  # the NULLs must be the files' missing values
-        parts = ", ".join(f"count(*) FILTER (WHERE {missing(matched[c], 'VARCHAR')})" for c in with_nulls)
-        sql = f"SELECT filename, {parts} FROM {READ_CSV}, filename = true) GROUP BY filename"
+        parts = ", ".join(f"count(*) FILTER (WHERE {missing(matched[c], types[matched[c]])})" for c in with_nulls)
+        sql = f"SELECT filename, {parts} FROM {reader} GROUP BY filename"
         by_path = {r[0]: r[1:] for r in con.execute(sql, bound(sql, {**read, "path": paths})).fetchall()}
         for f, path in zip(files, paths):
             expected = dict(zip(typed, found[f.rel][3:])) if f.rel in found else {}
@@ -180,18 +222,18 @@ def _point_style(con, options, numbers: list[str], delimiter: str | None, read: 
     comma in any number value nothing needs interpreting (the delimiter's
     convention). Otherwise None: every value has to be looked at.
     """
-    params = {**_detection_params(options, numbers), **read, "probe": PROBE_BUFFER}
+    params = {**detection_params(options, numbers), **read, "probe": PROBE_BUFFER}
     # the first value with a separator or an exponent, read in small buffers (it is usually on the first line)
-    probe = _unnested(numbers, f"{READ_CSV}, buffer_size = $probe)")
+    probe = number_values(numbers, f"{READ_CSV}, buffer_size = $probe)")
     sql = (f"SELECT {DOT_SQL} FROM {probe} AND (contains(v.t, '.') OR contains(v.t, ',') "
            "OR contains(v.t, 'e') OR contains(v.t, 'E')) LIMIT 1")
     first = con.execute(sql, bound(sql, params)).fetchall()
     if first and not first[0][0]:  # not that one: is there any value saying "decimal point"?
-        sql = f"SELECT 1 FROM {_unnested(numbers, TABLE)} AND {DOT_SQL} LIMIT 1"
+        sql = f"SELECT 1 FROM {number_values(numbers, TABLE)} AND {DOT_SQL} LIMIT 1"
         first = [(True,)] if con.execute(sql, bound(sql, params)).fetchall() else []
         if not first:
             return None
     if first:
-        return NumberStyle(".", _thousands(options.thousands, "."), detected=True)
+        return NumberStyle(".", thousands_for(options.thousands, "."), detected=True)
     decimal = "," if delimiter == ";" else "."
-    return NumberStyle(decimal, _thousands(options.thousands, decimal), detected=True)
+    return NumberStyle(decimal, thousands_for(options.thousands, decimal), detected=True)

@@ -1,7 +1,7 @@
 """Plain CSV files are inserted straight from DuckDB's reader: the same rows, the same errors.
 
 Each export below is loaded twice, once the usual way (plain files read
-directly, see `pipeline.csv_direct`) and once with the direct path switched
+directly, see `pipeline.direct_load`) and once with the direct path switched
 off (every file staged); the loaded rows, the counts in the ingest report and
 any error must be the same. The exports are the cases the direct path must
 notice and hand back: numbers whose separator needs every value looked at,
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_messy_exports import load, make
 
-from pipeline import csv_direct
+from pipeline import direct_load
 from pipeline.errors import InputError
 
 HEADER = "id,amount,name,day\n"
@@ -55,7 +55,7 @@ def outcome(root: Path) -> tuple:
 def test_direct_and_staged_loads_agree(tmp_path, monkeypatch, case):
     files = {"data/export_1.csv": CASES[case], "data/export_2.csv": CASES["plain"]}
     direct = outcome(make(tmp_path / "direct", files))
-    monkeypatch.setattr(csv_direct, "load", lambda *args: None)
+    monkeypatch.setattr(direct_load, "load", lambda *args: None)
     staged = outcome(make(tmp_path / "staged", files))
     assert direct == staged
 
@@ -63,10 +63,43 @@ def test_direct_and_staged_loads_agree(tmp_path, monkeypatch, case):
 def test_a_run_of_monthly_files_is_read_in_one_go(tmp_path, monkeypatch):
     files = {f"data/export_{m:02d}.csv": f"{HEADER}{m},{m}.5,x,2026-{m:02d}-01\n" for m in range(1, 7)}
     runs = []
-    original = csv_direct.load
-    monkeypatch.setattr(csv_direct, "load", lambda con, name, source, news, *rest: runs.append(len(news))
+    original = direct_load.load
+    monkeypatch.setattr(direct_load, "load", lambda con, name, source, news, *rest: runs.append(len(news))
                         or original(con, name, source, news, *rest))
     root = make(tmp_path / "project", files, primary_key=["id"])
     report, rows, _ = load(root)
     assert runs == [6] and len(rows) == 6 and [f.rows for f in report.files] == [1] * 6
     shutil.rmtree(root / ".pulse")
+
+
+PARQUET_COLUMNS = {"id": {"type": "integer"}, "amount": {"type": "number", "required": False},
+                   "name": {"type": "text", "required": False}, "ts": {"type": "timestamp", "required": False}}
+PARQUET = {
+    "typed": {"id": [1, 2], "amount": [1.5, None], "name": ["a", None],
+              "ts": ["2026-10-01T23:30:00+00:00", None]},
+    "numbers as text": {"id": ["1", "2"], "amount": ["1,5", "2,5"], "name": ["a", "b"], "ts": [None, None]},
+    "a fraction in an integer column": {"id": [1.0, 2.5], "amount": [1.5, 2.5], "name": ["a", "b"],
+                                        "ts": [None, None]},
+}
+
+
+@pytest.mark.parametrize("case", list(PARQUET))
+def test_parquet_direct_and_staged_agree(tmp_path, monkeypatch, case):
+    import polars as pl
+
+    frame = pl.DataFrame(PARQUET[case])
+    if case == "typed":
+        frame = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC"))
+    results = []
+    for label in ("direct", "staged"):
+        root = make(tmp_path / label, {}, columns=PARQUET_COLUMNS, paths="data/*.parquet")
+        for month in (1, 2):
+            frame.write_parquet(root / "data" / f"export_{month}.parquet")
+        if label == "staged":
+            monkeypatch.setattr(direct_load, "load", lambda *args: None)
+        try:
+            report, rows, _ = load(root, "id, amount, name, ts")
+            results.append((rows, [f.rows for f in report.files]))
+        except InputError as exc:
+            results.append(exc.message.replace(str(root), "<project>"))
+    assert results[0] == results[1]
