@@ -43,3 +43,21 @@ def make_project(target: Path, exports: Path) -> Path:
 def project(tmp_path, demo_exports) -> Path:
     """A fresh, writable copy of the demo project with generated exports."""
     return make_project(tmp_path / "project", demo_exports)
+
+
+def run_pulse(args: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
+    """`pulse ARGS` through the console-script function `pipeline.cli.main`, in `cwd`.
+
+    Returns (exit code, stdout, stderr) of this call only.
+    """
+    import sys
+
+    from pipeline import cli
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["pulse", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exited.value.code or 0, out, err

@@ -13,13 +13,13 @@ import copy
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline import cli
+from conftest import run_pulse
+
 from pipeline.database import connect
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -65,16 +65,6 @@ def build(case: dict, folder: Path) -> Path:
     return root
 
 
-def run_cli(args: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(sys, "argv", ["pulse", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exited.value.code or 0, out, err
-
-
 def table_state(root: Path) -> tuple[list, list, int]:
     con = connect(root / ".pulse" / "pulse.duckdb", "Europe/Copenhagen")
     try:
@@ -100,7 +90,7 @@ def test_the_corpus_has_enough_cases() -> None:
 def test_corpus_case(name: str, tmp_path: Path, monkeypatch, capsys) -> None:
     case = CASES[name]
     root = build(case, tmp_path)
-    code, out, err = run_cli(case.get("args", BASE["args"]), root, monkeypatch, capsys)
+    code, out, err = run_pulse(case.get("args", BASE["args"]), root, monkeypatch, capsys)
 
     assert "Traceback" not in err and "internal error" not in err, err
     assert code == case["exit"], (code, err)

@@ -22,8 +22,8 @@ from typing import Callable
 
 import pytest
 
-from conftest import make_project
-from pipeline import cli, runner
+from conftest import make_project, run_pulse
+from pipeline import runner
 
 PERIOD = "2026-10"
 RUN = ["run", "--period", PERIOD]
@@ -141,17 +141,6 @@ CASES = {
 }
 
 
-def run_main(args: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
-    """`pulse ARGS` through the console-script function, in `cwd`."""
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(sys, "argv", ["pulse", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
 def check_error(code: int, out: str, err: str, expected: list[str]) -> str:
     assert code == 2, (code, err)
     assert "Traceback" not in err and "Traceback" not in out
@@ -190,7 +179,7 @@ def test_bad_input_fails_cleanly_and_keeps_the_last_report(
                               "monthly/2026-10/monthly.pdf"]
     expected = case.breaks(project) + list(case.extra)
 
-    code, out, err = run_main(list(case.args), project, monkeypatch, capsys)
+    code, out, err = run_pulse(list(case.args), project, monkeypatch, capsys)
 
     check_error(code, out, err, expected)
     check_untouched(project, before)
@@ -204,7 +193,7 @@ def test_error_names_the_file_relative_to_the_project_folder_given_with_project(
     shutil.copytree(good_project, project)
     before = snapshot(project)
     expected = _misspelt_key(project)
-    code, out, err = run_main(["--project", str(project), *RUN], tmp_path, monkeypatch, capsys)
+    code, out, err = run_pulse(["--project", str(project), *RUN], tmp_path, monkeypatch, capsys)
     line = check_error(code, out, err, [part.replace("config/", "project/config/") for part in expected])
     assert "kpis.yaml" in line
     check_untouched(project, before)
@@ -217,10 +206,10 @@ def test_fixing_the_input_builds_the_report_again(good_project: Path, tmp_path: 
     path = project / "queries" / "sales" / "revenue.sql"
     original = path.read_text(encoding="utf-8")
     _sql_syntax(project)
-    code, _, _ = run_main(RUN, project, monkeypatch, capsys)
+    code, _, _ = run_pulse(RUN, project, monkeypatch, capsys)
     assert code == 2
     path.write_text(original, encoding="utf-8")
-    code, out, err = run_main(RUN, project, monkeypatch, capsys)
+    code, out, err = run_pulse(RUN, project, monkeypatch, capsys)
     assert code == 0, err
     assert [Path(line).name for line in out.splitlines()] == ["monthly.html", "monthly.pdf", "manifest.json"]
     assert not [p for p in (project / "reports").rglob("*") if p.suffix == ".tmp"]

@@ -4,23 +4,19 @@ lint, exit codes) and the OKR part of the PDF, through the real entry point."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import yaml
-from conftest import NOW, make_project
+from conftest import NOW, make_project, run_pulse
 from pypdf import PdfReader
 
-from pipeline import cli, runner
+from pipeline import runner
+
 
 def pulse(project, *args, monkeypatch, capsys):
     """Run `pulse --project P ARGS` in-process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["pulse", "--project", str(project), *args])
     monkeypatch.setenv("COLUMNS", "200")
-    with pytest.raises(SystemExit) as stopped:
-        cli.main()
-    out, err = capsys.readouterr()
-    return stopped.value.code or 0, out, err
+    return run_pulse(["--project", str(project), *args], project, monkeypatch, capsys)
 
 
 @pytest.fixture(scope="module")
