@@ -9,9 +9,17 @@ so each row is stored once and nothing is copied to deduplicate.
 - A new file that sorts after every loaded file (the monthly export) is the
   incremental path: its rows are appended and the older rows with its keys
   are marked superseded, found by a join with the new file's keys only.
+- Several new files that sort after every loaded file (a first load, or
+  months of exports added at once) are marked together (`mark_batch`).
 - Anything else (a file changed, removed, or added before a loaded one) is a
-  rebuild: the mark is recomputed for every row by one window over the table.
-  Files are still read only when they changed.
+  rebuild: the mark is recomputed for every row. Files are still read only
+  when they changed.
+
+A batch and a rebuild look only at candidate rows: those whose key hashes
+to a value that occurs more than once (one aggregation of 64-bit hashes, a
+fraction of the cost of grouping the keys themselves). The winner per key
+is then chosen by a window over the candidates and their real keys, so a
+hash collision only adds a candidate, never a wrong mark.
 
 Without a primary key every row is shown.
 """
@@ -24,6 +32,8 @@ from .config import SourceConfig
 from .database import quote_ident
 
 KEYS_TABLE = "_pulse_file_keys"
+CANDIDATES = "_pulse_key_candidates"
+HASH = "hash"  # DuckDB's 64-bit hash of the key columns
 
 
 def raw_table(name: str) -> str:
@@ -88,15 +98,47 @@ def mark_file(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, r
     return repeated
 
 
+def mark_batch(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, rels: list[str]) -> dict[str, int]:
+    """After the rows of several new files (sorting after every loaded file) were inserted: mark what
+    they supersede among the current rows; return each file's number of repeated keys."""
+    if not source.primary_key:
+        return {rel: 0 for rel in rels}
+    _mark_candidates(con, name, source, current_only=True)
+    keys = ", ".join(quote_ident(k) for k in source.primary_key)
+    repeated = dict(con.execute(
+        f"SELECT _file, count(*) FROM (SELECT _file, {keys} FROM {CANDIDATES} WHERE list_contains($files, _file) "
+        "GROUP BY ALL HAVING count(*) > 1) GROUP BY _file",
+        {"files": rels},
+    ).fetchall())
+    con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    return {rel: repeated.get(rel, 0) for rel in rels}
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
     """Recompute the superseded mark of every raw row (newest file, then last row, wins)."""
     if not source.primary_key:
         return
+    _mark_candidates(con, name, source, current_only=False)
+    raw = raw_table(name)
+    con.execute(f"UPDATE {raw} SET _superseded = false WHERE _superseded "
+                f"AND rowid NOT IN (SELECT _rid FROM {CANDIDATES} WHERE _now)")
+    con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+
+
+def _mark_candidates(con, name: str, source: SourceConfig, current_only: bool) -> None:
+    """Mark every candidate row (see above) that a later row with its key supersedes, among the
+    current rows or all rows; leaves the candidates, with `_now` (superseded), in CANDIDATES."""
     raw = raw_table(name)
     keys = ", ".join(quote_ident(k) for k in source.primary_key)
+    scope = "NOT _superseded AND " if current_only else ""
+    hashed = f"{HASH}({keys})"
     con.execute(
-        f"UPDATE {raw} SET _superseded = w.superseded FROM ("
-        f"  SELECT rowid AS rid, row_number() OVER (PARTITION BY {keys} ORDER BY _file DESC, rowid DESC) > 1 "
-        f"    AS superseded FROM {raw}"
-        f") w WHERE {raw}.rowid = w.rid AND {raw}._superseded IS DISTINCT FROM w.superseded"
+        f"CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS "
+        f"WITH repeated AS (SELECT h FROM (SELECT {hashed} AS h FROM {raw} WHERE {scope}true) "
+        "  GROUP BY h HAVING count(*) > 1), "
+        f"rows AS (SELECT rowid AS _rid, _file, _superseded AS _was, {keys} FROM {raw} "
+        f"  WHERE {scope}{hashed} IN (SELECT h FROM repeated)) "
+        f"SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _file DESC, _rid DESC) > 1 AS _now FROM rows"
     )
+    con.execute(f"UPDATE {raw} SET _superseded = true FROM {CANDIDATES} c "
+                f"WHERE {raw}.rowid = c._rid AND c._now AND NOT c._was")

@@ -49,6 +49,7 @@ from .load_steps import cast_all, finish_file, match_columns, missing, number_co
 
 TABLE = f"{READ_CSV})"
 PROBE_BUFFER = 1 << 20  # bytes per read while looking for the first number with a separator
+PROBE_THREADS = 2  # files probed at once
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: l
     declared = declared_style(source.options, numbers) if numbers else None
     style = declared
     if numbers and declared is None and not parquet:
-        styles = {_point_style(con, source.options, numbers, first.delimiter, {**read, "path": p}) for p in paths}
+        styles = _point_styles(con, source.options, numbers, first.delimiter, read, paths)
         style = styles.pop() if len(styles) == 1 else None
     if (not texts and not parquet) or (numbers and style is None):
         return None  # a repeated header would not show, or the numbers need every value looked at
@@ -170,13 +171,14 @@ def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: l
     # files are recorded (the commit below) a later run loads them again, replacing these rows
     con.execute("COMMIT")
     con.execute("BEGIN TRANSACTION")
+    batch = dedupe.mark_batch(con, name, source, [f.rel for f in files]) if append and len(files) > 1 else {}
     done = []
     for f, head in zip(files, heads):
         found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
                        duplicate_columns=head.duplicates)
         digest = digests[files.index(f)].result()
         repeated = finish_file(con, name, source, f.rel, append, {**f.record, "h": digest}, counts[f.rel], found,
-                               commit=False)
+                               commit=False, repeated=batch.get(f.rel))
         done.append((counts[f.rel], found, repeated, digest))
     con.execute("COMMIT")
     return done
@@ -213,6 +215,23 @@ def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], types
             if any(got[c] != expected.get(c, 0) for c in with_nulls):
                 return None
     return {f.rel: (found[f.rel][1] if f.rel in found else 0) for f in files}
+
+
+def _point_styles(con, options, numbers: list[str], delimiter: str | None, read: dict,
+                  paths: list[str]) -> set[NumberStyle | None]:
+    """The styles of `paths` (see `_point_style`), two files at a time: a probe of the file's first values
+    is mostly DuckDB's fixed cost of starting a read, one that finds no separator reads the whole file."""
+    def probe(path: str) -> NumberStyle | None:
+        cursor = con.cursor()
+        try:
+            return _point_style(cursor, options, numbers, delimiter, {**read, "path": path})
+        finally:
+            cursor.close()
+
+    if len(paths) == 1:
+        return {_point_style(con, options, numbers, delimiter, {**read, "path": paths[0]})}
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        return set(pool.map(probe, paths))
 
 
 def _point_style(con, options, numbers: list[str], delimiter: str | None, read: dict) -> NumberStyle | None:

@@ -95,9 +95,11 @@ def start_file(con, raw: str, name: str, rel: str, begin: bool = True) -> None:
 
 
 def finish_file(con, name: str, source: SourceConfig, rel: str, append: bool, record: dict, rows: int,
-                staged: Staged, commit: bool = True) -> int:
-    """Mark what the file supersedes, record it and commit (unless `commit` is false); return its repeated keys."""
-    repeated = dedupe.mark_file(con, name, source, rel, append)
+                staged: Staged, commit: bool = True, repeated: int | None = None) -> int:
+    """Mark what the file supersedes (unless `repeated` is given: marked with its batch), record it and
+    commit (unless `commit` is false); return its repeated keys."""
+    if repeated is None:
+        repeated = dedupe.mark_file(con, name, source, rel, append)
     con.execute(
         "INSERT OR REPLACE INTO _pulse_files (source, path, size, mtime_ns, sha256, rows, loaded_at, "
         "skipped_headers, skipped_blank, duplicate_keys) VALUES ($s, $p, $z, $m, $h, $r, $t, $k, $b, $d)",
