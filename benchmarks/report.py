@@ -51,6 +51,10 @@ def _print_main(main: dict) -> None:
     if pandas:
         print(f"  {'pandas':24} {pandas['load'] + pandas['compute']:>7.2f}   load {pandas['load']:.2f}, "
               f"KPIs {pandas['compute']:.2f}{'':>22} {pandas['wall']:>8.2f} {pandas['peak_mb']:>8,.0f}")
+    if main.get("repeat", 1) > 1:
+        print(f"  (fastest of {main['repeat']} runs each; all runs, s: "
+              + "; ".join(f"{label} {', '.join(f'{t:.2f}' for t in run['times'])}"
+                          for label, run in (("cold", cold), ("warm", warm), ("floor", floor)) if run) + ")")
     print("  ratios:")
     if floor:
         ratio = cold["total"] / (floor["read"] + floor["pdf"])
