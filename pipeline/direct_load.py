@@ -228,8 +228,6 @@ def _point_styles(con, options, numbers: list[str], delimiter: str | None, read:
         finally:
             cursor.close()
 
-    if len(paths) == 1:
-        return {_point_style(con, options, numbers, delimiter, {**read, "path": paths[0]})}
     with ThreadPoolExecutor(PROBE_THREADS) as pool:
         return set(pool.map(probe, paths))
 
