@@ -1,10 +1,11 @@
 """One row per primary key: which raw rows a source's table shows.
 
 Every row of every loaded file stays in `_raw_<source>` (with `_file`, its
-path; a file's rows are inserted in file order, so their rowids keep it). A
-row is *superseded* when the same key appears later: in a file whose path
-sorts later, or further down the same file. The source's own name is a view of the raw rows that are not superseded,
-so each row is stored once and nothing is copied to deduplicate.
+path; the rows of a file that repeats a key are in file order, so their
+rowids keep it). A row is *superseded* when the same key appears later: in a
+file whose path sorts later, or further down the same file. The source's own
+name is a view of the raw rows that are not superseded, so each row is stored
+once and nothing is copied to deduplicate.
 
 - A new file that sorts after every loaded file (the monthly export) is the
   incremental path: its rows are appended and the older rows with its keys
@@ -14,6 +15,13 @@ so each row is stored once and nothing is copied to deduplicate.
 - Anything else (a file changed, removed, or added before a loaded one) is a
   rebuild: the mark is recomputed for every row. Files are still read only
   when they changed.
+
+A batch may be inserted without keeping the files' row order (DuckDB then
+writes the rows to disk as it reads them, in parallel, instead of at the
+checkpoint). Row order only decides between rows of the same key in one file,
+so `mark_batch` is told which files were inserted that way and, when such a
+file repeats a key, marks nothing and names it: the caller inserts that file
+again in order and marks the batch anew.
 
 A batch and a rebuild look only at candidate rows: those whose key hashes
 to a value that occurs more than once (one aggregation of 64-bit hashes, a
@@ -25,6 +33,9 @@ Without a primary key every row is shown.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import duckdb
 
@@ -98,36 +109,51 @@ def mark_file(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, r
     return repeated
 
 
-def mark_batch(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, rels: list[str]) -> dict[str, int]:
+@dataclass(frozen=True)
+class BatchMarks:
+    """What `mark_batch` did: each file's number of keys repeated within it, and the files inserted
+    without their row order that repeat a key (when there are any, nothing was marked)."""
+
+    repeated: dict[str, int]
+    reorder: tuple[str, ...] = ()
+
+
+def mark_batch(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, rels: list[str],
+               unordered: Collection[str] = ()) -> BatchMarks:
     """After the rows of several new files (sorting after every loaded file) were inserted: mark what
-    they supersede among the current rows; return each file's number of repeated keys."""
+    they supersede among the current rows, unless a file of `unordered` (inserted without keeping its
+    row order) repeats a key: then nothing is marked and those files are named in `reorder`."""
     if not source.primary_key:
-        return {rel: 0 for rel in rels}
-    _mark_candidates(con, name, source, current_only=True)
+        return BatchMarks({rel: 0 for rel in rels})
+    _candidates(con, name, source, current_only=True)
     keys = ", ".join(quote_ident(k) for k in source.primary_key)
     repeated = dict(con.execute(
         f"SELECT _file, count(*) FROM (SELECT _file, {keys} FROM {CANDIDATES} WHERE list_contains($files, _file) "
         "GROUP BY ALL HAVING count(*) > 1) GROUP BY _file",
         {"files": rels},
     ).fetchall())
+    reorder = tuple(sorted(rel for rel in unordered if repeated.get(rel)))
+    if not reorder:
+        _apply_marks(con, name)
     con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    return {rel: repeated.get(rel, 0) for rel in rels}
+    return BatchMarks({rel: repeated.get(rel, 0) for rel in rels}, reorder)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
     """Recompute the superseded mark of every raw row (newest file, then last row, wins)."""
     if not source.primary_key:
         return
-    _mark_candidates(con, name, source, current_only=False)
+    _candidates(con, name, source, current_only=False)
+    _apply_marks(con, name)
     raw = raw_table(name)
     con.execute(f"UPDATE {raw} SET _superseded = false WHERE _superseded "
                 f"AND rowid NOT IN (SELECT _rid FROM {CANDIDATES} WHERE _now)")
     con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
 
 
-def _mark_candidates(con, name: str, source: SourceConfig, current_only: bool) -> None:
-    """Mark every candidate row (see above) that a later row with its key supersedes, among the
-    current rows or all rows; leaves the candidates, with `_now` (superseded), in CANDIDATES."""
+def _candidates(con, name: str, source: SourceConfig, current_only: bool) -> None:
+    """The candidate rows (see above) among the current rows or all rows, each with `_now`: whether a
+    later row with its key supersedes it; left in CANDIDATES."""
     raw = raw_table(name)
     keys = ", ".join(quote_ident(k) for k in source.primary_key)
     scope = "NOT _superseded AND " if current_only else ""
@@ -140,5 +166,10 @@ def _mark_candidates(con, name: str, source: SourceConfig, current_only: bool) -
         f"  WHERE {scope}{hashed} IN (SELECT h FROM repeated)) "
         f"SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _file DESC, _rid DESC) > 1 AS _now FROM rows"
     )
+
+
+def _apply_marks(con, name: str) -> None:
+    """Mark every candidate that is superseded now and was not before."""
+    raw = raw_table(name)
     con.execute(f"UPDATE {raw} SET _superseded = true FROM {CANDIDATES} c "
                 f"WHERE {raw}.rowid = c._rid AND c._now AND NOT c._was")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from test_messy_exports import load, make
 
-from pipeline import dedupe
+from pipeline import dedupe, direct_load
 from pipeline.config import load_project
 from pipeline.database import connect
 
@@ -56,10 +56,10 @@ def shown(root: Path) -> tuple[list[tuple], dict[str, int]]:
 def test_a_first_load_of_several_files_marks_them_together(tmp_path, monkeypatch):
     batches = []
     original = dedupe.mark_batch
-    monkeypatch.setattr(dedupe, "mark_batch", lambda con, name, source, rels: batches.append(rels)
-                        or original(con, name, source, rels))
+    monkeypatch.setattr(dedupe, "mark_batch", lambda con, name, source, rels, **kw: batches.append(rels)
+                        or original(con, name, source, rels, **kw))
     rows, repeated = shown(make(tmp_path, FILES, primary_key=["id"]))
-    assert batches == [sorted(FILES)]
+    assert batches == [sorted(FILES)] * 2  # files 1 and 2 repeat a key: inserted again in order, marked again
     assert rows == expected(FILES)
     assert [r[2] for r in rows] == ["third", "late", "newer", "new", "blank b"]
     assert repeated == {"data/export_1.csv": 1, "data/export_2.csv": 1, "data/export_3.csv": 0}
@@ -99,5 +99,45 @@ def test_a_hash_collision_only_adds_a_candidate(tmp_path, monkeypatch):
         assert rows == [(r[0], r[2]) for r in expected(FILES)]
         dedupe.rebuild(con, "items", config.sources["items"])
         assert con.execute("SELECT id, name FROM items ORDER BY ALL").fetchall() == rows
+    finally:
+        con.close()
+
+
+def test_a_batch_inserted_out_of_order_is_put_back_in_order_where_a_file_repeats_a_key(tmp_path, monkeypatch):
+    """A batch is inserted without keeping the row order. Here that insert is made to store each file's
+    rows in reverse name order; the files repeating a key must be inserted again in file order (so the
+    later line still wins), the other file left as it is."""
+    inserts = []
+    original = direct_load._insert_rows
+
+    def shuffled(con, insert, params, paths, ordered):
+        inserts.append(([Path(p).name for p in paths], ordered))
+        if not ordered:
+            head, select = insert.split(") SELECT ", 1)
+            insert = f"{head}) SELECT * FROM (SELECT {select}) ORDER BY _file, name DESC"
+        original(con, insert, params, paths, ordered)
+
+    monkeypatch.setattr(direct_load, "_insert_rows", shuffled)
+    rows, repeated = shown(make(tmp_path, FILES, primary_key=["id"]))
+    assert inserts == [(["export_1.csv", "export_2.csv", "export_3.csv"], False),
+                       (["export_1.csv", "export_2.csv"], True)]
+    assert rows == expected(FILES)
+    assert repeated == {"data/export_1.csv": 1, "data/export_2.csv": 1, "data/export_3.csv": 0}
+
+
+def test_mark_batch_marks_nothing_when_an_unordered_file_repeats_a_key(tmp_path):
+    root = make(tmp_path, FILES, primary_key=["id"])
+    shown(root)
+    config = load_project(root)
+    con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
+    try:
+        con.execute('UPDATE "_raw_items" SET _superseded = false')
+        marks = dedupe.mark_batch(con, "items", config.sources["items"], sorted(FILES), unordered=sorted(FILES))
+        assert marks.reorder == ("data/export_1.csv", "data/export_2.csv")
+        assert con.execute('SELECT count(*) FROM "_raw_items" WHERE _superseded').fetchall() == [(0,)]
+        marks = dedupe.mark_batch(con, "items", config.sources["items"], sorted(FILES),
+                                  unordered=["data/export_3.csv"])
+        assert marks.reorder == ()
+        assert con.execute("SELECT id, name FROM items ORDER BY ALL").fetchall() == [(r[0], r[2]) for r in expected(FILES)]
     finally:
         con.close()
