@@ -103,3 +103,31 @@ def test_parquet_direct_and_staged_agree(tmp_path, monkeypatch, case):
         except InputError as exc:
             results.append(exc.message.replace(str(root), "<project>"))
     assert results[0] == results[1]
+
+
+def test_a_batch_that_fails_half_way_leaves_the_session_keeping_row_order(tmp_path, monkeypatch):
+    """A batch is inserted without keeping row order; when that INSERT fails (a row with too many
+    fields, past the head that is looked at first) the files go to the staged path, which needs the
+    order kept (the later line of a key wins), so the setting is restored."""
+    from pipeline.config import load_project
+    from pipeline.database import connect
+    from pipeline.sources import ingest
+
+    files = {"data/export_1.csv": HEADER + "1,1.5,early,2026-10-01\n1,2.5,late,2026-10-01\n",
+             "data/export_2.csv": HEADER + "".join(f"{i},1.5,x,2026-10-02\n" for i in range(2, 20_000))
+             + "4,1.5,d,2026-10-04,extra\n"}
+    root = make(tmp_path, files, primary_key=["id"])
+    unordered = []
+    original = direct_load._insert_rows
+    monkeypatch.setattr(direct_load, "_insert_rows", lambda con, insert, params, paths, ordered:
+                        unordered.append(not ordered) or original(con, insert, params, paths, ordered))
+    config = load_project(root)
+    con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
+    try:
+        with pytest.raises(InputError, match="export_2.csv"):
+            ingest(con, config)
+        assert unordered == [True, False, False]  # the batch, then each file alone, in order
+        assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall() == [(True,)]
+        assert con.execute("SELECT id, name FROM items WHERE id = 1").fetchall() == [(1, "late")]
+    finally:
+        con.close()
