@@ -3,11 +3,13 @@
 A KPI query's result depends only on its SQL text, the values bound to it,
 the period window and the data it reads. Its rows are stored in
 `_pulse_kpi_cache` under a hash of exactly those (the data as the
-fingerprints of every source's files and column contracts, plus the time zone
-and the DuckDB version), so a run whose exports did not change, for example
-after a template edit, renders without querying. Changing a query, a
-parameter, an export or the window is a different key: a miss, and the query
-runs. Check results are kept the same way (`_pulse_check_cache`), keyed by the
+fingerprints of the files and column contracts of the sources the query
+names, plus the time zone and the DuckDB version), so a run whose exports did
+not change, for example after a template edit, renders without querying, and
+a new support export leaves the sales KPIs cached. Changing a query, a
+parameter, an export it reads or the window is a different key: a miss, and
+the query runs. A query naming anything but sources (and `periods`), or one
+that does not parse, depends on every source. Check results are kept the same way (`_pulse_check_cache`), keyed by the
 source's checks configuration, its data and the period and day checked.
 
 `pulse run --no-cache` (`enabled=False`) neither reads nor writes the cache.
@@ -30,6 +32,7 @@ from decimal import Decimal
 import duckdb
 
 from .config import ProjectConfig
+from .sql_text import tables_named
 
 KPI_TABLE = "_pulse_kpi_cache"
 CHECK_TABLE = "_pulse_check_cache"
@@ -80,6 +83,25 @@ def _digest(parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def sources_read(sql: str, sources: list[str]) -> list[str] | None:
+    """The sources a query reads: the tables it names that are sources (their views, in the main
+    schema, any case) or their raw tables; None when it names anything else but `periods`, names no
+    source, or does not parse (then it depends on every source)."""
+    names = tables_named(sql)
+    if names is None:
+        return None
+    known = {name.lower(): name for name in sources} | {f"_raw_{name}".lower(): name for name in sources}
+    read: set[str] = set()
+    for written in names:
+        bare = written.removeprefix("main.").strip('"').lower()
+        if bare == "periods":
+            continue
+        if bare not in known or ("." in written and not written.startswith("main.")):
+            return None
+        read.add(known[bare])
+    return sorted(read) or None  # no source named: it may read files by itself
+
+
 class KpiCache:
     """Look up and store KPI results and check results for one open workspace."""
 
@@ -89,8 +111,9 @@ class KpiCache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
-        contracts = {name: source.model_dump(mode="json") for name, source in config.sources.items()}
-        self._data = {"sources": fingerprints, "contracts": contracts, "timezone": config.project.timezone,
+        self._contracts = {name: source.model_dump(mode="json") for name, source in config.sources.items()}
+        self._fingerprints = fingerprints
+        self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": config.project.timezone,
                       "duckdb": duckdb.__version__}
         if enabled:
             con.execute(f"CREATE TABLE IF NOT EXISTS {KPI_TABLE} (key VARCHAR PRIMARY KEY, kpi VARCHAR, "
@@ -106,7 +129,11 @@ class KpiCache:
     def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
         periods = [(p.start.isoformat(), p.end.isoformat(), p.label) for p in window]
         bound = {k: _encode(v) for k, v in sorted(params.items())}
-        return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": self._data})
+        read = sources_read(sql, list(self._contracts))
+        data = self._data if read is None else {
+            **self._data, "sources": {s: self._fingerprints.get(s) for s in read},
+            "contracts": {s: self._contracts[s] for s in read}}
+        return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data})
 
     def get_kpi(self, key: str) -> tuple[list[str], list[tuple]] | None:
         if not self.enabled:

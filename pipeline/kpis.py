@@ -25,10 +25,9 @@ from . import kpi_cache
 from .kpi_cache import KpiCache
 from .errors import QueryError
 from .periods import Period
+from .sql_text import query_parameters
 from .yamlfile import display_path
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_COMMENT_OR_STRING = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 
 
 Series = dict[date, "float | None"]
@@ -63,12 +62,6 @@ def register_periods(con: duckdb.DuckDBPyConnection, window: list[Period]) -> No
         "INSERT INTO periods VALUES ($start, $end, $label)",
         [{"start": p.start, "end": p.end, "label": p.label} for p in window],
     )
-
-
-def query_parameters(sql: str) -> list[str]:
-    """Names of the `$name` parameters a query uses (outside comments and strings)."""
-    stripped = _COMMENT_OR_STRING.sub(" ", sql)
-    return sorted(set(_PARAM.findall(stripped)))
 
 
 def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> dict[str, object]:

@@ -132,9 +132,7 @@ def test_a_template_change_renders_without_querying(project, counted):
     assert [r.value for r in again.kpis] == [r.value for r in first.kpis]
 
 
-def test_a_changed_export_misses_the_cache_and_gives_new_values(project, counted):
-    root = project
-    first = runner.run_report(root, "monthly", PERIOD, now=NOW)
+def change_the_last_sales_line(root: Path) -> None:
     path = root / "data" / "sales" / "sales_2026-10.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     fields = lines[-1].split(",")
@@ -143,11 +141,36 @@ def test_a_changed_export_misses_the_cache_and_gives_new_values(project, counted
     path.write_text("".join(lines), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+
+def test_a_changed_export_misses_the_cache_and_gives_new_values(project, counted):
+    root = project
+    first = runner.run_report(root, "monthly", PERIOD, now=NOW)
+    change_the_last_sales_line(root)
     counted.clear()
     again = runner.run_report(root, "monthly", PERIOD, now=NOW)
     assert any(shown.endswith("queries/sales/revenue.sql") for shown in counted)
     revenue = {r.kpi_id: r.value for r in again.kpis}["revenue"]
     assert revenue != {r.kpi_id: r.value for r in first.kpis}["revenue"]
+
+
+def test_only_the_queries_reading_a_changed_source_run_again(project, counted):
+    """The cache key holds the fingerprints of the sources a query names: a changed sales export
+    reruns the sales queries, the support queries stay cached (and keep their values)."""
+    root = project
+    first = runner.run_report(root, "monthly", PERIOD, now=NOW)
+    change_the_last_sales_line(root)
+    counted.clear()
+    again = runner.run_report(root, "monthly", PERIOD, now=NOW)
+    config = load_project(root)
+    used = {str(config.query_path(k).relative_to(root)) for k in config.reports["monthly"].kpis}
+    sales = {q for q in used if q.startswith("queries/sales/")}
+    assert sales and len(sales) < len(used)
+    assert sorted(str(Path(shown).relative_to(root)) if Path(shown).is_absolute() else shown
+                  for shown in counted) == sorted(sales)
+    support = [r.kpi_id for r in first.kpis if "support" in str(config.query_path(r.kpi_id))]
+    assert support and all({r.kpi_id: r.value for r in again.kpis}[k] == {r.kpi_id: r.value for r in first.kpis}[k]
+                           for k in support)
 
 
 def test_no_cache_runs_every_query(project, counted, monkeypatch, capsys):

@@ -1,0 +1,36 @@
+"""What a query's text says before it runs: the `$name` parameters it uses and the tables it names.
+
+Comments, string literals and quoted identifiers are skipped, so `'$5'` or
+`-- $draft` is not a parameter. The tables are read by DuckDB's own parser
+(`duckdb.get_table_names`, which leaves out the query's CTEs); for that the
+parameters are read as NULL literals, as the parser cannot take placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_QUOTED = r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'"
+_COMMENT_OR_STRING = re.compile(_QUOTED, re.S)
+_ALIAS = re.compile(r" AS .*$", re.S)  # get_table_names(qualified=True) gives "sales AS s"
+_QUOTED_OR_PARAM = re.compile(rf'{_QUOTED}|"(?:[^"]|"")*"|\$[A-Za-z_][A-Za-z0-9_]*', re.S)
+
+
+def query_parameters(sql: str) -> list[str]:
+    """Names of the `$name` parameters a query uses (outside comments and strings)."""
+    stripped = _COMMENT_OR_STRING.sub(" ", sql)
+    return sorted(set(_PARAM.findall(stripped)))
+
+
+def tables_named(sql: str) -> set[str] | None:
+    """The tables and views the query reads, as written without their aliases (`sales`, `main.sales`,
+    `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement."""
+    parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group().startswith("$") else m.group(), sql)
+    try:
+        named = duckdb.get_table_names(parseable, qualified=True)
+    except (duckdb.Error, RuntimeError):
+        return None
+    return {_ALIAS.sub("", name) for name in named}
