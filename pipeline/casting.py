@@ -145,13 +145,22 @@ def quick_style(con, options, number_columns: list[str], delimiter: str | None, 
     if quick.comma_like:
         return None
     if not quick.dot_like:
-        default = "," if delimiter == ";" else "."
-        return NumberStyle(default, thousands_for(options.thousands, default), detected=True)
+        return detected_style(options, delimiter_decimal(delimiter))
     params = {**detection_params(options, number_columns), **(table_params or {})}
     sql = f"SELECT 1 FROM {number_values(number_columns, table)} AND {DOT_SQL} LIMIT 1"
     if con.execute(sql, bound(sql, params)).fetchall():
-        return NumberStyle(".", thousands_for(options.thousands, "."), detected=True)
+        return detected_style(options, ".")
     return None
+
+
+def detected_style(options, decimal: str) -> NumberStyle:
+    """The style detection settled on: `decimal`, and the thousands separators that go with it."""
+    return NumberStyle(decimal, thousands_for(options.thousands, decimal), detected=True)
+
+
+def delimiter_decimal(delimiter: str | None) -> str:
+    """With no separators to interpret, the delimiter's convention: ';' files use a decimal comma."""
+    return "," if delimiter == ";" else "."
 
 
 def detection_params(options, number_columns: list[str]) -> dict[str, object]:
@@ -184,7 +193,6 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
         return found
     params = detection_params(options, number_columns)
     unnested = number_values(number_columns, STAGE_TABLE)
-    default = "," if delimiter == ";" else "."  # no separators to interpret: the delimiter's convention
     first = "arg_min(struct_pack(line := _line, c := v.c, t := v.t), _line)"
     comma, dot, ambiguous = con.execute(
         f"SELECT {first} FILTER (WHERE comma), {first} FILTER (WHERE dot), {first} FILTER (WHERE amb) FROM ("
@@ -211,9 +219,9 @@ def number_style(con, path: Path, name: str, source: SourceConfig, number_column
             f"whether '{example}' is {example.replace('.', '').replace(',', '')} or {example.replace(',', '.')}: "
             "no value in the file shows its decimal separator", hint,
         )
-    else:
-        decimal = default
-    return NumberStyle(decimal, thousands_for(options.thousands, decimal), detected=True)
+    else:  # no separators to interpret
+        decimal = delimiter_decimal(delimiter)
+    return detected_style(options, decimal)
 
 
 def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceConfig,

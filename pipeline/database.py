@@ -14,10 +14,6 @@ import duckdb
 
 from .errors import PulseError
 
-# KPI queries join facts to the small `periods` table on a range: a nested loop
-# over a few dozen periods is faster than sorting millions of facts for a merge join
-RANGE_JOIN_LOOP_ROWS = 128
-
 
 def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB; the only place identifiers enter SQL text."""
@@ -37,7 +33,6 @@ def connect(path: Path | None, timezone: str, memory_limit: str | None = None,
             "another pulse command may be running on this project; wait for it or delete the file to rebuild",
         ) from None
     con.execute("SET TimeZone = $tz", {"tz": timezone})
-    con.execute("SET nested_loop_join_threshold = $rows", {"rows": RANGE_JOIN_LOOP_ROWS})
     try:
         if memory_limit:
             con.execute("SET memory_limit = $limit", {"limit": memory_limit})

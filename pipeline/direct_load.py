@@ -39,10 +39,10 @@ from pathlib import Path
 import duckdb
 
 from . import dedupe
-from .casting import (DOT_SQL, NumberStyle, Profile, bound, declared_style, detection_params, number_values,
-                      thousands_for)
+from .casting import (DOT_SQL, NumberStyle, Profile, bound, declared_style, detected_style, detection_params,
+                      number_values, quick_style)
 from .config import ColumnType, SourceConfig
-from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, prepare_head
+from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, header_field, prepare_head
 from .database import quote_ident
 from .errors import InputError
 from .load_steps import cast_all, finish_file, match_columns, missing, number_columns, rollback, start_file
@@ -176,10 +176,10 @@ def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: l
     con.execute("BEGIN TRANSACTION")
     repeated_in = _mark_batch(con, raw, name, source, files, insert, params, paths) if batch else {}
     done = []
-    for f, head in zip(files, heads):
+    for f, head, hashing in zip(files, heads, digests):
         found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
                        duplicate_columns=head.duplicates)
-        digest = digests[files.index(f)].result()
+        digest = hashing.result()
         repeated = finish_file(con, name, source, f.rel, append, {**f.record, "h": digest}, counts[f.rel], found,
                                commit=False, repeated=repeated_in.get(f.rel))
         done.append((counts[f.rel], found, repeated, digest))
@@ -222,7 +222,7 @@ def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], types
     if texts:
         blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched)
         column, header_name = next(iter(texts.items()))  # a repeated header has every text column equal to its name
-        header = f"lower(trim(replace(coalesce({quote_ident(column)}, ''), chr(65279), ''))) = lower($h)"
+        header = header_field(column, "h")
         suspect = f"count(*) FILTER (WHERE {blank}) + count(*) FILTER (WHERE {header})"
         params["h"] = header_name
     nulls = "".join(f", count(*) - count({quote_ident(c)})" for c in typed)
@@ -274,12 +274,7 @@ def _point_style(con, options, numbers: list[str], delimiter: str | None, read: 
     sql = (f"SELECT {DOT_SQL} FROM {probe} AND (contains(v.t, '.') OR contains(v.t, ',') "
            "OR contains(v.t, 'e') OR contains(v.t, 'E')) LIMIT 1")
     first = con.execute(sql, bound(sql, params)).fetchall()
-    if first and not first[0][0]:  # not that one: is there any value saying "decimal point"?
-        sql = f"SELECT 1 FROM {number_values(numbers, TABLE)} AND {DOT_SQL} LIMIT 1"
-        first = [(True,)] if con.execute(sql, bound(sql, params)).fetchall() else []
-        if not first:
-            return None
-    if first:
-        return NumberStyle(".", thousands_for(options.thousands, "."), detected=True)
-    decimal = "," if delimiter == ";" else "."
-    return NumberStyle(decimal, thousands_for(options.thousands, decimal), detected=True)
+    if first and first[0][0]:
+        return detected_style(options, ".")
+    # none has a separator (nothing to interpret), or that one did not decide: does any value say "decimal point"?
+    return quick_style(con, options, numbers, delimiter, Profile({}, dot_like=bool(first)), TABLE, read)

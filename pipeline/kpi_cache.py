@@ -9,8 +9,9 @@ not change, for example after a template edit, renders without querying, and
 a new support export leaves the sales KPIs cached. Changing a query, a
 parameter, an export it reads or the window is a different key: a miss, and
 the query runs. A query naming anything but sources (and `periods`), or one
-that does not parse, depends on every source. Check results are kept the same way (`_pulse_check_cache`), keyed by the
-source's checks configuration, its data and the period and day checked.
+that does not parse, depends on every source. Check results are kept the same
+way (`_pulse_check_cache`), keyed by the source's checks configuration, the
+data and the period and day checked.
 
 `pulse run --no-cache` (`enabled=False`) neither reads nor writes the cache.
 Values are stored as JSON (dates and decimals tagged), never pickled.
@@ -120,10 +121,6 @@ class KpiCache:
                         "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
             con.execute(f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (key VARCHAR PRIMARY KEY, source VARCHAR, "
                         "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
-
-    def data_key(self) -> dict:
-        """What the cached results depend on besides the query: the data as loaded."""
-        return self._data
 
     # -- KPI query results ------------------------------------------------------
     def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:

@@ -12,11 +12,12 @@ import re
 
 import duckdb
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_NAMED = r"\$([A-Za-z_][A-Za-z0-9_]*)"  # a parameter; group 1 its name
 _QUOTED = r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'"
+_PARAM = re.compile(_NAMED)
 _COMMENT_OR_STRING = re.compile(_QUOTED, re.S)
 _ALIAS = re.compile(r" AS .*$", re.S)  # get_table_names(qualified=True) gives "sales AS s"
-_QUOTED_OR_PARAM = re.compile(rf'{_QUOTED}|"(?:[^"]|"")*"|\$[A-Za-z_][A-Za-z0-9_]*', re.S)
+_QUOTED_OR_PARAM = re.compile(rf'{_QUOTED}|"(?:[^"]|"")*"|{_NAMED}', re.S)
 
 
 def query_parameters(sql: str) -> list[str]:
@@ -28,7 +29,7 @@ def query_parameters(sql: str) -> list[str]:
 def tables_named(sql: str) -> set[str] | None:
     """The tables and views the query reads, as written without their aliases (`sales`, `main.sales`,
     `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement."""
-    parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group().startswith("$") else m.group(), sql)
+    parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group(1) else m.group(), sql)
     try:
         named = duckdb.get_table_names(parseable, qualified=True)
     except (duckdb.Error, RuntimeError):
