@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from pipeline.demo_sales import CATALOGUE, REGION_WEIGHTS, REGIONS, RETURN_RATE, SEASONALITY
+from pipeline.demo.sales import CATALOGUE, REGION_WEIGHTS, REGIONS, RETURN_RATE, SEASONALITY
 
 CPH = ZoneInfo("Europe/Copenhagen")
 END_MONTH = (2026, 10)

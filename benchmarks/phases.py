@@ -20,7 +20,7 @@ def pulse(args: dict) -> dict:
     """`run_report` end to end (cold or warm, as the project's working folder is)."""
     import weasyprint  # noqa: F401  (imported before the clock, as in `floor`)
 
-    from pipeline import runner
+    from pipeline.app import runner
 
     started = time.perf_counter()
     result = runner.run_report(Path(args["project"]), args["report"], args["period"],
@@ -35,8 +35,9 @@ def pulse(args: dict) -> dict:
 
 def ingest(args: dict) -> dict:
     """Ingest only (the incremental phase): which files were read and which path each source took."""
-    from pipeline import database, sources
-    from pipeline.config import load_project
+    from pipeline.core import database
+    from pipeline.sources import ingest as sources
+    from pipeline.config.project import load_project
 
     config = load_project(Path(args["project"]))
     started = time.perf_counter()

@@ -1,5 +1,5 @@
 """`python -m pipeline` runs the pulse command line."""
 
-from .cli import main
+from pipeline.app.cli import main
 
 main()

@@ -20,7 +20,7 @@ import yaml
 
 from conftest import run_pulse
 
-from pipeline.database import connect
+from pipeline.core.database import connect
 
 CORPUS = Path(__file__).parent / "corpus"
 TABLE = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))

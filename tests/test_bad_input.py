@@ -23,7 +23,7 @@ from typing import Callable
 import pytest
 
 from conftest import make_project, run_pulse
-from pipeline import runner
+from pipeline.app import runner
 
 PERIOD = "2026-10"
 RUN = ["run", "--period", PERIOD]

@@ -13,8 +13,8 @@ import pytest
 from conftest import NOW, make_project
 from test_kpi_values import dedupe, read_sales_files, sales_kpis
 
-from pipeline import runner
-from pipeline.runner import slug
+from pipeline.app import runner
+from pipeline.app.runner import slug
 
 REGIONS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark"]
 

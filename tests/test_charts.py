@@ -1,4 +1,4 @@
-"""pipeline.charts: valid, deterministic, small SVG with text kept as text."""
+"""pipeline.report.charts: valid, deterministic, small SVG with text kept as text."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline import charts
-from pipeline.charts import STATUS_COLORS, TrendData, bullet_svg, sparkline_svg, trend_svg
+from pipeline.report import charts
+from pipeline.report.charts import STATUS_COLORS, TrendData, bullet_svg, sparkline_svg, trend_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 LABELS = tuple(f"{2025 + (m + 10) // 12}-{(m + 10) % 12 + 1:02d}" for m in range(12))  # 2025-11 .. 2026-10
@@ -229,7 +229,7 @@ def test_bullet_colour_by_status(status) -> None:
 
 
 def test_bullet_accepts_the_status_enum_and_clamps() -> None:
-    from pipeline.okrs import Status
+    from pipeline.okrs.scoring import Status
 
     assert bullet_svg(0.4, 0.3, Status.OFF_TRACK) == bullet_svg(0.4, 0.3, "off_track")
     assert bullet_svg(1.7, 1.2, "achieved") == bullet_svg(1.0, 1.0, "achieved")

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.checkins import latest_by_kr, load_checkins
-from pipeline.errors import ConfigError
-from pipeline.okr_config import OkrsFile
-from pipeline.okr_eval import choose_cycle, evaluate
-from pipeline.okrs import Status
-from pipeline.periods import Calendar, Grain
+from pipeline.okrs.checkins import latest_by_kr, load_checkins
+from pipeline.core.errors import ConfigError
+from pipeline.config.okrs import OkrsFile
+from pipeline.okrs.cycles import choose_cycle, evaluate
+from pipeline.okrs.scoring import Status
+from pipeline.core.periods import Calendar, Grain
 
 KNOWN = {"q4_revenue", "bigger_baskets", "loyalty_launch"}
 OCT_END = date(2026, 11, 1)  # exclusive end of the report period 2026-10
@@ -309,8 +309,8 @@ def _two_cycle_project(tmp_path: Path, extra_checkins: str = "") -> Path:
 
 
 def _okr_results_for(root: Path, label: str, series: dict):
-    from pipeline import runner
-    from pipeline.config import load_project
+    from pipeline.app import runner
+    from pipeline.config.project import load_project
 
     # every KPI the cycle needs is given, with the period before the cycle: no database needed
     ws = runner.Workspace(config=load_project(root), con=None, ingest=None)

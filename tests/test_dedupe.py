@@ -12,9 +12,11 @@ from pathlib import Path
 
 from test_messy_exports import load, make
 
-from pipeline import dedupe, direct_load
-from pipeline.config import load_project
-from pipeline.database import connect
+from pipeline.sources import dedupe
+
+from pipeline.sources import direct_load
+from pipeline.config.project import load_project
+from pipeline.core.database import connect
 
 HEADER = "id,amount,name,day\n"
 # id 1 in all three files; id 2 twice in the first file and NULL ids twice in the second; id 4 only in the last
@@ -93,7 +95,7 @@ def test_a_hash_collision_only_adds_a_candidate(tmp_path, monkeypatch):
         con.create_function("same_hash", lambda *_: 7, ["BIGINT"], "UBIGINT",
                             null_handling="special")
         monkeypatch.setattr(dedupe, "HASH", "same_hash")
-        from pipeline.sources import ingest
+        from pipeline.sources.ingest import ingest
         ingest(con, config)
         rows = con.execute("SELECT id, name FROM items ORDER BY ALL").fetchall()
         assert rows == [(r[0], r[2]) for r in expected(FILES)]

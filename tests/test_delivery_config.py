@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import load_project
-from pipeline.delivery_config import collect_delivery_problems, load_delivery
-from pipeline.delivery_models import render_subject, subject_fields
-from pipeline.errors import ConfigError
-from pipeline.validate import validate_project
+from pipeline.config.project import load_project
+from pipeline.config.delivery_file import collect_delivery_problems, load_delivery
+from pipeline.config.delivery import render_subject, subject_fields
+from pipeline.core.errors import ConfigError
+from pipeline.app.validate import validate_project
 
 
 def edit_yaml(path: Path, change) -> None:

@@ -1,4 +1,4 @@
-"""Tests for the deterministic Nordlys Kaffe demo-data generator (pipeline.demo_data)."""
+"""Tests for the deterministic Nordlys Kaffe demo-data generator (pipeline.demo.generate)."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from pipeline.demo_data import generate, last_complete_month, main, parse_month
-from pipeline.demo_sales import SALES_COLUMNS
-from pipeline.demo_support import TICKET_KEYS
+from pipeline.demo.generate import generate, last_complete_month, main, parse_month
+from pipeline.demo.sales import SALES_COLUMNS
+from pipeline.demo.support import TICKET_KEYS
 
 START, END, XLSX = (2025, 3), (2025, 7), (2025, 6)
 MONTHS = ["2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]

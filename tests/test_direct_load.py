@@ -1,7 +1,7 @@
 """Plain CSV files are inserted straight from DuckDB's reader: the same rows, the same errors.
 
 Each export below is loaded twice, once the usual way (plain files read
-directly, see `pipeline.direct_load`) and once with the direct path switched
+directly, see `pipeline.sources.direct_load`) and once with the direct path switched
 off (every file staged); the loaded rows, the counts in the ingest report and
 any error must be the same. The exports are the cases the direct path must
 notice and hand back: numbers whose separator needs every value looked at,
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from test_messy_exports import load, make
 
-from pipeline import direct_load
-from pipeline.errors import InputError
+from pipeline.sources import direct_load
+from pipeline.core.errors import InputError
 
 HEADER = "id,amount,name,day\n"
 CASES = {
@@ -109,9 +109,9 @@ def test_a_batch_that_fails_half_way_leaves_the_session_keeping_row_order(tmp_pa
     """A batch is inserted without keeping row order; when that INSERT fails (a row with too many
     fields, past the head that is looked at first) the files go to the staged path, which needs the
     order kept (the later line of a key wins), so the setting is restored."""
-    from pipeline.config import load_project
-    from pipeline.database import connect
-    from pipeline.sources import ingest
+    from pipeline.config.project import load_project
+    from pipeline.core.database import connect
+    from pipeline.sources.ingest import ingest
 
     files = {"data/export_1.csv": HEADER + "1,1.5,early,2026-10-01\n1,2.5,late,2026-10-01\n",
              "data/export_2.csv": HEADER + "".join(f"{i},1.5,x,2026-10-02\n" for i in range(2, 20_000))

@@ -20,10 +20,14 @@ from smtp_fixtures import MANAGEMENT, free_port, smtp_server, write_delivery
 from test_cli import pulse
 from test_email_delivery import stub_pdf
 
-from pipeline import due, ledger, runner
-from pipeline.errors import RunFailed
-from pipeline.lock import ProjectBusy, project_lock
-from pipeline.runner import RunResult
+from pipeline.app import due
+
+from pipeline.delivery import ledger
+
+from pipeline.app import runner
+from pipeline.core.errors import RunFailed
+from pipeline.app.lock import ProjectBusy, project_lock
+from pipeline.app.runner import RunResult
 
 UTC = timezone.utc
 
@@ -187,7 +191,7 @@ def test_the_lock_of_a_killed_process_does_not_block(project, recorded):
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
-            from pipeline.lock import project_lock
+            from pipeline.app.lock import project_lock
             with project_lock(Path({str(workdir)!r}), "due"):
                 print("locked", flush=True)
                 time.sleep(60)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import database, kpis
-from pipeline.periods import Calendar, Grain
+from pipeline.core import database
+
+from pipeline.kpis import queries as kpis
+from pipeline.core.periods import Calendar, Grain
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries" / "support"
 

@@ -25,8 +25,10 @@ from conftest import NOW, make_project
 from smtp_fixtures import MANAGEMENT, Handler, free_port, smtp_server, write_delivery
 from test_cli import pulse
 
-from pipeline import runner, smtp_delivery
-from pipeline.errors import ConfigError, PulseError, RunFailed
+from pipeline.app import runner
+
+from pipeline.delivery import smtp as smtp_delivery
+from pipeline.core.errors import ConfigError, PulseError, RunFailed
 
 PERIOD = "2026-10"
 SUBJECT = "Nordlys Kaffe ApS: Monthly business review — October 2026"

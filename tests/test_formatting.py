@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from pipeline.config import Unit
-from pipeline.formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
-from pipeline.periods import Calendar, Grain
+from pipeline.config.project import Unit
+from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
+from pipeline.core.periods import Calendar, Grain
 
 NB = "\u00a0"
 
@@ -68,9 +68,9 @@ def test_month_names_and_dates_by_locale():
 def test_mover_sentences_follow_the_locale():
     from datetime import date as day
 
-    from pipeline.comparisons import compare
-    from pipeline.config import KpiConfig
-    from pipeline.okr_context import movers
+    from pipeline.kpis.comparisons import compare
+    from pipeline.config.project import KpiConfig
+    from pipeline.report.okr_section import movers
 
     cal = Calendar(Grain.MONTH)
     period = cal.parse("2026-10", day(2026, 11, 25))

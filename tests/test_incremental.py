@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 from conftest import NOW, make_project
 
-from pipeline import cli, kpis, runner, sources
-from pipeline.config import load_project
-from pipeline.database import connect_project
+from pipeline.app import cli
+
+from pipeline.kpis import queries as kpis
+
+from pipeline.app import runner
+
+from pipeline.sources import ingest as sources
+from pipeline.config.project import load_project
+from pipeline.core.database import connect_project
 
 PERIOD = "2026-10"
 NEWEST = ["data/sales/sales_2026-10.csv", "data/support/tickets_2026-10.json"]

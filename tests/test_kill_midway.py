@@ -12,14 +12,15 @@ from pathlib import Path
 
 from conftest import NOW, REPO, make_project
 
-from pipeline import runner
+from pipeline.app import runner
 
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
     from datetime import datetime
     from pathlib import Path
-    from pipeline import outputs, runner
+    from pipeline.outputs import publish as outputs
+    from pipeline.app import runner
 
     written = []
     original = outputs.write_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.kpi_cache import sources_read
+from pipeline.core.result_cache import sources_read
 
 SOURCES = ["sales", "tickets"]
 

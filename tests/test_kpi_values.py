@@ -29,8 +29,8 @@ import polars as pl
 import pytest
 
 from conftest import NOW, make_project
-from pipeline import runner
-from pipeline.periods import Grain
+from pipeline.app import runner
+from pipeline.core.periods import Grain
 
 LOCAL_ZONE = "Europe/Copenhagen"
 TS_TEXT = "%Y-%m-%d %H:%M:%S"

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import checks
-from pipeline.config import load_project
-from pipeline.database import connect
-from pipeline.errors import ConfigError, InputError
-from pipeline.sources import IngestReport, Reject, ingest, rejects
+from pipeline.checks import source_checks as checks
+from pipeline.config.project import load_project
+from pipeline.core.database import connect
+from pipeline.core.errors import ConfigError, InputError
+from pipeline.sources.ingest import IngestReport, Reject, ingest, rejects
 
 COLUMNS = {
     "id": {"type": "integer"},

@@ -10,7 +10,7 @@ import yaml
 from conftest import NOW, make_project, run_pulse
 from pypdf import PdfReader
 
-from pipeline import runner
+from pipeline.app import runner
 
 
 def pulse(project, *args, monkeypatch, capsys):

@@ -1,9 +1,9 @@
 """OKR scoring against hand-computed values.
 
-The contract is the module docstring of `pipeline.okrs` (progress per KR type,
+The contract is the module docstring of `pipeline.okrs.scoring` (progress per KR type,
 score clamped to 0..1 with the unclamped `attainment`, expected progress as the
 elapsed share of the cycle, status by the gap expected - score) plus
-`pipeline.okr_eval` (which cycle is reported on, baseline `auto` = the period
+`pipeline.okrs.cycles` (which cycle is reported on, baseline `auto` = the period
 before the cycle). Every expected number below is worked out by hand in the
 comment next to it -- never by calling the code under test.
 
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW
-from pipeline import runner
-from pipeline.config import load_project
-from pipeline.errors import ConfigError
-from pipeline.okr_config import (
+from pipeline.app import runner
+from pipeline.config.project import load_project
+from pipeline.core.errors import ConfigError
+from pipeline.config.okrs import (
     Aggregation,
     CycleConfig,
     KeyResultConfig,
@@ -30,8 +30,8 @@ from pipeline.okr_config import (
     StatusThresholds,
     cycle_dates,
 )
-from pipeline.okr_eval import choose_cycle, evaluate
-from pipeline.okrs import (
+from pipeline.okrs.cycles import choose_cycle, evaluate
+from pipeline.okrs.scoring import (
     CheckIn,
     CycleProgress,
     Status,
@@ -41,7 +41,7 @@ from pipeline.okrs import (
     score_objective,
     status_for,
 )
-from pipeline.periods import Calendar, Grain
+from pipeline.core.periods import Calendar, Grain
 
 Q4_START = date(2026, 10, 1)
 Q4_END = date(2027, 1, 1)  # exclusive
@@ -648,8 +648,8 @@ def test_demo_project_october(project: Path):
 
 # -- a target behind the baseline ------------------------------------------------
 def test_increase_target_below_the_baseline_is_met_or_not_never_a_growing_ratio():
-    from pipeline.okr_config import KeyResultConfig, StatusThresholds
-    from pipeline.okrs import CycleProgress, score_key_result
+    from pipeline.config.okrs import KeyResultConfig, StatusThresholds
+    from pipeline.okrs.scoring import CycleProgress, score_key_result
 
     cycle = CycleProgress(date(2026, 10, 1), date(2027, 1, 1), date(2026, 11, 1), 1)
     kr = KeyResultConfig(title="AOV", kpi="aov", type="increase_to", baseline=680, target=650)
@@ -662,8 +662,8 @@ def test_increase_target_below_the_baseline_is_met_or_not_never_a_growing_ratio(
 
 
 def test_decrease_target_above_the_baseline_is_met_or_not():
-    from pipeline.okr_config import KeyResultConfig, StatusThresholds
-    from pipeline.okrs import CycleProgress, score_key_result
+    from pipeline.config.okrs import KeyResultConfig, StatusThresholds
+    from pipeline.okrs.scoring import CycleProgress, score_key_result
 
     cycle = CycleProgress(date(2026, 10, 1), date(2027, 1, 1), date(2026, 11, 1), 1)
     kr = KeyResultConfig(title="complaints", kpi="c", type="decrease_to", baseline=10, target=12)

@@ -16,8 +16,10 @@ import pytest
 import yaml
 from conftest import NOW, make_project
 
-from pipeline import parallel_render, runner
-from pipeline.config import load_project
+from pipeline.report import segments as parallel_render
+
+from pipeline.app import runner
+from pipeline.config.project import load_project
 
 PERIOD = "2026-10"
 

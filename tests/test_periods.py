@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.errors import PulseError
-from pipeline.periods import Calendar, Grain, history_back, today_in
+from pipeline.core.errors import PulseError
+from pipeline.core.periods import Calendar, Grain, history_back, today_in
 
 MONTH = Calendar(Grain.MONTH)
 QUARTER = Calendar(Grain.QUARTER)

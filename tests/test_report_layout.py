@@ -17,7 +17,7 @@ import yaml
 from conftest import NOW, make_project
 from pypdf import PdfReader
 
-from pipeline import runner
+from pipeline.app import runner
 
 
 def _pages(pdf_path) -> list[str]:
@@ -104,7 +104,7 @@ def test_a_project_can_replace_a_block_and_theme_without_python(tmp_path, demo_e
 def test_theme_colour_must_be_hex(tmp_path, demo_exports):
     project = make_project(tmp_path / "project", demo_exports)
     _set(project, "pulse.yaml", ["project", "theme", "colors"], {"accent": "red; } body { display: none"})
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"pulse.yaml:\d+: project.theme.colors: colour accent must be a hex colour"):
         runner.run_report(project, None, "2026-10", now=NOW)

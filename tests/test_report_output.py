@@ -16,9 +16,9 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import make_project
-from pipeline import runner
-from pipeline.config import load_project
-from pipeline.errors import PulseError
+from pipeline.app import runner
+from pipeline.config.project import load_project
+from pipeline.core.errors import PulseError
 
 PERIOD = "2026-10"
 HEALTH_CLASSES = {"green", "amber", "red", "none"}
@@ -214,7 +214,7 @@ def test_failed_pdf_render_leaves_the_previous_report_untouched(report, monkeypa
 
 def test_failed_pdf_render_through_the_cli(report, monkeypatch, capsys) -> None:
     """A user error raised while rendering is one line and exit code 2, still atomic."""
-    from pipeline import cli
+    from pipeline.app import cli
 
     reports = report["project"] / "reports"
     before = snapshot(reports)

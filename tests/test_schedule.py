@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.config import load_project
-from pipeline.delivery_models import ReportSchedule
-from pipeline.schedule import first_per_period, latest_time, next_due, next_time, owed_runs, period_for
+from pipeline.config.project import load_project
+from pipeline.config.delivery import ReportSchedule
+from pipeline.delivery.schedule import first_per_period, latest_time, next_due, next_time, owed_runs, period_for
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = timezone.utc

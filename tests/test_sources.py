@@ -1,4 +1,4 @@
-"""Ingest (pipeline.sources + pipeline.readers) on tiny projects built in tmp_path.
+"""Ingest (pipeline.sources.ingest + pipeline.sources.formats) on tiny projects built in tmp_path.
 
 Each test writes its own minimal project (config/pulse.yaml, sources.yaml with
 one source `items`, kpis.yaml + one query, reports.yaml), loads it with
@@ -17,10 +17,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipeline.config import load_project
-from pipeline.database import connect
-from pipeline.errors import InputError
-from pipeline.sources import IngestReport, ingest
+from pipeline.config.project import load_project
+from pipeline.core.database import connect
+from pipeline.core.errors import InputError
+from pipeline.sources.ingest import IngestReport, ingest
 
 ZONE = "Europe/Copenhagen"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.sql_text import query_parameters, tables_named
+from pipeline.core.sql_text import query_parameters, tables_named
 
 
 def test_parameters_outside_comments_and_strings():

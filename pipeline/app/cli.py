@@ -1,0 +1,235 @@
+"""The `pulse` command line: thin, it parses arguments and calls the runner.
+
+Exit codes: 0 success; 1 the run executed but a check or delivery failed;
+2 the command could not run (usage, config, missing input). Errors print one
+line on stderr; `--debug` shows the traceback too.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from . import query as adhoc
+
+from . import runner
+from . import due as due_runs
+from pipeline.core.errors import PulseError
+from .okr_terminal import okr_json, print_okr_tree
+from .schedule_terminal import print_schedules
+from .terminal import print_checks, print_kpi_table, progress_printer
+from .validate import validate_project as validate_problems
+
+
+class PulseGroup(click.Group):
+    """Turns PulseError into one line on stderr and the right exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PulseError as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(exc.report(), err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; outputs of this run were not published", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=PulseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The reporting project folder (holds config/, queries/, report_templates/).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="pulse-reports")
+@click.pass_context
+def cli(ctx: click.Context, project: Path, debug: bool) -> None:
+    """Pulse: exported business data -> KPIs -> HTML and PDF reports."""
+    ctx.obj = project
+
+
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """The hidden --now option: an ISO 8601 moment with an offset (tests, rehearsals)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO 8601 time such as 2026-11-02T07:00:00+01:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"'{value}' needs an offset such as +01:00 or Z")
+    return moment
+
+
+NOW_OPTION = click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this moment (ISO 8601).")
+
+
+def _echo_delivery(delivered) -> None:
+    for line in delivered.lines():
+        click.echo(line)
+    delivered.raise_for_failures()
+
+
+@cli.command()
+@click.argument("report", required=False)
+@click.option("--period", "-p", help="2026-10, 2026-Q3, 2026-W42, 2026, last (default) or current.")
+@click.option("--email", is_flag=True, help="Email the PDF to the report's recipients after the run.")
+@click.option("--dry-run", is_flag=True, help="With --email: write the messages as .eml files to the outbox instead.")
+@click.option("--resend", is_flag=True, help="With --email: send again to recipients who already got this period.")
+@click.option("--no-cache", is_flag=True, help="Run every check and KPI query even when cached results are current.")
+@NOW_OPTION
+@click.pass_obj
+def run(project: Path, report: str | None, period: str | None, email: bool, dry_run: bool, resend: bool,
+        no_cache: bool, now: datetime | None) -> None:
+    """Build REPORT (default: the project's default report) for a period."""
+    email = email or dry_run or resend
+    with runner.locked(project, "run", now) as config:
+        if email:
+            runner.prepare_delivery(config, report, dry_run)  # config and password problems stop the run early
+        result = runner.run_report(project, report, period, now=now, progress=progress_printer(),
+                                   use_cache=not no_cache)
+        for path in result.files:
+            click.echo(str(path))
+        if email:
+            _echo_delivery(runner.send_report(project, now=now, dry_run=dry_run, resend=resend, built=result,
+                                              progress=progress_printer()))
+
+
+@cli.command()
+@click.argument("report")
+@click.option("--period", "-p", help="2026-10, 2026-Q3, 2026-W42, 2026, last (default).")
+@click.option("--dry-run", is_flag=True, help="Write the messages as .eml files to the outbox instead of sending.")
+@click.option("--resend", is_flag=True, help="Send again to recipients who already got this period.")
+@NOW_OPTION
+@click.pass_obj
+def send(project: Path, report: str, period: str | None, dry_run: bool, resend: bool, now: datetime | None) -> None:
+    """Email the already built REPORT for a period (only what is still owed)."""
+    with runner.locked(project, "send", now):
+        _echo_delivery(runner.send_report(project, report, period, now=now, dry_run=dry_run, resend=resend,
+                                          progress=progress_printer()))
+
+
+@cli.command()
+@click.option("--list", "list_only", is_flag=True, help="Show each scheduled report, its next due time and last success.")
+@NOW_OPTION
+@click.pass_obj
+def due(project: Path, list_only: bool, now: datetime | None) -> None:
+    """Build and email every scheduled report whose time has come (run it hourly)."""
+    if list_only:
+        print_schedules(due_runs.list_schedules(project, now))
+        return
+    with runner.locked(project, "due", now):
+        outcome = due_runs.run_due(project, now, progress_printer())
+    for run_ in outcome.runs:
+        click.echo(run_.line())
+        if run_.delivery is not None:
+            for line in run_.delivery.lines():
+                click.echo(f"  {line}")
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    outcome.raise_for_failures()
+
+
+@cli.command()
+@click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
+@click.option("--report", "-r", help="Take the KPIs and grain of this report (default: the default report).")
+@click.option("--all", "all_kpis", is_flag=True, help="Show every configured KPI, not only the report's.")
+@click.pass_obj
+def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
+    """Print the KPI table for a period in the terminal."""
+    ws = runner.open_workspace(project, progress_printer())
+    name, report_config = ws.config.report(report)
+    calendar = runner.calendar_for(ws.config, report_config.grain)
+    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    ids = list(ws.config.kpis) if all_kpis else report_config.kpis
+    results = runner.kpi_results(ws, ids, calendar, chosen)
+    ws.con.close()
+    print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
+
+
+@cli.command()
+@click.argument("name_or_sql")
+@click.option("--period", "-p", help="The report period whose window the periods table holds (default: last).")
+@click.option("--grain", type=click.Choice(["month", "quarter", "week", "year"]), default="month", show_default=True)
+@click.option("--format", "-f", "fmt", type=click.Choice(adhoc.FORMATS), default=None,
+              help="Output format [default: from the -o file's extension, else table].")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.pass_obj
+def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
+    """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer())
+
+
+@cli.command()
+@click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
+@click.option("--cycle", "-c", help="The OKR cycle (default: the one containing the period).")
+@click.option("--report", "-r", help="Use this report's grain (default: the default report).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
+    """Print the OKR tree: objectives, key results, scores and status."""
+    ws = runner.open_workspace(project, progress_printer())
+    _name, report_config = ws.config.report(report)
+    if ws.config.okrs is None:
+        raise PulseError("this project has no config/okrs.yaml", "create it; see README 'OKRs'")
+    calendar = runner.calendar_for(ws.config, report_config.grain)
+    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    result = runner.okr_results(ws, calendar, chosen, cycle)
+    ws.con.close()
+    assert result is not None
+    if fmt == "json":
+        click.echo(okr_json(result, ws.config, chosen))
+    else:
+        print_okr_tree(result, ws.config, chosen)
+
+
+@cli.command()
+@click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
+@click.option("--report", "-r", help="Use this report's grain (default: the default report).")
+@click.pass_obj
+def check(project: Path, period: str | None, report: str | None) -> None:
+    """Run the data-quality gate alone: ingest and every source check."""
+    ws = runner.open_workspace(project, progress_printer())
+    _name, report_config = ws.config.report(report)
+    calendar = runner.calendar_for(ws.config, report_config.grain)
+    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    try:
+        results = runner.quality_gate(ws, calendar, chosen)
+    finally:
+        ws.con.close()
+    print_checks(results, chosen)
+
+
+@cli.command()
+@click.pass_obj
+def validate(project: Path) -> None:
+    """Check config, exports, SQL and the SMART lint; list every problem at once."""
+    problems = validate_problems(project)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        click.echo(problem.line(), err=True)
+    warnings = len(problems) - len(errors)
+    click.echo(f"{len(errors)} error(s), {warnings} warning(s)")
+    if errors:
+        raise SystemExit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # an internal error: say so in one line unless --debug
+        if "--debug" in sys.argv:
+            raise
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (hint: rerun with --debug and report it)", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Cached KPI query results and data-quality checks, in the working database.
+
+A KPI query's result depends only on its SQL text, the values bound to it,
+the period window and the data it reads. Its rows are stored in
+`_pulse_kpi_cache` under a hash of exactly those (the data as the
+fingerprints of the files and column contracts of the sources the query
+names, plus the time zone and the DuckDB version), so a run whose exports did
+not change, for example after a template edit, renders without querying, and
+a new support export leaves the sales KPIs cached. Changing a query, a
+parameter, an export it reads or the window is a different key: a miss, and
+the query runs. A query naming anything but sources (and `periods`), or one
+that does not parse, depends on every source. Check results are kept the same
+way (`_pulse_check_cache`), keyed by the source's checks configuration, the
+data and the period and day checked.
+
+`pulse run --no-cache` (`enabled=False`) neither reads nor writes the cache.
+Values are stored as JSON (dates and decimals tagged), never pickled.
+
+The workspace that opens a connection makes its cache the active one
+(`activate`); `kpis.run_kpi` and `checks.run_source_checks` use the active
+cache for queries on that same connection (`for_connection`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextvars import ContextVar
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+
+from pipeline.config.project import ProjectConfig
+from .sql_text import tables_named
+
+KPI_TABLE = "_pulse_kpi_cache"
+CHECK_TABLE = "_pulse_check_cache"
+KEEP = 2000  # entries kept per table (oldest dropped first)
+_active: ContextVar["KpiCache | None"] = ContextVar("pulse_kpi_cache", default=None)
+
+
+def activate(cache: "KpiCache") -> None:
+    """Make `cache` the one used for queries on its connection (in this thread/context)."""
+    _active.set(cache)
+
+
+def for_connection(con: duckdb.DuckDBPyConnection) -> "KpiCache | None":
+    """The active cache, if it belongs to `con`."""
+    cache = _active.get()
+    return cache if cache is not None and cache.con is con else None
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, dict):
+        return {"map": {str(k): _encode(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return {"text": str(value)}
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        (kind, inner), = value.items()
+        if kind == "map":
+            return {k: _decode(v) for k, v in inner.items()}
+        return {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal,
+                "text": str}[kind](inner)
+    return value
+
+
+def _digest(parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def sources_read(sql: str, sources: list[str]) -> list[str] | None:
+    """The sources a query reads: the tables it names that are sources (their views, in the main
+    schema, any case) or their raw tables; None when it names anything else but `periods`, names no
+    source, or does not parse (then it depends on every source)."""
+    names = tables_named(sql)
+    if names is None:
+        return None
+    known = {name.lower(): name for name in sources} | {f"_raw_{name}".lower(): name for name in sources}
+    read: set[str] = set()
+    for written in names:
+        bare = written.removeprefix("main.").strip('"').lower()
+        if bare == "periods":
+            continue
+        if bare not in known or ("." in written and not written.startswith("main.")):
+            return None
+        read.add(known[bare])
+    return sorted(read) or None  # no source named: it may read files by itself
+
+
+class KpiCache:
+    """Look up and store KPI results and check results for one open workspace."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: ProjectConfig, fingerprints: dict[str, str],
+                 enabled: bool = True) -> None:
+        self.con = con
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+        self._contracts = {name: source.model_dump(mode="json") for name, source in config.sources.items()}
+        self._fingerprints = fingerprints
+        self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": config.project.timezone,
+                      "duckdb": duckdb.__version__}
+        if enabled:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {KPI_TABLE} (key VARCHAR PRIMARY KEY, kpi VARCHAR, "
+                        "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (key VARCHAR PRIMARY KEY, source VARCHAR, "
+                        "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
+
+    # -- KPI query results ------------------------------------------------------
+    def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
+        periods = [(p.start.isoformat(), p.end.isoformat(), p.label) for p in window]
+        bound = {k: _encode(v) for k, v in sorted(params.items())}
+        read = sources_read(sql, list(self._contracts))
+        data = self._data if read is None else {
+            **self._data, "sources": {s: self._fingerprints.get(s) for s in read},
+            "contracts": {s: self._contracts[s] for s in read}}
+        return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data})
+
+    def get_kpi(self, key: str) -> tuple[list[str], list[tuple]] | None:
+        if not self.enabled:
+            return None
+        found = self.con.execute(f"SELECT result FROM {KPI_TABLE} WHERE key = $k", {"k": key}).fetchall()
+        if not found:
+            self.misses += 1
+            return None
+        self.hits += 1
+        stored = json.loads(found[0][0])
+        return stored["columns"], [tuple(_decode(v) for v in row) for row in stored["rows"]]
+
+    def put_kpi(self, key: str, kpi_id: str, columns: list[str], rows: list[tuple]) -> None:
+        if not self.enabled:
+            return
+        result = json.dumps({"columns": columns, "rows": [[_encode(v) for v in row] for row in rows]})
+        self.con.execute(f"INSERT OR REPLACE INTO {KPI_TABLE} (key, kpi, result) VALUES ($k, $i, $r)",
+                         {"k": key, "i": kpi_id, "r": result})
+        self._trim(KPI_TABLE)
+
+    # -- data-quality checks ----------------------------------------------------
+    def checks(self, source: str, parts: object, compute):
+        """The source's check results for `parts` (its checks config, period, day), computed on a miss."""
+        from pipeline.checks.source_checks import CheckResult
+
+        if not self.enabled:
+            return compute()
+        key = _digest({"source": source, "parts": parts, "data": self._data})
+        found = self.con.execute(f"SELECT result FROM {CHECK_TABLE} WHERE key = $k", {"k": key}).fetchall()
+        if found:
+            self.hits += 1
+            return [CheckResult(**{**item, "numbers": {k: _decode(v) for k, v in item["numbers"].items()}})
+                    for item in json.loads(found[0][0])]
+        self.misses += 1
+        results = compute()
+        stored = [{**asdict(r), "numbers": {k: _encode(v) for k, v in r.numbers.items()}} for r in results]
+        self.con.execute(f"INSERT OR REPLACE INTO {CHECK_TABLE} (key, source, result) VALUES ($k, $s, $r)",
+                         {"k": key, "s": source, "r": json.dumps(stored)})
+        self._trim(CHECK_TABLE)
+        return results
+
+    def _trim(self, table: str) -> None:
+        self.con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} "
+                         "ORDER BY stored_at DESC OFFSET $keep)", {"keep": KEEP})

@@ -1,0 +1,98 @@
+"""Render a report context to HTML (Jinja) and PDF (WeasyPrint).
+
+Templates are looked up in the project's report_templates/ first and then in
+Pulse's built-in templates (pipeline/report/templates/). A project template can
+extend a built-in one by its `builtin/` name and override single blocks:
+
+    {% extends "builtin/report.html.j2" %}
+    {% block trends %}{% endblock %}
+
+Autoescape is on and undefined names are errors. The CSS is the built-in
+report.css followed by the project's report_templates/report.css, inlined so
+the HTML is self-contained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from pipeline.core.errors import PulseError
+from pipeline.config.yaml_doc import display_path
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def environment(templates_dir: Path) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders += [jinja2.PrefixLoader({"builtin": builtin}), builtin]
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(["html", "htm", "xml", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def stylesheet(templates_dir: Path) -> Markup:
+    """Built-in CSS plus the project's own (trusted files, inlined unescaped)."""
+    parts = [(BUILTIN_TEMPLATES / "report.css").read_text(encoding="utf-8")]
+    project_css = templates_dir / "report.css"
+    if project_css.is_file():
+        parts.append(project_css.read_text(encoding="utf-8"))
+    return Markup("\n".join(parts))
+
+
+def render_template(templates_dir: Path, template_name: str, values: dict) -> str:
+    """Render one template; errors name the template and line."""
+    env = environment(templates_dir)
+    try:
+        return env.get_template(template_name).render(**values)
+    except jinja2.TemplateNotFound as exc:
+        raise PulseError(
+            f"{display_path(templates_dir)}: template '{exc.name}' not found (nor among the built-ins)",
+            "check 'template:' of the report in config/reports.yaml",
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise PulseError(
+            f"{exc.filename or exc.name or template_name}:{exc.lineno}: template syntax error: {exc.message}",
+            "fix the Jinja syntax on that line",
+        ) from None
+    except jinja2.UndefinedError as exc:
+        raise PulseError(
+            f"{display_path(templates_dir / template_name)}: {exc.message}",
+            "the template uses a name the report context does not provide; see README 'Templates'",
+        ) from None
+
+
+def render_html(templates_dir: Path, template_name: str, context) -> str:
+    """The report as an HTML string."""
+    values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+    return render_template(templates_dir, template_name, {**values, "report": context, "css": stylesheet(templates_dir)})
+
+
+def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> bytes:
+    """The HTML laid out as a paged PDF by WeasyPrint (PDF/UA by default)."""
+    import weasyprint  # imported lazily: it is the slowest import of the pipeline
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    # layout allocates millions of short-lived objects: keep the garbage collector from
+    # walking everything the run holds (config, results, DuckDB, matplotlib) each time
+    gc.freeze()
+    try:
+        document = weasyprint.HTML(string=html, base_url=str(templates_dir))
+        options = {} if variant == "none" else {"pdf_variant": variant}
+        return document.write_pdf(**options)
+    finally:
+        gc.unfreeze()

@@ -1,0 +1,118 @@
+"""The executive summary an email carries, built with the report and archived.
+
+A run builds one `EmailSummary` per report file (the company-wide one and each
+segment's) from the same typed results the report shows, and stores it in
+`manifest.json` under `summary`. `pulse send` mails exactly what was built from
+it, without recomputing anything. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.kpis.comparisons import KpiResult
+from pipeline.config.project import ProjectConfig, ReportConfig
+from .context import HEALTH_LABELS, ReportInputs, movement_class
+from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
+from .okr_section import movers, status_counts
+from pipeline.core.periods import Calendar, Period
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KpiLine(_Frozen):
+    title: str
+    value: str
+    change_rel: str  # against the previous period, e.g. "+4.2 %"
+    change_class: str  # good | bad | flat
+    target: str
+    health: str  # green | amber | red | none
+    health_label: str
+    company_wide_only: bool = False
+
+
+class OkrCount(_Frozen):
+    status: str
+    label: str
+    objectives: int
+    key_results: int
+
+
+class EmailSummary(_Frozen):
+    """Everything the email template shows, already formatted."""
+
+    company: str
+    report: str
+    title: str
+    segment: str | None
+    period: str  # label, e.g. 2026-10
+    period_name: str  # October 2026
+    period_range: str
+    data_as_of: str  # "31 October 2026", or "no data"
+    data_as_of_iso: date | None
+    okr_cycle: str | None
+    okr_counts: tuple[OkrCount, ...]
+    movers: tuple[str, ...]
+    kpis: tuple[KpiLine, ...]
+    quality_warnings: tuple[str, ...]
+
+
+def kpi_line(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False) -> KpiLine:
+    style = NumberStyle(result.unit, result.decimals, locale, currency)
+    return KpiLine(
+        title=result.title,
+        value=format_value(result.value, style),
+        change_rel=format_relative(result.change_rel, locale),
+        change_class=movement_class(result.change_abs, result.direction),
+        target="—" if result.target is None else format_value(result.target, style),
+        health=result.health.value,
+        health_label=HEALTH_LABELS[result.health],
+        company_wide_only=company_wide_only,
+    )
+
+
+def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period: Period,
+                  results: list[KpiResult], inputs: ReportInputs) -> EmailSummary:
+    """The summary of one report file (company-wide, or a segment's)."""
+    locale, currency = config.project.locale, config.project.currency
+    calendar = Calendar(report.grain, config.project.fiscal_year_start)
+    cycle = inputs.okr
+    counts = tuple(
+        OkrCount(status=c.status, label=c.label, objectives=c.objectives, key_results=c.key_results)
+        for c in (status_counts(cycle) if cycle is not None else ())
+    )
+    return EmailSummary(
+        company=config.project.company,
+        report=name,
+        title=report.title,
+        segment=inputs.segment,
+        period=period.label,
+        period_name=period_name(period, locale),
+        period_range=date_range(period.start, period.end, locale),
+        data_as_of=long_date(inputs.data_as_of, locale) if inputs.data_as_of else "no data",
+        data_as_of_iso=inputs.data_as_of,
+        okr_cycle=cycle.name if cycle is not None else None,
+        okr_counts=counts,
+        movers=movers(results, calendar, period, locale, currency),
+        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.company_wide_only) for r in results),
+        quality_warnings=tuple(f"{c.scope}: {c.message}" for c in inputs.checks if c.warning),
+    )
+
+
+def summary_record(company: EmailSummary, segments: dict[str, EmailSummary]) -> dict:
+    """The manifest's `summary` entry."""
+    return {"company": company.model_dump(mode="json"),
+            "segments": {name: s.model_dump(mode="json") for name, s in segments.items()}}
+
+
+def summary_from_manifest(manifest: dict, segment: str | None) -> EmailSummary | None:
+    """The archived summary of the company-wide report (segment None) or a segment's."""
+    record = manifest.get("summary")
+    if not isinstance(record, dict):
+        return None
+    data = record.get("company") if segment is None else record.get("segments", {}).get(segment)
+    return None if data is None else EmailSummary.model_validate(data)

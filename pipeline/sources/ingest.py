@@ -1,0 +1,335 @@
+"""Ingest: load each source's export files into the project's DuckDB file.
+
+For every source, files matching its globs (kept inside the project, see
+`source_paths`) are read (see `readers` and `csv_reader`), their columns
+matched to the source's column contract (case-insensitively), cast to the
+contract's types (see `casting`) and appended to a raw table `_raw_<source>`
+together with the file they came from (see `loading`). The source's own name
+is a view showing one row per primary key: the one from the newest file (files
+sort by path, so name monthly exports `sales_2026-10.csv` and the later month
+wins; see `dedupe`). A new file sorting after the loaded ones is added
+incrementally; other changes recompute which row wins for every key.
+
+A value that does not cast stops the load with its file, line and column
+(`on_bad_rows: fail`, the default), or with `on_bad_rows: quarantine` its row
+is kept out and listed in `_pulse_rejects` (see `rejects`); rows are never
+dropped silently. Empty and header-only files load no rows; rows repeating
+the header (concatenated exports) are dropped and counted.
+
+A later run re-reads only files whose size, modification time and content
+hash changed; removed files drop out. A changed column contract or reader
+option reloads the source. `SourceSummary.path` says what a run did to a
+source: "unchanged", "initial" (first load), "incremental" (only new files,
+each sorting after the loaded ones) or "rebuild".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from . import dedupe
+
+from . import direct_load
+from . import quarantine
+from .casting import SQL_TYPES
+from pipeline.config.project import ColumnType, ProjectConfig, SourceConfig
+from .csv_reader import remove_stale_temp_files
+from pipeline.core.database import quote_ident
+from pipeline.core.errors import InputError
+from .staged_load import load_file
+from .formats import detect_format
+from .quarantine import Reject, rejects
+from .paths import expand
+from pipeline.config.yaml_doc import display_path
+
+__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "latest_date", "rejects"]
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What ingest did with one export file."""
+
+    source: str
+    path: str
+    status: str  # "loaded", "unchanged" or "removed"
+    rows: int  # rows taken into the source's raw table
+    sha256: str
+    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `rejects`
+    skipped_headers: int = 0  # rows repeating the header, dropped
+    skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """A source after ingest: its row count and a fingerprint of its files."""
+
+    name: str
+    rows: int
+    fingerprint: str
+    rejected: int = 0  # rows of its current files in quarantine
+    path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended) or "rebuild"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileLoad, ...]
+    sources: tuple[SourceSummary, ...]
+
+    @property
+    def loaded(self) -> list[FileLoad]:
+        return [f for f in self.files if f.status == "loaded"]
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        """Rows in quarantine per source (sources without any are left out)."""
+        return {s.name: s.rejected for s in self.sources if s.rejected}
+
+
+def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:
+    """Bring every source's table up to date with its export files."""
+    _ensure_bookkeeping(con)
+    # one checkpoint at the end instead of one per large commit (each file commits on its own)
+    con.execute("SET checkpoint_threshold = '16GB'")
+    tmp_dir = config.workdir / "tmp"
+    remove_stale_temp_files(tmp_dir)
+    quarantine.forget_other_sources(con, list(config.sources))
+    loads: list[FileLoad] = []
+    summaries: list[SourceSummary] = []
+    for name, source in config.sources.items():
+        files = expand(config.root, name, source.paths, config.project.allow_outside_paths)
+        synced, how = _sync_source(con, config.root, tmp_dir, name, source, files, progress)
+        loads.extend(synced)
+        summaries.append(_summarise(con, name, how))
+    con.execute("RESET checkpoint_threshold")
+    if any(f.status != "unchanged" for f in loads):
+        # write the loaded rows into their final layout now: queries then read the same
+        # storage as every later run (same scan order, so the same floating-point sums)
+        con.execute("CHECKPOINT")
+    return IngestReport(files=tuple(loads), sources=tuple(summaries))
+
+
+def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _pulse_files (source VARCHAR, path VARCHAR, size BIGINT, "
+        "mtime_ns BIGINT, sha256 VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ, PRIMARY KEY (source, path))"
+    )
+    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_headers BIGINT DEFAULT 0")
+    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_blank BIGINT DEFAULT 0")
+    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT DEFAULT 0")
+    con.execute("CREATE TABLE IF NOT EXISTS _pulse_contracts (source VARCHAR PRIMARY KEY, contract VARCHAR)")
+    # a rebuild in progress (set before files change, cleared once the marks are recomputed)
+    con.execute("ALTER TABLE _pulse_contracts ADD COLUMN IF NOT EXISTS rebuilding BOOLEAN DEFAULT false")
+    quarantine.ensure_table(con)
+
+
+STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads
+
+
+def _contract_text(source: SourceConfig) -> str:
+    return json.dumps(
+        {"columns": source.model_dump(mode="json")["columns"], "options": source.options.model_dump(mode="json"),
+         "on_bad_rows": source.on_bad_rows, "primary_key": source.primary_key, "layout": STORAGE_LAYOUT},
+        sort_keys=True,
+    )
+
+
+def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig, files: list[Path],
+                 progress) -> tuple[list[FileLoad], str]:
+    """Bring one source up to date; return what happened per file and the path taken."""
+    raw = dedupe.raw_table(name)
+    contract = _contract_text(source)
+    known = con.execute("SELECT contract, rebuilding FROM _pulse_contracts WHERE source = $s",
+                        {"s": name}).fetchall()
+    if not known or known[0][0] != contract:
+        con.execute(f"DROP TABLE IF EXISTS {raw}")
+        con.execute("DELETE FROM _pulse_files WHERE source = $s", {"s": name})
+        quarantine.forget(con, name)
+    column_defs = ", ".join(f"{quote_ident(c)} {SQL_TYPES[spec.type]}" for c, spec in source.columns.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {raw} ({column_defs}, _file VARCHAR, _superseded BOOLEAN DEFAULT false)")
+    same = bool(known) and known[0][0] == contract
+    interrupted = same and bool(known[0][1])
+    if not same:  # an unchanged project writes nothing here (no checkpoint needed when it closes)
+        con.execute("INSERT OR REPLACE INTO _pulse_contracts (source, contract, rebuilding) VALUES ($s, $c, false)",
+                    {"s": name, "c": contract})
+    if not same or not dedupe.view_exists(con, name):
+        dedupe.ensure_view(con, name, source)
+    recorded = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "SELECT path, size, mtime_ns, sha256, rows, skipped_headers, skipped_blank FROM _pulse_files "
+            "WHERE source = $s",
+            {"s": name},
+        ).fetchall()
+    }
+    loads: list[FileLoad] = []
+    rejected = quarantine.rejected_by_file(con, name)
+    current = {_rel(root, f) for f in files}
+    gone = sorted(set(recorded) - current)
+    rebuild = interrupted or bool(gone)
+    if rebuild:
+        _start_rebuild(con, name)
+    for rel in gone:
+        con.execute(f"DELETE FROM {raw} WHERE _file = $f", {"f": rel})
+        con.execute("DELETE FROM _pulse_files WHERE source = $s AND path = $p", {"s": name, "p": rel})
+        quarantine.forget(con, name, rel)
+        loads.append(FileLoad(name, rel, "removed", 0, recorded[rel][2]))
+    last_loaded = max((p for p in recorded if p in current), default=None)
+    todo: list[tuple[int, Path, str, os.stat_result, bool]] = []  # (slot in loads, path, rel, stat, append)
+    try:
+        for path in files:
+            rel = _rel(root, path)
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                raise _unreadable(path, exc) from None
+            before = recorded.get(rel)
+            if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
+                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
+                continue
+            if before and before[2] == _digest(path):  # touched, not changed
+                con.execute(
+                    "UPDATE _pulse_files SET size = $z, mtime_ns = $m WHERE source = $s AND path = $p",
+                    {"z": stat.st_size, "m": stat.st_mtime_ns, "s": name, "p": rel},
+                )
+                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
+                continue
+            append = not rebuild and before is None and (last_loaded is None or rel > last_loaded)
+            if not append and not rebuild:  # changed, or sorts before a loaded file: recompute the winners
+                rebuild = True
+                _start_rebuild(con, name)
+            last_loaded = rel if last_loaded is None or rel > last_loaded else last_loaded
+            todo.append((len(loads), path, rel, stat, append))
+            loads.append(FileLoad(name, rel, "loaded", 0, ""))  # filled in below
+        _load_all(con, tmp_dir, name, source, todo, loads, progress)
+    finally:
+        # files loaded (or dropped) before a failure are committed and recorded, so
+        # a later run sees them as unchanged: bring the marks in step now
+        if rebuild:
+            dedupe.rebuild(con, name, source)
+            con.execute("UPDATE _pulse_contracts SET rebuilding = false WHERE source = $s", {"s": name})
+    if rebuild:
+        return loads, "rebuild"
+    return loads, ("initial" if not recorded else "incremental") if todo else "unchanged"
+
+
+def _load_all(con, tmp_dir: Path, name: str, source: SourceConfig, todo: list, loads: list[FileLoad],
+              progress) -> None:
+    """Load the files to load, in path order: runs of plain CSV or Parquet files together (see `direct_load`),
+    others one by one (staged, see `loading`)."""
+    direct = source.on_bad_rows == "fail"
+    alone_until = 0  # after a run that was not plain, try its files one at a time
+    index = 0
+    while index < len(todo):
+        slot, path, rel, stat, append = todo[index]
+        record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "t": datetime.now(timezone.utc)}
+        fmt = detect_format(path, source.format)
+        if direct and fmt in ("csv", "parquet"):
+            run = [todo[index]]
+            while index >= alone_until and append and index + len(run) < len(todo) and todo[index + len(run)][4] \
+                    and detect_format(todo[index + len(run)][1], source.format) == fmt:
+                run.append(todo[index + len(run)])
+            news = [direct_load.NewFile(p, r, {"s": name, "p": r, "z": st.st_size, "m": st.st_mtime_ns,
+                                             "t": record["t"]}) for _, p, r, st, _ in run]
+            heads, plain = direct_load.plain_run(con, news, source, fmt)
+            if plain and progress is not None:
+                progress(f"reading {rel}" if len(plain) == 1 else f"reading {len(plain)} files of {name}")
+            done = direct_load.load(con, name, source, plain, heads, append) if plain else None
+            if done is not None:
+                for (slot_, _, rel_, _, _), (rows, staged, _repeated, digest) in zip(run, done):
+                    loads[slot_] = FileLoad(name, rel_, "loaded", rows, digest, 0, staged.skipped_headers,
+                                            staged.skipped_blank)
+                index += len(done)
+                continue
+            if len(plain) > 1:  # one of them is not plain: try each alone
+                alone_until = index + len(plain)
+                continue
+        if progress is not None:
+            progress(f"reading {rel}")
+        data = _read(path)
+        digest = hashlib.sha256(data).hexdigest()
+        rows, staged, _repeated = load_file(con, tmp_dir, name, source, path, rel, {**record, "h": digest}, append,
+                                            data)
+        del data
+        loads[slot] = FileLoad(name, rel, "loaded", rows, digest, quarantine.rejected_rows(con, name, rel),
+                               staged.skipped_headers, staged.skipped_blank)
+        index += 1
+
+
+def _start_rebuild(con, name: str) -> None:
+    """Note the rebuild first, so a run killed half-way still recomputes the marks next time."""
+    con.execute("UPDATE _pulse_contracts SET rebuilding = true WHERE source = $s", {"s": name})
+
+
+def _unchanged(name: str, rel: str, rows: int, digest: str, skipped: tuple, rejected: dict[str, int]) -> FileLoad:
+    return FileLoad(name, rel, "unchanged", rows, digest, rejected.get(rel, 0), skipped[0] or 0, skipped[1] or 0)
+
+
+def _rel(root: Path, path: Path) -> str:
+    """The file's path as matched (a symlink keeps its own name), relative to the project."""
+    lexical = os.path.normpath(os.path.abspath(path))
+    for base in (os.path.normpath(os.path.abspath(root)), os.path.realpath(root)):
+        try:
+            return Path(lexical).relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return lexical
+
+
+def _digest(path: Path) -> str:
+    try:
+        return direct_load.sha256(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (hashed, and parsed from memory when it is CSV)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> InputError:
+    return InputError(f"{display_path(path)}: cannot read the file: {exc.strerror or exc}",
+                      "check that it exists and that pulse may read it")
+
+
+def _summarise(con, name: str, how: str) -> SourceSummary:
+    rows = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0]
+    hashes = con.execute(
+        "SELECT path, sha256 FROM _pulse_files WHERE source = $s ORDER BY path", {"s": name}
+    ).fetchall()
+    fingerprint = hashlib.sha256(json.dumps(hashes).encode()).hexdigest()
+    return SourceSummary(name=name, rows=rows, fingerprint=fingerprint, rejected=quarantine.rejected_rows(con, name),
+                         path=how)
+
+
+def latest_date(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> date | None:
+    """The latest date found in any source's date or timestamp columns (kept until a file changes)."""
+    columns = {name: [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
+               for name, source in config.sources.items()}
+    files = con.execute("SELECT source, path, sha256 FROM _pulse_files ORDER BY ALL").fetchall()
+    key = hashlib.sha256(json.dumps([columns, files, STORAGE_LAYOUT], default=str).encode()).hexdigest()
+    con.execute("CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)")
+    found = con.execute("SELECT latest FROM _pulse_latest WHERE key = $k", {"k": key}).fetchall()
+    if found:
+        return found[0][0]
+    latest = None
+    for name, names in columns.items():
+        if not names:
+            continue
+        parts = ", ".join(f"max(CAST({quote_ident(c)} AS DATE))" for c in names)
+        row = con.execute(f"SELECT greatest({parts}) FROM {quote_ident(name)}").fetchall()[0]
+        if row[0] is not None and (latest is None or row[0] > latest):
+            latest = row[0]
+    con.execute("DELETE FROM _pulse_latest")
+    con.execute("INSERT INTO _pulse_latest VALUES ($k, $l)", {"k": key, "l": latest})
+    return latest

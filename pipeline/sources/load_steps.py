@@ -1,0 +1,149 @@
+"""The steps of loading one file that the staged and the direct CSV path share.
+
+Matching the file's columns to the contract, the cast of every column, the
+file's transaction (its earlier rows out; marks, bookkeeping and commit) and
+the check that every value cast (see `all_cast`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from . import dedupe
+from . import quarantine
+from .casting import SQL_TYPES, NumberStyle, Profile, cast_expression, format_params, profile
+from pipeline.config.project import ColumnType, SourceConfig, did_you_mean
+from .csv_reader import Staged
+from pipeline.core.database import quote_ident
+from pipeline.core.errors import InputError
+from pipeline.config.yaml_doc import display_path
+
+UNTYPED = ("VARCHAR", "BLOB")
+
+
+@dataclass(frozen=True)
+class Casts:
+    """The INSERT's select list and, per typed column, its cast and raw text (for checks)."""
+
+    selects: list[str]
+    checks: list[tuple[str, str, str]]  # (contract column, cast SQL, raw text SQL)
+    params: dict[str, object]
+
+
+def match_columns(path: Path, name: str, source: SourceConfig, file_columns: list[str],
+                  duplicates: tuple[str, ...], delimiter: str | None) -> dict[str, str]:
+    """Contract column -> the file's column (case-insensitively); a required one missing is an error."""
+    by_lower = {c.lower(): c for c in reversed(file_columns)}  # the first of duplicate names
+    matched: dict[str, str] = {}
+    for column, spec in source.columns.items():
+        in_file = by_lower.get(column.lower())
+        if in_file is not None and column.lower() in duplicates:
+            raise InputError(f"{display_path(path)}: column '{column}' of source '{name}' appears more than once "
+                             "in the header", "remove or rename the duplicate column in the export")
+        if in_file is None and spec.required:
+            hint = f"the file has {', '.join(file_columns)}"
+            suggestion = did_you_mean(column, file_columns)
+            if suggestion.startswith("did you mean"):  # else it would list the columns again
+                hint += f"; {suggestion}"
+            if delimiter and len(file_columns) == 1:
+                hint += f"; read with delimiter {delimiter!r}: set options.delimiter if that is wrong"
+            raise InputError(f"{display_path(path)}: required column '{column}' of source '{name}' is missing", hint)
+        if in_file is not None:
+            matched[column] = in_file
+    return matched
+
+
+def number_columns(source: SourceConfig, matched: dict[str, str], types: dict[str, str]) -> list[str]:
+    """The file's text columns that hold contract integers or numbers."""
+    return [f for c, f in matched.items()
+            if source.columns[c].type in (ColumnType.INTEGER, ColumnType.NUMBER) and types[f] == "VARCHAR"]
+
+
+def typed_columns(source: SourceConfig, matched: dict[str, str], types: dict[str, str]) -> dict[str, str]:
+    """Contract column -> the file column's type, for the columns that are cast (not text)."""
+    return {c: types[f] for c, f in matched.items() if source.columns[c].type is not ColumnType.TEXT}
+
+
+def cast_all(source: SourceConfig, matched: dict[str, str], types: dict[str, str], style: NumberStyle | None,
+             seen: Profile) -> Casts:
+    params = format_params(source)
+    if style is not None:
+        params.update(style.params())
+    selects: list[str] = []
+    checks: list[tuple[str, str, str]] = []
+    for column, spec in source.columns.items():
+        in_file = matched.get(column)
+        if in_file is None:
+            selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {quote_ident(column)}")
+            continue
+        plain = style is not None and style.decimal == "." and in_file not in seen.separators
+        expr, raw_text = cast_expression(quote_ident(in_file), types[in_file], spec, source, plain)
+        selects.append(f"{expr} AS {quote_ident(column)}")
+        checks.append((column, expr, raw_text))
+    return Casts(selects, checks, params)
+
+
+def start_file(con, raw: str, name: str, rel: str, begin: bool = True) -> None:
+    """Open the file's transaction (unless `begin` is false: one is open): its earlier rows and rejects go."""
+    if begin:
+        con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {raw} WHERE _file = $file", {"file": rel})
+    quarantine.forget(con, name, rel)
+
+
+def finish_file(con, name: str, source: SourceConfig, rel: str, append: bool, record: dict, rows: int,
+                staged: Staged, commit: bool = True, repeated: int | None = None) -> int:
+    """Mark what the file supersedes (unless `repeated` is given: marked with its batch), record it and
+    commit (unless `commit` is false); return its repeated keys."""
+    if repeated is None:
+        repeated = dedupe.mark_file(con, name, source, rel, append)
+    con.execute(
+        "INSERT OR REPLACE INTO _pulse_files (source, path, size, mtime_ns, sha256, rows, loaded_at, "
+        "skipped_headers, skipped_blank, duplicate_keys) VALUES ($s, $p, $z, $m, $h, $r, $t, $k, $b, $d)",
+        {**record, "r": rows, "k": staged.skipped_headers, "b": staged.skipped_blank, "d": repeated},
+    )
+    if commit:
+        con.execute("COMMIT")
+    return repeated
+
+
+def missing(column: str, file_type: str) -> str:
+    """SQL: the file has no value here (typed columns: NULL; text: NULL or blank)."""
+    col = quote_ident(column)
+    if file_type in UNTYPED:
+        return f"NULLIF(trim(CAST({col} AS VARCHAR)), '') IS NULL"
+    return f"{col} IS NULL"
+
+
+def all_cast(con, raw: str, rel: str, types: dict[str, str], table: str, params: dict,
+             matched: dict[str, str] | None = None) -> bool:
+    """Did every value of the rows just inserted from `rel` cast (typed columns)?
+
+    A cast result is NULL exactly where the file had no value or a value that
+    does not fit; so the NULLs per column, counted after the insert, must equal
+    the file's missing values, counted in `table` (the staged file, or the
+    file itself) only for the columns that have NULLs at all. `types` maps
+    contract columns to file column types; `matched` to file column names
+    (default: the same names).
+    """
+    if not types:
+        return True
+    columns = list(types)
+    parts = ", ".join(f"count(*) - count({quote_ident(c)})" for c in columns)
+    nulls = dict(zip(columns, con.execute(f"SELECT {parts} FROM {raw} WHERE _file = $f", {"f": rel}).fetchall()[0]))
+    names = matched or {}
+    with_nulls = {c: missing(names.get(c, c), t) for c, t in types.items() if nulls[c]}
+    if not with_nulls:
+        return True
+    found = profile(con, with_nulls, [], table, params).present
+    return all(found[c] == nulls[c] for c in with_nulls)
+
+
+def rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # already rolled back

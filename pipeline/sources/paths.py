@@ -1,0 +1,134 @@
+"""Where a source's export files are: its globs expanded, kept inside the project.
+
+A source's `paths` are globs relative to the project folder. Unless the
+project sets `allow_outside_paths: true` (config/pulse.yaml), every pattern and
+every file it matches must stay inside the project folder: an absolute path or
+a `..` that leaves it is a config error naming `sources.<name>.paths`, and a
+matched file that is a symbolic link (or lies under one) resolving outside the
+folder is an input error naming the link. A file reachable by several paths
+(e.g. through a symlinked folder) is loaded once, under its first path.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from pipeline.core.errors import ConfigError, InputError
+from pipeline.config.yaml_doc import display_path, load_yaml
+
+GLOB_CHARS = set("*?[")
+OUTSIDE_HINT = ("keep the exports under the project folder, or set 'allow_outside_paths: true' under "
+                "'project:' in config/pulse.yaml")
+
+
+def _inside(path: str | Path, root: str | Path) -> bool:
+    try:
+        Path(path).relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def pattern_problem(root: Path, pattern: str) -> str | None:
+    """Why `pattern` can reach outside `root` (None when it stays inside).
+
+    Decided on the text alone: an absolute pattern must lie under the project
+    folder, and a `..` may not climb above it, counting `**` as zero folders
+    (it can match none) and `*` as one.
+    """
+    root_abs = os.path.normpath(os.path.abspath(root))
+    parts = Path(pattern).parts
+    if Path(pattern).is_absolute():
+        static = []
+        for part in parts:
+            if GLOB_CHARS & set(part) or part == "..":
+                break
+            static.append(part)
+        if not _inside(os.path.normpath(os.path.join(*static)), root_abs) and not _inside(
+            os.path.realpath(os.path.join(*static)), os.path.realpath(root_abs)
+        ):
+            return f"'{pattern}' is outside the project folder"
+        parts = Path(os.path.relpath(os.path.join(*static), root_abs)).parts + parts[len(static):]
+    depth = 0
+    for part in parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return f"'{pattern}' climbs out of the project folder with '..'"
+        elif part != "**":
+            depth += 1
+    return None
+
+
+def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
+    """The files matching a source's globs, sorted by path, each once."""
+    root_abs = Path(os.path.normpath(os.path.abspath(root)))
+    root_real = Path(os.path.realpath(root_abs))
+    found: dict[Path, Path] = {}  # real file -> first lexical path
+    for pattern in patterns:
+        if not allow_outside:
+            problem = pattern_problem(root_abs, pattern)
+            if problem:
+                raise _paths_error(root, name, problem)
+        full = pattern if Path(pattern).is_absolute() else str(root_abs / pattern)
+        matched = glob.glob(full, recursive=True)
+        for broken in (p for p in matched if os.path.islink(p) and not os.path.exists(p)):
+            raise InputError(f"{_shown(broken)}: symbolic link to {os.readlink(broken)} is broken "
+                             f"(source '{name}')", "fix or remove the link")
+        matches = sorted(Path(os.path.normpath(p)) for p in matched if os.path.isfile(p))
+        if not matches:
+            folder = Path(full).parent
+            if not GLOB_CHARS & set(str(folder)) and not folder.exists():
+                raise InputError(
+                    f"sources.{name}: export folder {display_path(folder)} does not exist",
+                    "create it and put the exports there, or fix 'paths' in config/sources.yaml",
+                )
+        for match in matches:
+            real = Path(os.path.realpath(match))
+            if not allow_outside:
+                if not _inside(match, root_abs):
+                    raise _paths_error(root, name, f"'{pattern}' matches {match}, outside the project folder")
+                if not _inside(real, root_real):
+                    link = _outside_link(match, root_real)
+                    raise InputError(
+                        f"{_shown(link)}: symbolic link to {os.path.realpath(link)} points outside the "
+                        f"project folder (source '{name}')",
+                        OUTSIDE_HINT.replace("keep the exports", "copy the file"),
+                    )
+            found.setdefault(real, match)
+    if not found:
+        raise InputError(
+            f"sources.{name}: no export files match {', '.join(patterns)}",
+            "check the file names and 'paths' in config/sources.yaml",
+        )
+    return sorted(found.values())
+
+
+def _shown(path: str | Path) -> str:
+    """A link's own path (not its target's), relative to the cwd when inside it."""
+    lexical = os.path.normpath(os.path.abspath(path))
+    cwd = os.path.abspath(os.getcwd())
+    return os.path.relpath(lexical, cwd) if _inside(lexical, cwd) else lexical
+
+
+def _outside_link(path: Path, root_real: Path) -> Path:
+    """The first component of `path` that is a symlink leading outside the project."""
+    current = Path(path.anchor)
+    for part in path.parts[1:]:
+        current = current / part
+        if current.is_symlink() and not _inside(os.path.realpath(current), root_real):
+            return current
+    return path
+
+
+def _paths_error(root: Path, name: str, problem: str) -> ConfigError:
+    key = f"sources.{name}.paths"
+    try:
+        where = load_yaml(root / "config" / "sources.yaml").where(key)
+    except ConfigError:
+        where = display_path(root / "config" / "sources.yaml")
+    return ConfigError(f"{where}: {key}: {problem}", OUTSIDE_HINT)
