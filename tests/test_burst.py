@@ -13,8 +13,9 @@ import pytest
 from conftest import NOW, make_project
 from test_kpi_values import dedupe, read_sales_files, sales_kpis
 
-from pipeline.app import runner
-from pipeline.app.runner import slug
+from pipeline.app import runner, workspace
+from pipeline.report import render
+from pipeline.outputs.names import slug
 
 REGIONS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark"]
 
@@ -90,13 +91,13 @@ def test_segment_reports_carry_no_company_target(built):
 def test_each_kpi_query_runs_once_for_all_segments(tmp_path, demo_exports, monkeypatch):
     project = make_project(tmp_path / "project", demo_exports)
     calls = []
-    original = runner.kpis.run_kpi
+    original = workspace.kpis.run_kpi
 
-    def counting(con, config, kpi_id, window, period):
+    def counting(con, config, kpi_id, window, period, cache=None):
         calls.append(kpi_id)
-        return original(con, config, kpi_id, window, period)
+        return original(con, config, kpi_id, window, period, cache)
 
-    monkeypatch.setattr(runner.kpis, "run_kpi", counting)
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
+    monkeypatch.setattr(workspace.kpis, "run_kpi", counting)
+    monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
     runner.run_report(project, "regional", "2026-10", now=NOW)
     assert sorted(calls) == sorted(set(calls)), "a KPI query ran more than once"

@@ -309,13 +309,13 @@ def _two_cycle_project(tmp_path: Path, extra_checkins: str = "") -> Path:
 
 
 def _okr_results_for(root: Path, label: str, series: dict):
-    from pipeline.app import runner
-    from pipeline.config.project import load_project
+    from pipeline.app import workspace
+    from pipeline.config import load_project
 
     # every KPI the cycle needs is given, with the period before the cycle: no database needed
-    ws = runner.Workspace(config=load_project(root), con=None, ingest=None)
+    ws = workspace.Workspace(config=load_project(root), con=None, ingest=None)
     calendar = Calendar(Grain.MONTH)
-    return runner.okr_results(ws, calendar, calendar.parse(label, date(2027, 2, 10)), series=series)
+    return workspace.okr_results(ws, calendar, calendar.parse(label, date(2027, 2, 10)), series=series)
 
 
 Q1_SERIES = {"revenue": {date(2026, 12, 1): 1_900_000.0, date(2027, 1, 1): 300_000.0}}

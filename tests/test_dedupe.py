@@ -15,7 +15,7 @@ from test_messy_exports import load, make
 from pipeline.sources import dedupe
 
 from pipeline.sources import direct_load
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 from pipeline.core.database import connect
 
 HEADER = "id,amount,name,day\n"

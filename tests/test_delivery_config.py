@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config.project import load_project
-from pipeline.config.delivery_file import collect_delivery_problems, load_delivery
-from pipeline.config.delivery import render_subject, subject_fields
+from pipeline.config import load_project
+from pipeline.config.delivery import collect_delivery_problems, load_delivery
+from pipeline.config.reports import render_subject, subject_fields
 from pipeline.core.errors import ConfigError
 from pipeline.app.validate import validate_project
 

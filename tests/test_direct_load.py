@@ -109,7 +109,7 @@ def test_a_batch_that_fails_half_way_leaves_the_session_keeping_row_order(tmp_pa
     """A batch is inserted without keeping row order; when that INSERT fails (a row with too many
     fields, past the head that is looked at first) the files go to the staged path, which needs the
     order kept (the later line of a key wins), so the setting is restored."""
-    from pipeline.config.project import load_project
+    from pipeline.config import load_project
     from pipeline.core.database import connect
     from pipeline.sources.ingest import ingest
 

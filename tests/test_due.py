@@ -21,10 +21,10 @@ from test_cli import pulse
 from test_email_delivery import stub_pdf
 
 from pipeline.app import due
+from pipeline.report import render
 
 from pipeline.delivery import ledger
 
-from pipeline.app import runner
 from pipeline.core.errors import RunFailed
 from pipeline.app.lock import ProjectBusy, project_lock
 from pipeline.app.runner import RunResult
@@ -38,7 +38,7 @@ def utc(*parts) -> datetime:
 
 @pytest.fixture
 def scheduled(project, monkeypatch) -> Path:
-    monkeypatch.setattr(runner, "render_pdf", stub_pdf)
+    monkeypatch.setattr(render, "render_pdf", stub_pdf)
     return project
 
 

@@ -26,6 +26,8 @@ from smtp_fixtures import MANAGEMENT, Handler, free_port, smtp_server, write_del
 from test_cli import pulse
 
 from pipeline.app import runner
+from pipeline.outputs.names import slug
+from pipeline.report import render
 
 from pipeline.delivery import smtp as smtp_delivery
 from pipeline.core.errors import ConfigError, PulseError, RunFailed
@@ -43,7 +45,7 @@ def stub_pdf(html: str, _templates_dir, *_args) -> bytes:
 def built(tmp_path_factory, demo_exports) -> Path:
     project = make_project(tmp_path_factory.mktemp("email") / "project", demo_exports)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "render_pdf", stub_pdf)
+        patch.setattr(render, "render_pdf", stub_pdf)
         runner.run_report(project, "monthly", PERIOD, now=NOW)
         runner.run_report(project, "regional", PERIOD, now=NOW)
     return project
@@ -136,7 +138,7 @@ def test_each_segment_gets_its_own_pdf_and_lists(project):
         message = r.message
         attachment = next(message.iter_attachments())
         segment = message["Subject"].split(" — ")[1] if message["Subject"].count(" — ") == 2 else None
-        name = "regional.pdf" if segment is None else f"regional-{runner.slug(segment)}.pdf"
+        name = "regional.pdf" if segment is None else f"regional-{slug(segment)}.pdf"
         assert attachment.get_content() == (folder / name).read_bytes()
         assert (segment or "Regional sales review") in message.get_body(("html",)).get_content()
 

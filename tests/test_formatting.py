@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.config.project import Unit
+from pipeline.config import Unit
 from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
 from pipeline.core.periods import Calendar, Grain
 
@@ -69,7 +69,7 @@ def test_mover_sentences_follow_the_locale():
     from datetime import date as day
 
     from pipeline.kpis.comparisons import compare
-    from pipeline.config.project import KpiConfig
+    from pipeline.config import KpiConfig
     from pipeline.report.okr_section import movers
 
     cal = Calendar(Grain.MONTH)

@@ -40,7 +40,7 @@ import conftest
 from conftest import make_project
 from pipeline.app import runner
 from pipeline.report.charts import ACCENT
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 
 PERIOD = "2026-10"
 CHROMIUM = Path(os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium"))

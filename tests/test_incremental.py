@@ -16,13 +16,14 @@ import pytest
 from conftest import NOW, make_project
 
 from pipeline.app import cli
+from pipeline.report import render
 
 from pipeline.kpis import queries as kpis
 
 from pipeline.app import runner
 
 from pipeline.sources import ingest as sources
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 from pipeline.core.database import connect_project
 
 PERIOD = "2026-10"
@@ -58,7 +59,7 @@ def counted(monkeypatch) -> list[str]:
         return original(con, sql, params, path_shown)
 
     monkeypatch.setattr(kpis, "run_sql", counting)
-    monkeypatch.setattr(runner, "render_pdf", stub_pdf)
+    monkeypatch.setattr(render, "render_pdf", stub_pdf)
     return calls
 
 
@@ -67,7 +68,7 @@ def warm(tmp_path_factory, demo_exports) -> Path:
     """A project after one run (the KPI and check caches filled); tests work on copies of it."""
     root = make_project(tmp_path_factory.mktemp("warm") / "project", demo_exports)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "render_pdf", stub_pdf)
+        patch.setattr(render, "render_pdf", stub_pdf)
         runner.run_report(root, "monthly", PERIOD, now=NOW)
     return root
 

@@ -29,7 +29,7 @@ import polars as pl
 import pytest
 
 from conftest import NOW, make_project
-from pipeline.app import runner
+from pipeline.app import workspace
 from pipeline.core.periods import Grain
 
 LOCAL_ZONE = "Europe/Copenhagen"
@@ -227,28 +227,28 @@ def independent(demo_exports: Path) -> Independent:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, demo_exports: Path):
     root = make_project(tmp_path_factory.mktemp("kpi_values") / "project", demo_exports)
-    workspace = runner.open_workspace(root)
-    yield workspace
-    workspace.con.close()
+    opened = workspace.open_workspace(root)
+    yield opened
+    opened.con.close()
 
 
 @pytest.fixture(scope="module")
 def monthly(ws) -> dict[str, dict]:
     """Pulse's KpiResults per report month and KPI id."""
-    calendar = runner.calendar_for(ws.config, Grain.MONTH)
+    calendar = workspace.calendar_for(ws.config, Grain.MONTH)
     found = {}
     for label in REPORT_MONTHS:
-        period = runner.resolve_period(ws.config, Grain.MONTH, label, NOW)
+        period = workspace.resolve_period(ws.config, Grain.MONTH, label, NOW)
         assert period.label == label
-        found[label] = {r.kpi_id: r for r in runner.kpi_results(ws, KPI_IDS, calendar, period)}
+        found[label] = {r.kpi_id: r for r in workspace.kpi_results(ws, KPI_IDS, calendar, period)}
     return found
 
 
 @pytest.fixture(scope="module")
 def quarterly(ws) -> dict:
-    calendar = runner.calendar_for(ws.config, Grain.QUARTER)
-    period = runner.resolve_period(ws.config, Grain.QUARTER, REPORT_QUARTER, NOW)
-    return {r.kpi_id: r for r in runner.kpi_results(ws, KPI_IDS, calendar, period)}
+    calendar = workspace.calendar_for(ws.config, Grain.QUARTER)
+    period = workspace.resolve_period(ws.config, Grain.QUARTER, REPORT_QUARTER, NOW)
+    return {r.kpi_id: r for r in workspace.kpi_results(ws, KPI_IDS, calendar, period)}
 
 
 def assert_kpi(actual: float | None, expected: float | None, what: str) -> None:
@@ -555,13 +555,13 @@ def edge_exports(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def edge_results(tmp_path_factory, edge_exports) -> dict:
     root = make_project(tmp_path_factory.mktemp("edge_project") / "project", edge_exports)
-    workspace = runner.open_workspace(root)
+    opened = workspace.open_workspace(root)
     try:
-        calendar = runner.calendar_for(workspace.config, Grain.MONTH)
-        period = runner.resolve_period(workspace.config, Grain.MONTH, "2026-02", NOW)
-        return {r.kpi_id: r for r in runner.kpi_results(workspace, KPI_IDS, calendar, period)}
+        calendar = workspace.calendar_for(opened.config, Grain.MONTH)
+        period = workspace.resolve_period(opened.config, Grain.MONTH, "2026-02", NOW)
+        return {r.kpi_id: r for r in workspace.kpi_results(opened, KPI_IDS, calendar, period)}
     finally:
-        workspace.con.close()
+        opened.con.close()
 
 
 def test_edge_cases_independent_values_match_hand_computed(edge_exports):

@@ -48,3 +48,15 @@ def test_the_periods_join_is_a_nested_loop_with_the_same_rows(con, grain, length
     assert len(nested) == len(window)
     hours = [(p.end - p.start).days * 24 for p in window]  # every 7 h: about a seventh of each period's hours
     assert all(abs(count - h / 7) <= 1.5 for (_, count, _), h in zip(nested, hours))
+
+
+def test_float_results_are_kept_to_twelve_significant_digits():
+    """Two builds can add a sum's rows in another order: the figure must not change in its last bits."""
+    from pipeline.kpis.queries import _number, steady
+
+    assert steady(444067.85250000004) == steady(444067.8524999999) == 444067.8525
+    assert steady(0.1 + 0.2) == 0.3
+    assert steady(-2.5e-7) == -2.5e-7
+    assert _number(123456789012345, "q.sql", None) == 123456789012345.0  # integers stay exact
+    from decimal import Decimal
+    assert _number(Decimal("1234567890.123456"), "q.sql", None) == 1234567890.123456  # decimals are exact

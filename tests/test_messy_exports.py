@@ -18,10 +18,11 @@ import pytest
 import yaml
 
 from pipeline.checks import source_checks as checks
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 from pipeline.core.database import connect
 from pipeline.core.errors import ConfigError, InputError
-from pipeline.sources.ingest import IngestReport, Reject, ingest, rejects
+from pipeline.sources.ingest import IngestReport, ingest
+from pipeline.sources.quarantine import Reject, rejects
 
 COLUMNS = {
     "id": {"type": "integer"},

@@ -10,7 +10,7 @@ import yaml
 from conftest import NOW, make_project, run_pulse
 from pypdf import PdfReader
 
-from pipeline.app import runner
+from pipeline.app import runner, workspace
 
 
 def pulse(project, *args, monkeypatch, capsys):
@@ -26,10 +26,10 @@ def project(tmp_path_factory, demo_exports):
 
 @pytest.fixture(scope="module")
 def scored(project):
-    ws = runner.open_workspace(project)
-    calendar = runner.calendar_for(ws.config, ws.config.reports["monthly"].grain)
+    ws = workspace.open_workspace(project)
+    calendar = workspace.calendar_for(ws.config, ws.config.reports["monthly"].grain)
     period = calendar.parse("2026-10", NOW.date())
-    result = runner.okr_results(ws, calendar, period)
+    result = workspace.okr_results(ws, calendar, period)
     ws.con.close()
     return result
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW
-from pipeline.app import runner
-from pipeline.config.project import load_project
+from pipeline.app import workspace
+from pipeline.config import load_project
 from pipeline.core.errors import ConfigError
 from pipeline.config.okrs import (
     Aggregation,
@@ -608,13 +608,13 @@ def test_evaluate_missing_history_missing_months_and_missing_series():
 # 8. End to end on the demo project
 # ---------------------------------------------------------------------------
 def test_demo_project_october(project: Path):
-    ws = runner.open_workspace(project)
+    ws = workspace.open_workspace(project)
     try:
-        calendar = runner.calendar_for(ws.config, Grain.MONTH)
-        period = runner.resolve_period(ws.config, Grain.MONTH, "2026-10", NOW)
-        result = runner.okr_results(ws, calendar, period)
-        (revenue,) = runner.kpi_results(ws, ["revenue"], calendar, period)
-        (aov,) = runner.kpi_results(ws, ["average_order_value"], calendar, period)
+        calendar = workspace.calendar_for(ws.config, Grain.MONTH)
+        period = workspace.resolve_period(ws.config, Grain.MONTH, "2026-10", NOW)
+        result = workspace.okr_results(ws, calendar, period)
+        (revenue,) = workspace.kpi_results(ws, ["revenue"], calendar, period)
+        (aov,) = workspace.kpi_results(ws, ["average_order_value"], calendar, period)
     finally:
         ws.con.close()
     assert result is not None

@@ -19,7 +19,7 @@ from conftest import NOW, make_project
 from pipeline.report import segments as parallel_render
 
 from pipeline.app import runner
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 
 PERIOD = "2026-10"
 

@@ -18,6 +18,7 @@ from conftest import NOW, make_project
 from pypdf import PdfReader
 
 from pipeline.app import runner
+from pipeline.report import render
 
 
 def _pages(pdf_path) -> list[str]:
@@ -91,7 +92,7 @@ def test_a_project_can_replace_a_block_and_theme_without_python(tmp_path, demo_e
     _set(project, "reports.yaml", ["reports", "monthly", "template"], "lean.html.j2")
     _set(project, "pulse.yaml", ["project", "theme"], {"colors": {"accent": "#ff00aa", "red": "#990000"},
                                                        "font_family": "DejaVu Serif"})
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
+    monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
     result = runner.run_report(project, None, "2026-10", now=NOW)
     html = (result.folder / "monthly.html").read_text()
     assert '<p id="no-trends">Trends are in the dashboard.</p>' in html
@@ -144,7 +145,7 @@ def test_pdf_a3b_for_archiving(tmp_path, demo_exports):
 
 def test_index_lists_reports_newest_first_with_links(tmp_path, demo_exports, monkeypatch):
     project = make_project(tmp_path / "project", demo_exports)
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
+    monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
     for period in ("2026-08", "2026-10", "2026-09"):
         runner.run_report(project, None, period, now=NOW)
     index = (project / "reports" / "index.html").read_text()
@@ -172,7 +173,7 @@ def test_manifest_records_inputs_figures_and_versions(built):
 
 def test_restated_data_is_reported_with_old_and_new_values(tmp_path, demo_exports, monkeypatch):
     project = make_project(tmp_path / "project", demo_exports)
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
+    monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")
     first = runner.run_report(project, None, "2026-10", now=NOW)
     html_before = (first.folder / "monthly.html").read_text()
     again = runner.run_report(project, None, "2026-10", now=NOW)

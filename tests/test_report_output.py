@@ -17,7 +17,8 @@ from pypdf import PdfReader
 
 from conftest import make_project
 from pipeline.app import runner
-from pipeline.config.project import load_project
+from pipeline.report import render
+from pipeline.config import load_project
 from pipeline.core.errors import PulseError
 
 PERIOD = "2026-10"
@@ -203,7 +204,7 @@ def test_failed_pdf_render_leaves_the_previous_report_untouched(report, monkeypa
         calls.append(len(html))
         raise RuntimeError("PDF engine crashed")
 
-    monkeypatch.setattr(runner, "render_pdf", broken_pdf)
+    monkeypatch.setattr(render, "render_pdf", broken_pdf)
     with pytest.raises(RuntimeError, match="PDF engine crashed"):
         runner.run_report(report["project"], "monthly", PERIOD)
     assert calls, "render_pdf was not reached"
@@ -222,7 +223,7 @@ def test_failed_pdf_render_through_the_cli(report, monkeypatch, capsys) -> None:
     def broken_pdf(html: str, templates_dir: Path, *_variant) -> bytes:
         raise PulseError("report_templates/report.css: font missing", "install it")
 
-    monkeypatch.setattr(runner, "render_pdf", broken_pdf)
+    monkeypatch.setattr(render, "render_pdf", broken_pdf)
     monkeypatch.chdir(report["project"])
     monkeypatch.setattr("sys.argv", ["pulse", "run", "--period", PERIOD])
     capsys.readouterr()
@@ -241,7 +242,7 @@ def test_same_period_twice_gives_byte_identical_html(report, monkeypatch) -> Non
     """
     project = report["project"]
     shutil.rmtree(project / ".pulse")
-    monkeypatch.setattr(runner, "render_pdf", lambda html, templates_dir, *_: report["pdf"])
+    monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: report["pdf"])
     result = runner.run_report(project, "monthly", PERIOD)
     again = (report["folder"] / "monthly.html").read_bytes()
     assert again == report["html"]

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.config.project import load_project
-from pipeline.config.delivery import ReportSchedule
+from pipeline.config import load_project
+from pipeline.config.reports import ReportSchedule
 from pipeline.delivery.schedule import first_per_period, latest_time, next_due, next_time, owed_runs, period_for
 
 CPH = ZoneInfo("Europe/Copenhagen")

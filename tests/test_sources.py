@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import yaml
 
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 from pipeline.core.database import connect
 from pipeline.core.errors import InputError
 from pipeline.sources.ingest import IngestReport, ingest

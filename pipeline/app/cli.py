@@ -14,14 +14,12 @@ from pathlib import Path
 
 import click
 
-from . import query as adhoc
-
-from . import runner
-from . import due as due_runs
 from pipeline.core.errors import PulseError
-from .okr_terminal import okr_json, print_okr_tree
-from .schedule_terminal import print_schedules
-from .terminal import print_checks, print_kpi_table, progress_printer
+
+from . import due as due_runs
+from . import query as adhoc
+from . import runner, workspace
+from .terminal import okr_json, print_checks, print_kpi_table, print_okr_tree, print_schedules, progress_printer
 from .validate import validate_project as validate_problems
 
 
@@ -87,7 +85,7 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
         no_cache: bool, now: datetime | None) -> None:
     """Build REPORT (default: the project's default report) for a period."""
     email = email or dry_run or resend
-    with runner.locked(project, "run", now) as config:
+    with workspace.locked(project, "run", now) as config:
         if email:
             runner.prepare_delivery(config, report, dry_run)  # config and password problems stop the run early
         result = runner.run_report(project, report, period, now=now, progress=progress_printer(),
@@ -108,7 +106,7 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
 @click.pass_obj
 def send(project: Path, report: str, period: str | None, dry_run: bool, resend: bool, now: datetime | None) -> None:
     """Email the already built REPORT for a period (only what is still owed)."""
-    with runner.locked(project, "send", now):
+    with workspace.locked(project, "send", now):
         _echo_delivery(runner.send_report(project, report, period, now=now, dry_run=dry_run, resend=resend,
                                           progress=progress_printer()))
 
@@ -122,7 +120,7 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
     if list_only:
         print_schedules(due_runs.list_schedules(project, now))
         return
-    with runner.locked(project, "due", now):
+    with workspace.locked(project, "due", now):
         outcome = due_runs.run_due(project, now, progress_printer())
     for run_ in outcome.runs:
         click.echo(run_.line())
@@ -141,12 +139,12 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
 @click.pass_obj
 def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
     """Print the KPI table for a period in the terminal."""
-    ws = runner.open_workspace(project, progress_printer())
+    ws = workspace.open_workspace(project, progress_printer())
     name, report_config = ws.config.report(report)
-    calendar = runner.calendar_for(ws.config, report_config.grain)
-    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    calendar = workspace.calendar_for(ws.config, report_config.grain)
+    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     ids = list(ws.config.kpis) if all_kpis else report_config.kpis
-    results = runner.kpi_results(ws, ids, calendar, chosen)
+    results = workspace.kpi_results(ws, ids, calendar, chosen)
     ws.con.close()
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
@@ -172,13 +170,13 @@ def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: 
 @click.pass_obj
 def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
     """Print the OKR tree: objectives, key results, scores and status."""
-    ws = runner.open_workspace(project, progress_printer())
+    ws = workspace.open_workspace(project, progress_printer())
     _name, report_config = ws.config.report(report)
     if ws.config.okrs is None:
         raise PulseError("this project has no config/okrs.yaml", "create it; see README 'OKRs'")
-    calendar = runner.calendar_for(ws.config, report_config.grain)
-    chosen = runner.resolve_period(ws.config, report_config.grain, period)
-    result = runner.okr_results(ws, calendar, chosen, cycle)
+    calendar = workspace.calendar_for(ws.config, report_config.grain)
+    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+    result = workspace.okr_results(ws, calendar, chosen, cycle)
     ws.con.close()
     assert result is not None
     if fmt == "json":
@@ -193,12 +191,12 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
 @click.pass_obj
 def check(project: Path, period: str | None, report: str | None) -> None:
     """Run the data-quality gate alone: ingest and every source check."""
-    ws = runner.open_workspace(project, progress_printer())
+    ws = workspace.open_workspace(project, progress_printer())
     _name, report_config = ws.config.report(report)
-    calendar = runner.calendar_for(ws.config, report_config.grain)
-    chosen = runner.resolve_period(ws.config, report_config.grain, period)
+    calendar = workspace.calendar_for(ws.config, report_config.grain)
+    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     try:
-        results = runner.quality_gate(ws, calendar, chosen)
+        results = workspace.quality_gate(ws, calendar, chosen)
     finally:
         ws.con.close()
     print_checks(results, chosen)

@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeline.delivery import ledger
 
 from . import runner
-from pipeline.config.project import load_project
+from pipeline.config import load_project
 from pipeline.delivery.send import DeliveryReport
 from pipeline.core.errors import PulseError, RunFailed
 from pipeline.delivery.ledger import RunRow

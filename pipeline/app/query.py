@@ -20,11 +20,12 @@ from rich.table import Table
 
 from pipeline.kpis import queries as kpis
 
-from . import runner
-from pipeline.config.project import ProjectConfig, did_you_mean
+from . import workspace
+from pipeline.config import ProjectConfig
+from pipeline.config import did_you_mean
 from pipeline.core.errors import PulseError
 from pipeline.core.periods import Grain, history_back
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 FORMATS = ["table", "csv", "json", "parquet", "xlsx"]
 BINARY_FORMATS = {"parquet", "xlsx"}
@@ -73,10 +74,10 @@ def run_query(
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
         raise PulseError(f"--format {fmt} writes a binary file", "add -o FILE")
-    ws = runner.open_workspace(root, progress or (lambda _m: None))
+    ws = workspace.open_workspace(root, progress or (lambda _m: None))
     query = resolve_query(ws.config, name_or_sql)
-    calendar = runner.calendar_for(ws.config, Grain(grain))
-    period = runner.resolve_period(ws.config, Grain(grain), period_text)
+    calendar = workspace.calendar_for(ws.config, Grain(grain))
+    period = workspace.resolve_period(ws.config, Grain(grain), period_text)
     kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
     available = {**kpis.builtin_parameters(period), **query.params}
     params = kpis.bind_parameters(query.sql, query.shown, available)

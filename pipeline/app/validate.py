@@ -17,8 +17,8 @@ from pipeline.kpis import queries as kpis
 
 from pipeline.sources import ingest as sources
 from pipeline.okrs.checkins import load_checkins
-from pipeline.config.project import ProjectConfig, collect_problems
-from pipeline.config.delivery_file import collect_delivery_problems
+from pipeline.config import ProjectConfig, collect_problems
+from pipeline.config.delivery import collect_delivery_problems
 from pipeline.core.errors import PulseError
 from pipeline.config.okrs import cycle_dates
 from pipeline.okrs.cycles import kr_ids

@@ -7,25 +7,21 @@ freshness (the data reaches the end of the report period by a date column) and
 volume (rows in the report period against the trailing average). Each check is
 `fail` (stops the run), `warn` (shown in the report) or `off`.
 
-KPI-level: a value far outside its own history (more than `anomaly_sigma`
-standard deviations from the mean of the previous periods) is a warning.
+KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 import duckdb
 
-from pipeline.kpis.comparisons import KpiResult
-from pipeline.config.project import ColumnType, ProjectConfig, SourceConfig
+from pipeline.config import ColumnType, SourceConfig
+from pipeline.config import ProjectConfig
 from pipeline.core.database import quote_ident
+from pipeline.core.result_cache import ResultCache
 from pipeline.core.periods import Calendar, Period
-
-MIN_HISTORY_FOR_ANOMALY = 6
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -59,24 +55,22 @@ def date_column(source: SourceConfig, chosen: str | None) -> str | None:
 
 def run_source_checks(
     con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
-    cache=None,
+    cache: ResultCache | None = None,
 ) -> list[CheckResult]:
-    """Every source's checks; with a `cache` (by default the active one of `con`, see `kpi_cache`),
-    results for unchanged data are reused."""
-    from pipeline.core.result_cache import for_connection
-
-    cache = cache if cache is not None else for_connection(con)
+    """Every source's checks; with a `cache` (see `pipeline.core.result_cache`), results for unchanged
+    data are reused."""
     results: list[CheckResult] = []
     for name, source in config.sources.items():
-        def compute(name=name, source=source) -> list[CheckResult]:
-            return _source_checks(con, name, source, calendar, period, today)
-
         if cache is None:
-            results.extend(compute())
+            results.extend(_source_checks(con, name, source, calendar, period, today))
             continue
+
+        def compute(name=name, source=source) -> list[dict]:
+            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today)]
+
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
-        results.extend(cache.checks(name, parts, compute))
+        results.extend(CheckResult(**item) for item in cache.checks(name, parts, compute))
     return results
 
 
@@ -182,27 +176,6 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
             out.append(CheckResult(name, "volume", volume.severity, ok,
                                    f"{current:,} rows in {period.label}, {ratio:.0%} of the trailing average {average:,.0f}",
                                    {"rows": current, "trailing_average": round(average, 1), "ratio": round(ratio, 3)}))
-    return out
-
-
-def kpi_anomalies(results: list[KpiResult], config: ProjectConfig) -> list[CheckResult]:
-    """Flag KPI values far outside their own history (warnings for the report)."""
-    out = []
-    for result in results:
-        sigma = config.kpis[result.kpi_id].anomaly_sigma
-        history = [p.value for p in result.series[:-1] if p.value is not None]
-        if sigma is None or result.value is None or len(history) < MIN_HISTORY_FOR_ANOMALY:
-            continue
-        mean = statistics.fmean(history)
-        spread = statistics.pstdev(history)
-        if spread == 0:
-            continue
-        z = (result.value - mean) / spread
-        ok = abs(z) <= sigma
-        out.append(CheckResult(f"kpi:{result.kpi_id}", "anomaly", "warn", ok,
-                               f"{result.title} is {abs(z):.1f} standard deviations "
-                               f"{'above' if z > 0 else 'below'} its {len(history)}-period average",
-                               {"z": round(z, 2), "mean": mean, "stdev": spread}))
     return out
 
 

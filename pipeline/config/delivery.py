@@ -1,137 +1,34 @@
-"""Typed config for email delivery and schedules.
+"""config/delivery.yaml: SMTP server, sender, recipient lists, outbox, retries; loaded and
+cross-checked with the reports' email blocks.
 
-`ReportEmail` and `ReportSchedule` are the `email:` and `schedule:` blocks of a
-report in `config/reports.yaml`; `DeliveryFile` is `config/delivery.yaml`
-(SMTP server, sender, recipient lists, outbox switch, retries). Pure models
-without I/O; `delivery_config` loads and cross-checks them.
-
-Subject templates are str.format-style with a fixed set of names (see
-`SUBJECT_NAMES`); anything else (unknown names, attribute or index access,
-conversions, format specs) is a config error, so a subject can never reach
-into Python objects.
+The file is optional until a report has an `email:` block. Errors name the
+file, line and key like every other config file, with did-you-mean hints for
+unknown keys and recipient-list names. The SMTP password is never read from
+the file: only the name of the environment variable that holds it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import string
-from datetime import datetime
-from email.utils import parseaddr
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cronsim import CronSim, CronSimError
 from pydantic import Field, field_validator, model_validator
 
+from pipeline.core.errors import ConfigError
+from pipeline.core.paths import display_path
+
+from .addresses import bare_address, check_address
 from .base import Strict
+from .project import ProjectConfig
+from .reports import ReportConfig
+from .validation import FILE_MODELS, did_you_mean, parse_doc
+from .yaml_doc import YamlDoc, load_yaml
 
-SUBJECT_NAMES = ("report", "title", "period", "period_name", "company", "segment")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$|^[^@\s<>\"',;]+@localhost$")
-
-
-def subject_fields(template: str) -> list[str]:
-    """The names a subject template uses; ValueError when it is not allowed."""
-    names = []
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"subject template '{template}' is malformed: {exc} (write braces as {{{{ and }}}})") from None
-    for _literal, name, spec, conversion in parts:
-        if name is None:
-            continue
-        if name not in SUBJECT_NAMES or spec or conversion:
-            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise ValueError(f"subject template uses '{shown}'; allowed are plain "
-                             + ", ".join("{" + n + "}" for n in SUBJECT_NAMES))
-        names.append(name)
-    return names
-
-
-def render_subject(template: str, values: dict[str, str]) -> str:
-    """The subject with the names filled in; one line, whitespace collapsed."""
-    subject_fields(template)
-    out = []
-    for literal, name, _spec, _conversion in string.Formatter().parse(template):
-        out.append(literal)
-        if name is not None:
-            out.append(values.get(name, ""))
-    return " ".join("".join(out).split())
-
-
-def bare_address(text: str) -> str:
-    """`Name <a@b.dk>` -> `a@b.dk` (lower-cased: the ledger's recipient key)."""
-    return parseaddr(text)[1].strip().lower()
-
-
-def check_address(text: str) -> str:
-    if "\n" in text or "\r" in text:
-        raise ValueError("an address must be on one line")
-    address = parseaddr(text)[1]
-    if not address or not _ADDRESS.match(address):
-        raise ValueError(f"'{text}' is not an email address (write a@example.com or 'Name <a@example.com>')")
-    return text
-
-
-# -- reports.yaml: email: and schedule: ------------------------------------------
-class ReportEmail(Strict):
-    """Who gets a report by email, and its subject."""
-
-    subject: str = "{title} — {period_name}"
-    segment_subject: str = "{title} — {segment} — {period_name}"  # for burst_by reports' segment emails
-    send_to: list[str] = Field(default_factory=list)  # recipient lists (config/delivery.yaml) of the company-wide report
-    segments: dict[str, list[str]] = Field(default_factory=dict)  # segment value -> recipient lists
-    reply_to: str | None = None  # overrides delivery.yaml's reply_to
-
-    @field_validator("subject", "segment_subject")
-    @classmethod
-    def _template(cls, value: str) -> str:
-        subject_fields(value)
-        if "\n" in value or "\r" in value:
-            raise ValueError("a subject must be on one line")
-        return value
-
-    @field_validator("reply_to")
-    @classmethod
-    def _reply_to(cls, value: str | None) -> str | None:
-        return value if value is None else check_address(value)
-
-    @model_validator(mode="after")
-    def _someone(self) -> ReportEmail:
-        if not self.send_to and not self.segments:
-            raise ValueError("email: name at least one recipient list in send_to (or per segment in segments)")
-        return self
-
-
-class ReportSchedule(Strict):
-    """When `pulse due` builds the report: a cron expression in a time zone."""
-
-    cron: str  # minute hour day-of-month month day-of-week, e.g. "0 7 2 * *"
-    timezone: str | None = None  # default: the project's time zone
-    email: bool = True  # email it when built by `pulse due` (if the report has an email: block)
-    catch_up: int = Field(default=12, ge=1, le=1000)  # at most this many missed periods are built at once
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"cron '{value}' must have five fields: minute hour day-of-month month day-of-week")
-        try:
-            CronSim(value, datetime(2000, 1, 1))
-        except CronSimError as exc:
-            raise ValueError(f"cron '{value}': {exc}") from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name like Europe/Copenhagen)") from None
-        return value
+DELIVERY_FILE = "delivery.yaml"
 
 
 # -- delivery.yaml ----------------------------------------------------------------
@@ -213,3 +110,91 @@ class DeliveryFile(Strict):
         if self.smtp is None and not self.outbox:
             raise ValueError("smtp: missing; configure the SMTP server, or set outbox: true to only write .eml files")
         return self
+
+
+FILE_MODELS[DELIVERY_FILE] = DeliveryFile
+
+
+def delivery_path(root: Path) -> Path:
+    return root / "config" / DELIVERY_FILE
+
+
+def collect_delivery_problems(config: ProjectConfig) -> tuple[DeliveryFile | None, list[ConfigError]]:
+    """delivery.yaml parsed and cross-checked with reports.yaml; every problem at once."""
+    path = delivery_path(config.root)
+    reports_doc = load_yaml(config.root / "config" / "reports.yaml")
+    emailing = [name for name, report in config.reports.items() if report.email is not None]
+    if not path.is_file():
+        if not emailing:
+            return None, []
+        first = emailing[0]
+        return None, [ConfigError(
+            f"{reports_doc.where(f'reports.{first}.email')}: reports.{first}.email: {display_path(path)} not found",
+            "create it with smtp:, from: and recipient_lists: (see README 'Email delivery')",
+        )]
+    try:
+        doc = load_yaml(path)
+    except ConfigError as exc:
+        return None, [exc]
+    problems: list[ConfigError] = []
+    delivery = parse_doc(doc, DeliveryFile, problems)
+    if delivery is None:
+        return None, problems
+    problems.extend(_check_ca_file(config.root, doc, delivery))
+    for name in emailing:
+        problems.extend(_check_report(name, config.reports[name], delivery, reports_doc))
+    return (None if problems else delivery), problems
+
+
+def load_delivery(config: ProjectConfig) -> DeliveryFile | None:
+    """The delivery settings (None without delivery.yaml); the first problem is raised."""
+    delivery, problems = collect_delivery_problems(config)
+    if problems:
+        raise problems[0]
+    return delivery
+
+
+def _check_ca_file(root: Path, doc: YamlDoc, delivery: DeliveryFile) -> Iterator[ConfigError]:
+    smtp = delivery.smtp
+    if smtp is not None and smtp.ca_file and not (root / smtp.ca_file).is_file():
+        yield ConfigError(f"{doc.where('smtp.ca_file')}: smtp.ca_file: {smtp.ca_file} not found",
+                          "give the PEM file of your private CA, relative to the project folder, or remove the key")
+
+
+def _check_report(name: str, report: ReportConfig, delivery: DeliveryFile, doc: YamlDoc) -> Iterator[ConfigError]:
+    email = report.email
+    assert email is not None
+    key = f"reports.{name}.email"
+    if "pdf" not in report.formats:
+        yield ConfigError(f"{doc.where(f'reports.{name}.formats')}: {key}: the email attaches the PDF, "
+                          f"but formats has no 'pdf'", "add pdf to formats, or remove the email block")
+    for index, list_name in enumerate(email.send_to):
+        if list_name not in delivery.recipient_lists:
+            yield ConfigError(f"{doc.where(f'{key}.send_to.{index}')}: {key}.send_to: unknown recipient list "
+                              f"'{list_name}' (lists are defined in config/delivery.yaml)",
+                              did_you_mean(list_name, delivery.recipient_lists))
+    if email.segments and not report.burst_by:
+        yield ConfigError(f"{doc.where(f'{key}.segments')}: {key}.segments: the report has no burst_by, so no segments",
+                          "set burst_by: on the report, or move the lists to send_to")
+    for segment, lists in email.segments.items():
+        for index, list_name in enumerate(lists):
+            if list_name not in delivery.recipient_lists:
+                yield ConfigError(f"{doc.where(f'{key}.segments.{segment}.{index}')}: {key}.segments.{segment}: "
+                                  f"unknown recipient list '{list_name}'",
+                                  did_you_mean(list_name, delivery.recipient_lists))
+
+
+def smtp_password(delivery: DeliveryFile) -> str | None:
+    """The SMTP password from the environment variable named in config (never logged)."""
+    smtp = delivery.smtp
+    if smtp is None or not smtp.username:
+        return None
+    assert smtp.password_env is not None
+    value = os.environ.get(smtp.password_env)
+    if not value:
+        raise ConfigError(
+            f"config/delivery.yaml: smtp.password_env: the environment variable {smtp.password_env} is not set",
+            f"export {smtp.password_env}=... in the environment that runs pulse (cron: in the crontab or a "
+            f"systemd EnvironmentFile)",
+        )
+    return value

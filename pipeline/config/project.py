@@ -1,169 +1,32 @@
-"""Project configuration: typed models for config/*.yaml.
+"""The whole project's configuration: config/*.yaml loaded, validated and cross-checked.
 
 A project folder holds `config/pulse.yaml` (project settings), `sources.yaml`,
-`kpis.yaml` and `reports.yaml`. Each is validated by pydantic models that
-forbid unknown keys; every error names the file, line and dotted key, with a
-did-you-mean suggestion for misspelt keys and names.
+`kpis.yaml`, `reports.yaml` and optionally `okrs.yaml` and `delivery.yaml`.
+Each is validated by pydantic models that forbid unknown keys; every error
+names the file, line and dotted key, with a did-you-mean suggestion for
+misspelt keys and names.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
-
-from .delivery import ReportEmail, ReportSchedule
 from pipeline.core.errors import ConfigError
+from pipeline.core.paths import OUTSIDE_HINT, pattern_problem
+
+from .kpis import IDENTIFIER, KpiConfig, KpisFile
 from .okrs import OkrsFile
-from pipeline.core.periods import Grain
-from pipeline.sources.paths import OUTSIDE_HINT, pattern_problem
-# source models live in source_config; re-exported here, the one place config models are imported from
-from .sources import (
-    ColumnSpec as ColumnSpec,
-    ColumnType as ColumnType,
-    FreshnessCheck as FreshnessCheck,
-    PlausibleDatesCheck as PlausibleDatesCheck,
-    ReaderOptions as ReaderOptions,
-    RowCountCheck as RowCountCheck,
-    Severity as Severity,
-    SourceChecks as SourceChecks,
-    SourceConfig as SourceConfig,
-    SourcesFile as SourcesFile,
-    VolumeCheck as VolumeCheck,
-)
-from .base import Strict
+from .reports import ReportConfig, ReportsFile
+from .settings import ProjectFile, ProjectSettings
+from .sources import SourceConfig, SourcesFile
+from .validation import FILE_MODELS, did_you_mean, parse_doc
 from .yaml_doc import YamlDoc, load_yaml
 
-IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-
-# -- project -----------------------------------------------------------------
-HEX_COLOUR = r"^#[0-9A-Fa-f]{3}([0-9A-Fa-f]{3})?$"
-ColourName = Literal["ink", "muted", "line", "accent", "green", "amber", "red", "achieved"]
-
-
-class ThemeFont(Strict):
-    family: str = Field(pattern=r"^[\w \-]+$")
-    file: str  # a .ttf/.otf/.woff file under the project
-    weight: Literal["normal", "bold"] = "normal"
-    style: Literal["normal", "italic"] = "normal"
-
-
-class Theme(Strict):
-    """Look of the reports without Python: logo, colours, fonts."""
-
-    logo: str | None = None  # an image file under the project (svg, png, jpg)
-    colors: dict[ColourName, str] = Field(default_factory=dict)
-    font_family: str | None = Field(default=None, pattern=r"^[\w \-]+$")
-    fonts: list[ThemeFont] = Field(default_factory=list)
-
-    @field_validator("colors")
-    @classmethod
-    def _hex(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, colour in value.items():
-            if not re.match(HEX_COLOUR, colour):
-                raise ValueError(f"colour {name} must be a hex colour like #1d4ed8, not '{colour}'")
-        return value
-
-
-class ProjectSettings(Strict):
-    company: str
-    timezone: str = "UTC"
-    fiscal_year_start: int = Field(default=1, ge=1, le=12)
-    locale: str = "en"
-    currency: str = "DKK"
-    workdir: str = ".pulse"
-    output_dir: str = "reports"
-    default_report: str | None = None
-    allow_outside_paths: bool = False  # may source paths leave the project folder?
-    theme: Theme = Theme()
-    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$")
-    threads: int | None = Field(default=None, ge=1)  # DuckDB's threads (default: one per core)
-    render_workers: int | None = Field(default=None, ge=1)  # processes rendering segment reports; 1 = in-process
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name like Europe/Copenhagen)") from None
-        return value
-
-
-class ProjectFile(Strict):
-    project: ProjectSettings
-
-
-# -- KPIs --------------------------------------------------------------------
-class Unit(str, Enum):
-    COUNT = "count"
-    NUMBER = "number"
-    CURRENCY = "currency"
-    PERCENT = "percent"
-    DURATION = "duration"
-
-
-class Direction(str, Enum):
-    UP = "up"
-    DOWN = "down"
-    NEUTRAL = "neutral"
-
-
-class Thresholds(Strict):
-    good: float
-    warn: float
-
-
-class KpiConfig(Strict):
-    title: str
-    description: str = ""
-    query: str | None = None
-    unit: Unit = Unit.NUMBER
-    decimals: int = Field(default=0, ge=0, le=6)
-    direction: Direction = Direction.UP
-    fill: Literal["zero", "null"] = "null"
-    target: float | dict[str, float] | None = None
-    thresholds: Thresholds | None = None
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    anomaly_sigma: float | None = Field(default=3.0, gt=0)  # flag values this many std devs off their history
-
-
-class KpisFile(Strict):
-    kpis: dict[str, KpiConfig] = Field(min_length=1)
-
-
-# -- reports -----------------------------------------------------------------
-class ReportConfig(Strict):
-    title: str
-    template: str = "report.html.j2"
-    grain: Grain = Grain.MONTH
-    kpis: list[str] = Field(min_length=1)
-    formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"])
-    page_size: Literal["A4", "Letter"] = "A4"
-    orientation: Literal["portrait", "landscape"] = "portrait"
-    pdf_variant: Literal["pdf/ua-1", "pdf/a-3b", "none"] = "pdf/ua-1"  # tagged, accessible PDF by default
-    okrs: bool = True  # show the OKR cycle (when config/okrs.yaml exists)
-    burst_by: str | None = None  # a dimension column KPI queries return: one report per segment
-    email: ReportEmail | None = None  # who gets it by email (recipient lists in config/delivery.yaml)
-    schedule: ReportSchedule | None = None  # when `pulse due` builds it (cron expression, time zone)
-
-
-class ReportsFile(Strict):
-    reports: dict[str, ReportConfig] = Field(min_length=1)
-
-
-_FILE_MODELS: dict[str, type[BaseModel]] = {}
-
-
-# -- the whole project --------------------------------------------------------
 @dataclass(frozen=True)
 class ProjectConfig:
     """Everything under config/, validated and cross-checked."""
@@ -203,19 +66,10 @@ class ProjectConfig:
         return name, self.reports[name]
 
 
-_FILE_MODELS.update(
+FILE_MODELS.update(
     {"pulse.yaml": ProjectFile, "sources.yaml": SourcesFile, "kpis.yaml": KpisFile, "reports.yaml": ReportsFile,
      "okrs.yaml": OkrsFile}
 )
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """A hint naming the closest choice, or listing what exists."""
-    options = [str(c) for c in choices]
-    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "known: " + ", ".join(options) if options else "none are configured"
 
 
 def load_project(root: Path) -> ProjectConfig:
@@ -249,7 +103,7 @@ def collect_problems(root: Path) -> tuple[ProjectConfig | None, list[ConfigError
         except ConfigError as exc:
             problems.append(exc)
             continue
-        value = _parse(docs[name], model, problems)
+        value = parse_doc(docs[name], model, problems)
         if value is not None:
             parsed[name] = value
     if problems or len(parsed) != len(files):
@@ -283,55 +137,6 @@ def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: dict[str, KpiConfig]) -> Ite
                         "give each key result of a cycle its own id; check-ins refer to it",
                     )
                 seen[kr_id] = objective_id
-
-
-def _parse(doc: YamlDoc, model: type[BaseModel], problems: list[ConfigError]) -> Any:
-    try:
-        return model.model_validate(doc.data if doc.data is not None else {})
-    except ValidationError as exc:
-        problems.extend(_config_error(doc, error) for error in exc.errors())
-        return None
-
-
-def _config_error(doc: YamlDoc, error: Any) -> ConfigError:
-    loc = [str(part) for part in error["loc"]]
-    dotted = ".".join(loc)
-    where = doc.where(dotted)
-    if error["type"] == "extra_forbidden":
-        parent = loc[:-1]
-        allowed = _allowed_keys(doc, parent)
-        return ConfigError(f"{where}: unknown key '{dotted}'", did_you_mean(loc[-1], allowed))
-    if error["type"] == "missing":
-        return ConfigError(f"{where}: missing key '{dotted}'", "add it; see README 'Configuration'")
-    message = error["msg"].removeprefix("Value error, ")
-    return ConfigError(f"{where}: {dotted}: {message}", "see README 'Configuration' for the allowed values")
-
-
-def _allowed_keys(doc: YamlDoc, parent: list[str]) -> list[str]:
-    """The keys the model at `parent` accepts (for did-you-mean suggestions)."""
-    model: Any = _FILE_MODELS.get(doc.path.name)
-    parts = list(parent)
-    while parts and model is not None:
-        part = parts.pop(0)
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        if getattr(annotation, "__origin__", None) is dict:
-            if not parts:  # the user's own names (source, KPI, report ids)
-                return []
-            parts.pop(0)
-            annotation = annotation.__args__[1]
-        model = _optional_model(annotation)
-    return [f.alias or name for name, f in getattr(model, "model_fields", {}).items()]
-
-
-def _optional_model(annotation: Any) -> Any:
-    """`Model | None` -> `Model` (so keys of optional blocks get did-you-mean hints too)."""
-    members = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-    if len(members) == 1 and hasattr(members[0], "model_fields"):
-        return members[0]
-    return annotation
 
 
 def _cross_check(config: ProjectConfig, sources_doc: YamlDoc, kpis_doc: YamlDoc, reports_doc: YamlDoc) -> Iterator[ConfigError]:

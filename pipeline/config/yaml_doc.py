@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.paths import display_path
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,6 @@ class YamlDoc:
         line = self.line_of(dotted)
         shown = display_path(self.path)
         return f"{shown}:{line}" if line else shown
-
-
-def display_path(path: Path) -> str:
-    """A path as a user would type it: relative to the cwd when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def load_yaml(path: Path) -> YamlDoc:

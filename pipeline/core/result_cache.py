@@ -16,47 +16,32 @@ data and the period and day checked.
 `pulse run --no-cache` (`enabled=False`) neither reads nor writes the cache.
 Values are stored as JSON (dates and decimals tagged), never pickled.
 
-The workspace that opens a connection makes its cache the active one
-(`activate`); `kpis.run_kpi` and `checks.run_source_checks` use the active
-cache for queries on that same connection (`for_connection`).
+The workspace that opens a connection creates its cache and hands it to
+`kpis.run_kpi` and `checks.run_source_checks` for queries on that connection.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from contextvars import ContextVar
-from dataclasses import asdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
 
-from pipeline.config.project import ProjectConfig
 from .sql_text import tables_named
 
 KPI_TABLE = "_pulse_kpi_cache"
 CHECK_TABLE = "_pulse_check_cache"
 KEEP = 2000  # entries kept per table (oldest dropped first)
-_active: ContextVar["KpiCache | None"] = ContextVar("pulse_kpi_cache", default=None)
 
 
-def activate(cache: "KpiCache") -> None:
-    """Make `cache` the one used for queries on its connection (in this thread/context)."""
-    _active.set(cache)
-
-
-def for_connection(con: duckdb.DuckDBPyConnection) -> "KpiCache | None":
-    """The active cache, if it belongs to `con`."""
-    cache = _active.get()
-    return cache if cache is not None and cache.con is con else None
-
-
-def _encode(value: object) -> object:
+def encode(value: object) -> object:
     if isinstance(value, dict):
-        return {"map": {str(k): _encode(v) for k, v in value.items()}}
+        return {"map": {str(k): encode(v) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
+        return [encode(v) for v in value]
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, date):
@@ -68,13 +53,13 @@ def _encode(value: object) -> object:
     return {"text": str(value)}
 
 
-def _decode(value: object) -> object:
+def decode(value: object) -> object:
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [decode(v) for v in value]
     if isinstance(value, dict):
         (kind, inner), = value.items()
         if kind == "map":
-            return {k: _decode(v) for k, v in inner.items()}
+            return {k: decode(v) for k, v in inner.items()}
         return {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal,
                 "text": str}[kind](inner)
     return value
@@ -103,18 +88,22 @@ def sources_read(sql: str, sources: list[str]) -> list[str] | None:
     return sorted(read) or None  # no source named: it may read files by itself
 
 
-class KpiCache:
-    """Look up and store KPI results and check results for one open workspace."""
+class ResultCache:
+    """Look up and store KPI results and check results for one open workspace.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, config: ProjectConfig, fingerprints: dict[str, str],
-                 enabled: bool = True) -> None:
+    `contracts` are the sources' configurations (as JSON-able values) and
+    `fingerprints` their files' hashes: together the data a result depends on.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, contracts: dict[str, object], fingerprints: dict[str, str],
+                 timezone: str, enabled: bool = True) -> None:
         self.con = con
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
-        self._contracts = {name: source.model_dump(mode="json") for name, source in config.sources.items()}
+        self._contracts = contracts
         self._fingerprints = fingerprints
-        self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": config.project.timezone,
+        self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": timezone,
                       "duckdb": duckdb.__version__}
         if enabled:
             con.execute(f"CREATE TABLE IF NOT EXISTS {KPI_TABLE} (key VARCHAR PRIMARY KEY, kpi VARCHAR, "
@@ -125,7 +114,7 @@ class KpiCache:
     # -- KPI query results ------------------------------------------------------
     def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
         periods = [(p.start.isoformat(), p.end.isoformat(), p.label) for p in window]
-        bound = {k: _encode(v) for k, v in sorted(params.items())}
+        bound = {k: encode(v) for k, v in sorted(params.items())}
         read = sources_read(sql, list(self._contracts))
         data = self._data if read is None else {
             **self._data, "sources": {s: self._fingerprints.get(s) for s in read},
@@ -141,34 +130,31 @@ class KpiCache:
             return None
         self.hits += 1
         stored = json.loads(found[0][0])
-        return stored["columns"], [tuple(_decode(v) for v in row) for row in stored["rows"]]
+        return stored["columns"], [tuple(decode(v) for v in row) for row in stored["rows"]]
 
     def put_kpi(self, key: str, kpi_id: str, columns: list[str], rows: list[tuple]) -> None:
         if not self.enabled:
             return
-        result = json.dumps({"columns": columns, "rows": [[_encode(v) for v in row] for row in rows]})
+        result = json.dumps({"columns": columns, "rows": [[encode(v) for v in row] for row in rows]})
         self.con.execute(f"INSERT OR REPLACE INTO {KPI_TABLE} (key, kpi, result) VALUES ($k, $i, $r)",
                          {"k": key, "i": kpi_id, "r": result})
         self._trim(KPI_TABLE)
 
     # -- data-quality checks ----------------------------------------------------
-    def checks(self, source: str, parts: object, compute):
-        """The source's check results for `parts` (its checks config, period, day), computed on a miss."""
-        from pipeline.checks.source_checks import CheckResult
-
+    def checks(self, source: str, parts: object, compute: Callable[[], list[dict]]) -> list[dict]:
+        """The source's check results (as JSON-able records) for `parts` (its checks config, period,
+        day), computed on a miss."""
         if not self.enabled:
             return compute()
         key = _digest({"source": source, "parts": parts, "data": self._data})
         found = self.con.execute(f"SELECT result FROM {CHECK_TABLE} WHERE key = $k", {"k": key}).fetchall()
         if found:
             self.hits += 1
-            return [CheckResult(**{**item, "numbers": {k: _decode(v) for k, v in item["numbers"].items()}})
-                    for item in json.loads(found[0][0])]
+            return [decode(item) for item in json.loads(found[0][0])]
         self.misses += 1
         results = compute()
-        stored = [{**asdict(r), "numbers": {k: _encode(v) for k, v in r.numbers.items()}} for r in results]
         self.con.execute(f"INSERT OR REPLACE INTO {CHECK_TABLE} (key, source, result) VALUES ($k, $s, $r)",
-                         {"k": key, "s": source, "r": json.dumps(stored)})
+                         {"k": key, "s": source, "r": json.dumps([encode(item) for item in results])})
         self._trim(CHECK_TABLE)
         return results
 

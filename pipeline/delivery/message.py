@@ -26,7 +26,7 @@ from pathlib import Path
 
 import css_inline
 
-from pipeline.config.delivery import render_subject
+from pipeline.config.reports import render_subject
 from pipeline.report.summary import EmailSummary
 from pipeline.core.errors import PulseError
 from pipeline.report.render import render_template

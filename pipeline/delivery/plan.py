@@ -15,13 +15,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config.project import ReportConfig, did_you_mean
+from pipeline.config import ReportConfig, did_you_mean
 from pipeline.config.delivery import DeliveryFile
 from .message import Attachment, Envelope, subject_for
 from pipeline.report.summary import EmailSummary, summary_from_manifest
 from pipeline.core.errors import PulseError, RunFailed
 from pipeline.sources.ingest import IngestReport
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 
 @dataclass(frozen=True)

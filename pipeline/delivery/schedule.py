@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-from pipeline.config.project import ProjectConfig, ReportConfig
-from pipeline.config.delivery import ReportSchedule
+from pipeline.config import ProjectConfig
+from pipeline.config import ReportConfig
+from pipeline.config.reports import ReportSchedule
 from pipeline.core.periods import Calendar, Period
 
 ONE_SECOND = timedelta(seconds=1)

@@ -25,15 +25,16 @@ from datetime import datetime
 from pathlib import Path
 
 from . import ledger
-from pipeline.config.project import ProjectConfig
-from pipeline.config.delivery import DeliveryFile, bare_address
+from pipeline.config import ProjectConfig
+from pipeline.config.delivery import DeliveryFile
+from pipeline.config.addresses import bare_address
 from .plan import BuiltReport, PlannedMessage
 from .message import compose, message_bytes
 from pipeline.core.errors import RunFailed
 from pipeline.outputs.publish import write_atomically
 from pipeline.core.periods import now_utc
 from .smtp import SmtpTransport, send_with_retry
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 FAILED = ("failed", "rejected", "skipped")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from pipeline.config.project import Direction, KpiConfig, Unit
+from pipeline.config import Direction, KpiConfig, Unit
 from pipeline.core.periods import Calendar, Period
 
 TARGET_TOLERANCE = 0.05

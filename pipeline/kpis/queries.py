@@ -19,14 +19,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config.project import KpiConfig, ProjectConfig
+from pipeline.config import KpiConfig
+from pipeline.config import ProjectConfig
 from pipeline.core.database import first_line
-from pipeline.core import result_cache as kpi_cache
-from pipeline.core.result_cache import KpiCache
+from pipeline.core.result_cache import ResultCache
 from pipeline.core.errors import QueryError
 from pipeline.core.periods import Period
 from pipeline.core.sql_text import query_parameters
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 
 
@@ -101,13 +101,13 @@ def run_kpi(
     kpi_id: str,
     window: list[Period],
     report_period: Period,
-    cache: KpiCache | None = None,
+    cache: ResultCache | None = None,
 ) -> KpiSeries:
     """Execute one KPI query over the registered `periods` and shape its series.
 
-    With a `cache` (by default the active one of `con`), a result stored for
+    With a `cache`, a result stored for
     the same SQL, parameters, window and data is used instead of running the
-    query (see `kpi_cache`).
+    query (see `pipeline.core.result_cache`).
     """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
@@ -115,7 +115,6 @@ def run_kpi(
     sql = path.read_text(encoding="utf-8")
     available = {**builtin_parameters(report_period), **kpi.params}
     params = bind_parameters(sql, shown, available)
-    cache = cache if cache is not None else kpi_cache.for_connection(con)
     key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
     found = cache.get_kpi(key) if cache is not None else None
     if found is not None:
@@ -189,7 +188,21 @@ def _number(value: object, shown: str, period: date) -> float | None:
     number = float(value)  # DECIMAL results arrive as decimal.Decimal
     if math.isnan(number) or math.isinf(number):
         return None
-    return number
+    return steady(number) if isinstance(value, float) else number  # integers and decimals are exact
+
+
+def steady(number: float) -> float:
+    """A floating-point result to 12 significant digits.
+
+    DuckDB adds the rows of a sum in parallel, in an order that can differ
+    between two builds of the same data, so the last bits of a floating-point
+    sum can differ too (444067.85250000004 and 444067.8524999999). Twelve
+    significant digits are far more than any report shows and far less than
+    that noise, so the same data always gives the same figure.
+    """
+    if number == 0:
+        return 0.0
+    return float(f"{number:.12g}")
 
 
 def query_file_for(config: ProjectConfig, name: str) -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pipeline.config.project import did_you_mean
+from pipeline.config import did_you_mean
 from pipeline.core.errors import ConfigError
 from pipeline.config.okrs import CycleConfig, OkrsFile, cycle_dates
 from .scoring import CheckIn, CycleProgress, ObjectiveScore, score_key_result, score_objective

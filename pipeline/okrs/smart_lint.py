@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config.project import ProjectConfig
+from pipeline.config import ProjectConfig
 from pipeline.config.okrs import Aggregation, KeyResultConfig, KrType, cycle_dates
 
 

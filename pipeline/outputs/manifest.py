@@ -14,11 +14,11 @@ from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .archive import Restatement
+from pipeline.kpis.restatements import Restatement
 from pipeline.checks.source_checks import CheckResult
 from pipeline.kpis.comparisons import KpiResult
 from pipeline.okrs.cycles import CycleResult
-from .publish import OutputFile
+from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
 from pipeline.sources.ingest import IngestReport
 

@@ -18,17 +18,12 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.core.files import OutputFile
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    name: str
-    content: bytes
 
 
 def _libc():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config.project import ProjectConfig
+from pipeline.config import ProjectConfig
 from pipeline.config.okrs import StatusThresholds
 from .okr_section import OkrSection
 

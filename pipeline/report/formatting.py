@@ -21,7 +21,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
-from pipeline.config.project import Unit
+from pipeline.config import Unit
 from pipeline.core.periods import Grain, Period
 
 NOT_AVAILABLE = "n/a"

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from .charts import bullet_svg
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.config.project import Direction, KpiConfig, Unit
+from pipeline.config import Direction, KpiConfig, Unit
 from .formatting import NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
 from pipeline.config.okrs import StatusThresholds
 from pipeline.okrs.cycles import CycleResult

@@ -17,13 +17,22 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
+from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.core.errors import PulseError
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.files import OutputFile
+from pipeline.core.paths import display_path
+from pipeline.core.periods import Period
+from pipeline.core.timings import Timings
+from pipeline.kpis.comparisons import KpiResult
+
+from .context import ReportInputs, build_context
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -96,3 +105,23 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> byt
         return document.write_pdf(**options)
     finally:
         gc.unfreeze()
+
+
+def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
+                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None) -> list[OutputFile]:
+    """The report's HTML and PDF, complete in memory."""
+    stem = stem or name
+    started = time.perf_counter()
+    progress(f"rendering {stem}.html")
+    context = build_context(config, name, report, period, results, inputs)
+    html = render_html(config.templates_dir, report.template, context)
+    timings.add("html", started)
+    files = []
+    if "html" in report.formats:
+        files.append(OutputFile(f"{stem}.html", html.encode("utf-8")))
+    if "pdf" in report.formats:
+        started = time.perf_counter()
+        progress(f"rendering {stem}.pdf")
+        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant)))
+        timings.add("pdf", started)
+    return files

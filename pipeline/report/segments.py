@@ -25,12 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.config.project import ProjectConfig, ReportConfig
+from pipeline.config import ProjectConfig
+from pipeline.config import ReportConfig
 from .context import ReportInputs
-from pipeline.outputs.publish import OutputFile
+from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
+from pipeline.core.timings import Timings
 
-PRELOAD = ["pipeline.app.runner", "pipeline.report.render", "weasyprint"]
+PRELOAD = ["pipeline.report.render", "weasyprint"]
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,16 @@ def render_segments(config: ProjectConfig, name: str, report: ReportConfig, peri
                     timings, progress: Callable[[str], None], workers: int | None = None) -> list[list[OutputFile]]:
     """Each job's files (HTML, PDF), in the order of `jobs`."""
     from . import render
-    from pipeline.app import runner
 
     count = worker_count(config, len(jobs), workers)
-    if runner.render_pdf is not render.render_pdf:  # replaced in this process (a stub): it cannot run elsewhere
+    if render.render_pdf.__module__ != render.__name__:  # replaced in this process (a test stub): it cannot run elsewhere
         count = 1
     started = time.perf_counter()
     with _progress_bar(len(jobs), f"rendering {len(jobs)} {report.burst_by or 'segment'} reports") as advance:
         if count == 1:
             rendered = []
             for job in jobs:
-                rendered.append(runner.render_files(config, name, report, period, job.results, job.inputs, timings,
+                rendered.append(render.render_files(config, name, report, period, job.results, job.inputs, timings,
                                                     progress, job.stem))
                 advance()
         else:
@@ -96,7 +97,7 @@ def _start_worker(config: ProjectConfig, name: str, report: ReportConfig, period
 
 
 def _render_one(results: list[KpiResult], inputs: ReportInputs, stem: str) -> list[OutputFile]:
-    from pipeline.app.runner import Timings, render_files
+    from .render import render_files
 
     return render_files(_worker["config"], _worker["name"], _worker["report"], _worker["period"],  # type: ignore[arg-type]
                         results, inputs, Timings(), lambda _message: None, stem)

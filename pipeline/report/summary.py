@@ -13,7 +13,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.config.project import ProjectConfig, ReportConfig
+from pipeline.config import ProjectConfig
+from pipeline.config import ReportConfig
 from .context import HEALTH_LABELS, ReportInputs, movement_class
 from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
 from .okr_section import movers, status_counts

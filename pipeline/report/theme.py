@@ -14,7 +14,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from pipeline.config.project import ProjectConfig
+from pipeline.config import ProjectConfig
 from pipeline.core.errors import ConfigError
 
 FONT_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2"}

@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config.project import ColumnSpec, ColumnType, SourceConfig
+from pipeline.config import ColumnSpec, ColumnType, SourceConfig
 from pipeline.core.database import quote_ident
-from .csv_reader import shown
+from .csv_text import shown
 from pipeline.core.errors import InputError
-from .formats import STAGE_TABLE
-from pipeline.config.yaml_doc import display_path
+from .csv_reader import STAGE_TABLE
+from pipeline.core.paths import display_path
 
 SQL_TYPES = {
     ColumnType.TEXT: "VARCHAR",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.core.errors import InputError
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 ENCODING_HINT = "set options.encoding on the source in config/sources.yaml (e.g. utf-8, cp1252, utf-16)"
 

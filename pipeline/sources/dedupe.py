@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from pipeline.config.project import SourceConfig
+from pipeline.config import SourceConfig
 from pipeline.core.database import quote_ident
 
 KEYS_TABLE = "_pulse_file_keys"

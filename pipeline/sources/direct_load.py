@@ -41,7 +41,7 @@ import duckdb
 from . import dedupe
 from .casting import (DOT_SQL, NumberStyle, Profile, bound, declared_style, detected_style, detection_params,
                       number_values, quick_style)
-from pipeline.config.project import ColumnType, SourceConfig
+from pipeline.config import ColumnType, SourceConfig
 from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, header_field, prepare_head
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError

@@ -39,7 +39,8 @@ from . import dedupe
 from . import direct_load
 from . import quarantine
 from .casting import SQL_TYPES
-from pipeline.config.project import ColumnType, ProjectConfig, SourceConfig
+from pipeline.config import ColumnType, SourceConfig
+from pipeline.config import ProjectConfig
 from .csv_reader import remove_stale_temp_files
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
@@ -47,7 +48,7 @@ from .staged_load import load_file
 from .formats import detect_format
 from .quarantine import Reject, rejects
 from .paths import expand
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 __all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "latest_date", "rejects"]
 

@@ -15,11 +15,11 @@ import duckdb
 from . import dedupe
 from . import quarantine
 from .casting import SQL_TYPES, NumberStyle, Profile, cast_expression, format_params, profile
-from pipeline.config.project import ColumnType, SourceConfig, did_you_mean
+from pipeline.config import ColumnType, SourceConfig, did_you_mean
 from .csv_reader import Staged
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
-from pipeline.config.yaml_doc import display_path
+from pipeline.core.paths import display_path
 
 UNTYPED = ("VARCHAR", "BLOB")
 

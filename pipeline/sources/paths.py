@@ -16,53 +16,8 @@ import os
 from pathlib import Path
 
 from pipeline.core.errors import ConfigError, InputError
-from pipeline.config.yaml_doc import display_path, load_yaml
-
-GLOB_CHARS = set("*?[")
-OUTSIDE_HINT = ("keep the exports under the project folder, or set 'allow_outside_paths: true' under "
-                "'project:' in config/pulse.yaml")
-
-
-def _inside(path: str | Path, root: str | Path) -> bool:
-    try:
-        Path(path).relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
-def pattern_problem(root: Path, pattern: str) -> str | None:
-    """Why `pattern` can reach outside `root` (None when it stays inside).
-
-    Decided on the text alone: an absolute pattern must lie under the project
-    folder, and a `..` may not climb above it, counting `**` as zero folders
-    (it can match none) and `*` as one.
-    """
-    root_abs = os.path.normpath(os.path.abspath(root))
-    parts = Path(pattern).parts
-    if Path(pattern).is_absolute():
-        static = []
-        for part in parts:
-            if GLOB_CHARS & set(part) or part == "..":
-                break
-            static.append(part)
-        if not _inside(os.path.normpath(os.path.join(*static)), root_abs) and not _inside(
-            os.path.realpath(os.path.join(*static)), os.path.realpath(root_abs)
-        ):
-            return f"'{pattern}' is outside the project folder"
-        parts = Path(os.path.relpath(os.path.join(*static), root_abs)).parts + parts[len(static):]
-    depth = 0
-    for part in parts:
-        if part in ("", "."):
-            continue
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return f"'{pattern}' climbs out of the project folder with '..'"
-        elif part != "**":
-            depth += 1
-    return None
-
+from pipeline.config.yaml_doc import load_yaml
+from pipeline.core.paths import GLOB_CHARS, OUTSIDE_HINT, display_path, inside, pattern_problem
 
 def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
     """The files matching a source's globs, sorted by path, each once."""
@@ -90,9 +45,9 @@ def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> l
         for match in matches:
             real = Path(os.path.realpath(match))
             if not allow_outside:
-                if not _inside(match, root_abs):
+                if not inside(match, root_abs):
                     raise _paths_error(root, name, f"'{pattern}' matches {match}, outside the project folder")
-                if not _inside(real, root_real):
+                if not inside(real, root_real):
                     link = _outside_link(match, root_real)
                     raise InputError(
                         f"{_shown(link)}: symbolic link to {os.path.realpath(link)} points outside the "
@@ -112,7 +67,7 @@ def _shown(path: str | Path) -> str:
     """A link's own path (not its target's), relative to the cwd when inside it."""
     lexical = os.path.normpath(os.path.abspath(path))
     cwd = os.path.abspath(os.getcwd())
-    return os.path.relpath(lexical, cwd) if _inside(lexical, cwd) else lexical
+    return os.path.relpath(lexical, cwd) if inside(lexical, cwd) else lexical
 
 
 def _outside_link(path: Path, root_real: Path) -> Path:
@@ -120,7 +75,7 @@ def _outside_link(path: Path, root_real: Path) -> Path:
     current = Path(path.anchor)
     for part in path.parts[1:]:
         current = current / part
-        if current.is_symlink() and not _inside(os.path.realpath(current), root_real):
+        if current.is_symlink() and not inside(os.path.realpath(current), root_real):
             return current
     return path
 

@@ -14,7 +14,7 @@ import duckdb
 
 from .casting import bound
 from .csv_reader import RawReject
-from .formats import STAGE_TABLE
+from .csv_reader import STAGE_TABLE
 
 TABLE = "_pulse_rejects"
 

@@ -1,0 +1,76 @@
+"""Config files checked against their models: every error with file:line, the dotted key and a hint.
+
+Unknown keys and unknown names get a did-you-mean suggestion (the closest key
+the model accepts, or the closest configured name).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.core.errors import ConfigError
+
+from .yaml_doc import YamlDoc
+
+FILE_MODELS: dict[str, type[BaseModel]] = {}  # config file name -> its model (for did-you-mean on keys)
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """A hint naming the closest choice, or listing what exists."""
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "known: " + ", ".join(options) if options else "none are configured"
+
+
+def parse_doc(doc: YamlDoc, model: type[BaseModel], problems: list[ConfigError]) -> Any:
+    try:
+        return model.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        problems.extend(_config_error(doc, error) for error in exc.errors())
+        return None
+
+
+def _config_error(doc: YamlDoc, error: Any) -> ConfigError:
+    loc = [str(part) for part in error["loc"]]
+    dotted = ".".join(loc)
+    where = doc.where(dotted)
+    if error["type"] == "extra_forbidden":
+        parent = loc[:-1]
+        allowed = _allowed_keys(doc, parent)
+        return ConfigError(f"{where}: unknown key '{dotted}'", did_you_mean(loc[-1], allowed))
+    if error["type"] == "missing":
+        return ConfigError(f"{where}: missing key '{dotted}'", "add it; see README 'Configuration'")
+    message = error["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{where}: {dotted}: {message}", "see README 'Configuration' for the allowed values")
+
+
+def _allowed_keys(doc: YamlDoc, parent: list[str]) -> list[str]:
+    """The keys the model at `parent` accepts (for did-you-mean suggestions)."""
+    model: Any = FILE_MODELS.get(doc.path.name)
+    parts = list(parent)
+    while parts and model is not None:
+        part = parts.pop(0)
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        if getattr(annotation, "__origin__", None) is dict:
+            if not parts:  # the user's own names (source, KPI, report ids)
+                return []
+            parts.pop(0)
+            annotation = annotation.__args__[1]
+        model = _optional_model(annotation)
+    return [f.alias or name for name, f in getattr(model, "model_fields", {}).items()]
+
+
+def _optional_model(annotation: Any) -> Any:
+    """`Model | None` -> `Model` (so keys of optional blocks get did-you-mean hints too)."""
+    members = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if len(members) == 1 and hasattr(members[0], "model_fields"):
+        return members[0]
+    return annotation
