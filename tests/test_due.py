@@ -26,7 +26,8 @@ from pipeline.report import render
 from pipeline.delivery import ledger
 
 from pipeline.core.errors import RunFailed
-from pipeline.app.lock import ProjectBusy, project_lock
+from pipeline.app.lock import project_lock
+from pipeline.core.errors import ProjectBusy
 from pipeline.app.runner import RunResult
 
 UTC = timezone.utc

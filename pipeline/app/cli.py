@@ -14,13 +14,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.core.errors import PulseError
+from pipeline.core.errors import PulseError, RunFailed, UsageError
 
-from . import due as due_runs
-from . import query as adhoc
-from . import runner, workspace
-from .terminal import okr_json, print_checks, print_kpi_table, print_okr_tree, print_schedules, progress_printer
-from .validate import validate_project as validate_problems
+from .progress import progress_printer
+
+# Every command imports what it needs when it runs, so `pulse --help` and a quick
+# `pulse query` do not pay for WeasyPrint, matplotlib or Polars (see docs/architecture.md).
+QUERY_FORMATS = ["table", "csv", "json", "parquet", "xlsx"]
 
 
 class PulseGroup(click.Group):
@@ -84,6 +84,8 @@ def _echo_delivery(delivered) -> None:
 def run(project: Path, report: str | None, period: str | None, email: bool, dry_run: bool, resend: bool,
         no_cache: bool, now: datetime | None) -> None:
     """Build REPORT (default: the project's default report) for a period."""
+    from . import runner, workspace
+
     email = email or dry_run or resend
     with workspace.locked(project, "run", now) as config:
         if email:
@@ -106,6 +108,8 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
 @click.pass_obj
 def send(project: Path, report: str, period: str | None, dry_run: bool, resend: bool, now: datetime | None) -> None:
     """Email the already built REPORT for a period (only what is still owed)."""
+    from . import runner, workspace
+
     with workspace.locked(project, "send", now):
         _echo_delivery(runner.send_report(project, report, period, now=now, dry_run=dry_run, resend=resend,
                                           progress=progress_printer()))
@@ -117,7 +121,12 @@ def send(project: Path, report: str, period: str | None, dry_run: bool, resend: 
 @click.pass_obj
 def due(project: Path, list_only: bool, now: datetime | None) -> None:
     """Build and email every scheduled report whose time has come (run it hourly)."""
+    from . import due as due_runs
+    from . import workspace
+
     if list_only:
+        from .terminal import print_schedules
+
         print_schedules(due_runs.list_schedules(project, now))
         return
     with workspace.locked(project, "due", now):
@@ -139,6 +148,9 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
 @click.pass_obj
 def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
     """Print the KPI table for a period in the terminal."""
+    from . import workspace
+    from .terminal import print_kpi_table
+
     ws = workspace.open_workspace(project, progress_printer())
     name, report_config = ws.config.report(report)
     calendar = workspace.calendar_for(ws.config, report_config.grain)
@@ -153,12 +165,14 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
 @click.argument("name_or_sql")
 @click.option("--period", "-p", help="The report period whose window the periods table holds (default: last).")
 @click.option("--grain", type=click.Choice(["month", "quarter", "week", "year"]), default="month", show_default=True)
-@click.option("--format", "-f", "fmt", type=click.Choice(adhoc.FORMATS), default=None,
+@click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @click.pass_obj
 def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
     """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
+    from . import query as adhoc
+
     adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer())
 
 
@@ -170,10 +184,13 @@ def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: 
 @click.pass_obj
 def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
     """Print the OKR tree: objectives, key results, scores and status."""
+    from . import workspace
+    from .terminal import okr_json, print_okr_tree
+
     ws = workspace.open_workspace(project, progress_printer())
     _name, report_config = ws.config.report(report)
     if ws.config.okrs is None:
-        raise PulseError("this project has no config/okrs.yaml", "create it; see README 'OKRs'")
+        raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
     calendar = workspace.calendar_for(ws.config, report_config.grain)
     chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     result = workspace.okr_results(ws, calendar, chosen, cycle)
@@ -191,6 +208,9 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
 @click.pass_obj
 def check(project: Path, period: str | None, report: str | None) -> None:
     """Run the data-quality gate alone: ingest and every source check."""
+    from . import workspace
+    from .terminal import print_checks
+
     ws = workspace.open_workspace(project, progress_printer())
     _name, report_config = ws.config.report(report)
     calendar = workspace.calendar_for(ws.config, report_config.grain)
@@ -206,14 +226,16 @@ def check(project: Path, period: str | None, report: str | None) -> None:
 @click.pass_obj
 def validate(project: Path) -> None:
     """Check config, exports, SQL and the SMART lint; list every problem at once."""
-    problems = validate_problems(project)
+    from .validate import validate_project
+
+    problems = validate_project(project)
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
         click.echo(problem.line(), err=True)
     warnings = len(problems) - len(errors)
     click.echo(f"{len(errors)} error(s), {warnings} warning(s)")
     if errors:
-        raise SystemExit(1)
+        raise RunFailed(f"pulse validate found {len(errors)} error(s)", "fix them; each line above names the file and key")
 
 
 def main() -> None:

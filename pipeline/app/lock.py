@@ -16,14 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.core.errors import RunFailed
+from pipeline.core.errors import ProjectBusy
 from pipeline.core.periods import now_utc
 
 LOCK_FILE = "pulse.lock"
-
-
-class ProjectBusy(RunFailed):
-    """Another pulse command holds the project's lock (exit code 1)."""
 
 
 @contextmanager

@@ -7,23 +7,24 @@ CSV, JSON, Parquet or Excel (to stdout for the text formats, or `-o FILE`).
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
-import polars as pl
-from rich.console import Console
-from rich.table import Table
 
 from pipeline.kpis import queries as kpis
 
 from . import workspace
 from pipeline.config import ProjectConfig
 from pipeline.config import did_you_mean
-from pipeline.core.errors import PulseError
+from pipeline.core.errors import UsageError
 from pipeline.core.periods import Grain, history_back
 from pipeline.core.paths import display_path
 
@@ -48,14 +49,14 @@ def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
         if not candidate.is_absolute():
             candidate = Path.cwd() / candidate
         if not candidate.is_file():
-            raise PulseError(f"{name_or_sql}: SQL file not found", "give a path to an existing .sql file")
+            raise UsageError(f"{name_or_sql}: SQL file not found", "give a path to an existing .sql file")
         path = candidate
     if path is not None:
         params = dict(config.kpis[name_or_sql].params) if name_or_sql in config.kpis else {}
         return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=True)
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
-    raise PulseError(
+    raise UsageError(
         f"'{name_or_sql}' is neither a KPI, a query under queries/, nor SQL text",
         did_you_mean(name_or_sql, config.kpis),
     )
@@ -73,7 +74,7 @@ def run_query(
     if fmt is None:  # not given: from the output file's extension, else a table
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
-        raise PulseError(f"--format {fmt} writes a binary file", "add -o FILE")
+        raise UsageError(f"--format {fmt} writes a binary file", "add -o FILE")
     ws = workspace.open_workspace(root, progress or (lambda _m: None))
     query = resolve_query(ws.config, name_or_sql)
     calendar = workspace.calendar_for(ws.config, Grain(grain))
@@ -83,20 +84,12 @@ def run_query(
     params = kpis.bind_parameters(query.sql, query.shown, available)
     columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
     ws.con.close()
-    frame = to_frame(columns, rows)
-    if query.is_kpi and frame.height:
+    columns = _unique_names(columns)
+    if query.is_kpi and rows:
         # KPI queries have no ORDER BY: period, then the company-wide row before segments
-        frame = frame.sort(frame.columns[:-1] if frame.columns[-1] == "value" else frame.columns, nulls_last=False)
-    if fmt == "table":
-        text = table_text(frame)
-    else:
-        text = None
-    write_result(frame, fmt, output, text)
-
-
-def to_frame(columns: list[str], rows: list[tuple]) -> pl.DataFrame:
-    unique = _unique_names(columns)
-    return pl.DataFrame(rows, schema=unique, orient="row", infer_schema_length=None)
+        keys = list(range(len(columns) - 1)) if columns[-1] == "value" else list(range(len(columns)))
+        rows = sorted(rows, key=lambda row: [(row[i] is not None, row[i]) for i in keys])
+    write_result(columns, rows, fmt, output)
 
 
 def _unique_names(columns: list[str]) -> list[str]:
@@ -109,45 +102,79 @@ def _unique_names(columns: list[str]) -> list[str]:
     return result
 
 
-def table_text(frame: pl.DataFrame) -> str:
+def _text(value: object) -> str:
+    """A value as text in a table or CSV cell: dates in ISO 8601, NULL as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
+        return value
+    return str(value)
+
+
+def table_text(columns: list[str], rows: list[tuple]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(show_lines=False)
-    for name in frame.columns:
-        numeric = frame.schema[name].is_numeric()
+    for index, name in enumerate(columns):
+        numeric = any(isinstance(r[index], (int, float, Decimal)) and not isinstance(r[index], bool) for r in rows)
         table.add_column(name, justify="right" if numeric else "left")
-    for row in frame.iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
+    for row in rows:
+        table.add_row(*[_text(v) for v in row])
     buffer = io.StringIO()
-    Console(file=buffer, width=max(80, min(240, 12 * max(1, len(frame.columns)) + 20)), force_terminal=False).print(table)
-    buffer.write(f"{frame.height} row{'s' if frame.height != 1 else ''}\n")
+    Console(file=buffer, width=max(80, min(240, 12 * max(1, len(columns)) + 20)), force_terminal=False).print(table)
+    buffer.write(f"{len(rows)} row{'s' if len(rows) != 1 else ''}\n")
     return buffer.getvalue()
 
 
-def write_result(frame: pl.DataFrame, fmt: str, output: Path | None, text: str | None) -> None:
+def text_format(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    """The result as a table, CSV or JSON (a list of objects)."""
+    if fmt == "table":
+        return table_text(columns, rows)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_text(v) for v in row] for row in rows)
+        return buffer.getvalue()
+    if fmt == "json":
+        return json.dumps([{c: _json_value(v) for c, v in zip(columns, row)} for row in rows],
+                          ensure_ascii=False, allow_nan=False) + "\n"
+    raise UsageError(f"unknown format '{fmt}'", "use table, csv, json, parquet or xlsx")
+
+
+def write_result(columns: list[str], rows: list[tuple], fmt: str, output: Path | None) -> None:
     """Write the result in `fmt` to `output` (atomically) or to stdout."""
     if output is None:
-        if text is None:
-            text = _text_format(frame, fmt)
-        sys.stdout.write(text)
+        sys.stdout.write(text_format(columns, rows, fmt))
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        if fmt == "parquet":
-            frame.write_parquet(temp_name)
-        elif fmt == "xlsx":
-            frame.write_excel(temp_name, worksheet="result")
+        if fmt in BINARY_FORMATS:
+            import polars as pl  # Parquet and Excel files are written by Polars
+
+            frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+            if fmt == "parquet":
+                frame.write_parquet(temp_name)
+            else:
+                frame.write_excel(temp_name, worksheet="result")
         else:
-            Path(temp_name).write_text(text if text is not None else _text_format(frame, fmt), encoding="utf-8")
+            Path(temp_name).write_text(text_format(columns, rows, fmt), encoding="utf-8")
         os.replace(temp_name, output)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-
-
-def _text_format(frame: pl.DataFrame, fmt: str) -> str:
-    if fmt == "csv":
-        return frame.write_csv()
-    if fmt == "json":
-        return frame.write_json() + "\n"
-    raise PulseError(f"unknown format '{fmt}'", "use table, csv, json, parquet or xlsx")

@@ -5,7 +5,6 @@ table (`pulse kpis`), the checks (`pulse check`), the OKR tree (`pulse okrs`) an
 from __future__ import annotations
 
 import json
-import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -22,18 +21,6 @@ from pipeline.report.okr_section import okr_section
 from .due import ScheduleStatus
 
 HEALTH_STYLES = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
-
-
-def progress_printer():
-    """A progress callback: prints steps on an interactive stderr, nothing otherwise."""
-    if not sys.stderr.isatty():
-        return lambda _message: None
-    console = Console(stderr=True)
-
-    def show(message: str) -> None:
-        console.print(f"[dim]› {message}[/dim]")
-
-    return show
 
 
 def print_kpi_table(results: list[KpiResult], period: Period, locale: str, currency: str) -> None:

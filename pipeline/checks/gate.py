@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 
 from pipeline.config import ProjectConfig
-from pipeline.core.errors import RunFailed
+from pipeline.core.errors import CheckFailed
 from pipeline.core.periods import Calendar, Period
 
 from .source_checks import CheckResult, rejects_check, run_source_checks
@@ -19,7 +19,7 @@ def quality_gate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar
     results = run_source_checks(con, config, calendar, period, today, cache) + rejects_check(con, config)
     failed = [c for c in results if c.failed]
     if failed:
-        raise RunFailed(
+        raise CheckFailed(
             f"data-quality gate failed for {period.label}: {len(failed)} check(s) failed; nothing was rendered or sent",
             "fix the exports or adjust the checks in config/sources.yaml; 'pulse check' runs the gate alone",
             details=[f"{c.scope}: {c.name}: {c.message}" for c in failed],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import PulseError
+from .errors import WorkdirError
 
 
 def quote_ident(name: str) -> str:
@@ -28,7 +28,7 @@ def connect(path: Path | None, timezone: str, memory_limit: str | None = None,
     try:
         con = duckdb.connect(str(path) if path is not None else ":memory:")
     except duckdb.IOException as exc:
-        raise PulseError(
+        raise WorkdirError(
             f"{path}: cannot open the working database: {str(exc).splitlines()[0]}",
             "another pulse command may be running on this project; wait for it or delete the file to rebuild",
         ) from None
@@ -40,7 +40,7 @@ def connect(path: Path | None, timezone: str, memory_limit: str | None = None,
             con.execute("SET threads = $threads", {"threads": threads})
     except duckdb.Error as exc:
         con.close()
-        raise PulseError(f"config/pulse.yaml: project: memory_limit / threads: {first_line(exc)}",
+        raise WorkdirError(f"config/pulse.yaml: project: memory_limit / threads: {first_line(exc)}",
                          "use a size such as 1.5GB and a whole number of threads") from None
     return con
 

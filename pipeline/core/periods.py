@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from .errors import PulseError
+from .errors import UsageError
 
 
 class Grain(str, Enum):
@@ -54,7 +54,7 @@ class Calendar:
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start <= 12:
-            raise PulseError(
+            raise UsageError(
                 f"fiscal_year_start must be a month number 1-12, not {self.fiscal_year_start}",
                 "set project.fiscal_year_start in config/pulse.yaml",
             )
@@ -134,7 +134,7 @@ class Calendar:
             return self.shift(self.containing(today), -1)
         parsed = self._parse_label(value)
         if parsed is None:
-            raise PulseError(
+            raise UsageError(
                 f"period '{text}' is not a {self.grain.value} period",
                 f"write it like {_EXAMPLES[self.grain]}, or 'last' / 'current'",
             )

@@ -30,6 +30,8 @@ from decimal import Decimal
 
 import duckdb
 
+from . import tables
+
 from .sql_text import tables_named
 
 KPI_TABLE = "_pulse_kpi_cache"
@@ -106,10 +108,7 @@ class ResultCache:
         self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": timezone,
                       "duckdb": duckdb.__version__}
         if enabled:
-            con.execute(f"CREATE TABLE IF NOT EXISTS {KPI_TABLE} (key VARCHAR PRIMARY KEY, kpi VARCHAR, "
-                        "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
-            con.execute(f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (key VARCHAR PRIMARY KEY, source VARCHAR, "
-                        "result VARCHAR, stored_at TIMESTAMPTZ DEFAULT current_timestamp)")
+            tables.ensure(con, *tables.CACHE)
 
     # -- KPI query results ------------------------------------------------------
     def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.core import database
+from pipeline.core import database, tables
 
 COMPANY = ""  # the segment key of the company-wide report
 
@@ -48,25 +48,8 @@ class RunRow:
 def open_ledger(workdir: Path, timezone: str) -> duckdb.DuckDBPyConnection:
     """The project's database with the ledger tables in place."""
     con = database.connect(workdir / "pulse.duckdb", timezone)
-    ensure_tables(con)
+    tables.ensure(con, *tables.LEDGER)
     return con
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _pulse_deliveries (report VARCHAR, period VARCHAR, segment VARCHAR, "
-        "recipient VARCHAR, recipient_list VARCHAR, status VARCHAR, attempts INTEGER, message_id VARCHAR, "
-        "pdf_sha256 VARCHAR, first_attempt_at TIMESTAMPTZ, last_attempt_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, "
-        "last_error VARCHAR, PRIMARY KEY (report, period, segment, recipient))"
-    )
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _pulse_delivery_attempts (report VARCHAR, period VARCHAR, segment VARCHAR, "
-        "recipient VARCHAR, attempt INTEGER, attempted_at TIMESTAMPTZ, outcome VARCHAR, error VARCHAR, message_id VARCHAR)"
-    )
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _pulse_runs (report VARCHAR, period VARCHAR, scheduled_for TIMESTAMPTZ, "
-        "trigger VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR, error VARCHAR)"
-    )
 
 
 # -- deliveries ---------------------------------------------------------------

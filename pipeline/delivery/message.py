@@ -28,7 +28,7 @@ import css_inline
 
 from pipeline.config.reports import render_subject
 from pipeline.report.summary import EmailSummary
-from pipeline.core.errors import PulseError
+from pipeline.core.errors import RenderError
 from pipeline.report.render import render_template
 
 TEMPLATE = "email.html.j2"
@@ -67,7 +67,7 @@ def html_body(templates_dir: Path, summary: EmailSummary, pdf_name: str) -> str:
     try:
         return css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False).inline(html)
     except (css_inline.InlineError, ValueError) as exc:
-        raise PulseError(f"{TEMPLATE}: cannot inline its CSS: {exc}", "check the <style> block of the template") from None
+        raise RenderError(f"{TEMPLATE}: cannot inline its CSS: {exc}", "check the <style> block of the template") from None
 
 
 def text_body(summary: EmailSummary, pdf_name: str) -> str:

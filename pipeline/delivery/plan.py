@@ -19,7 +19,7 @@ from pipeline.config import ReportConfig, did_you_mean
 from pipeline.config.delivery import DeliveryFile
 from .message import Attachment, Envelope, subject_for
 from pipeline.report.summary import EmailSummary, summary_from_manifest
-from pipeline.core.errors import PulseError, RunFailed
+from pipeline.core.errors import DeliveryError, DeliveryFailed
 from pipeline.sources.ingest import IngestReport
 from pipeline.core.paths import display_path
 
@@ -52,13 +52,13 @@ def read_built(folder: Path, report: str, period: str) -> BuiltReport:
     path = folder / "manifest.json"
     hint = f"run 'pulse run {report} --period {period}' first"
     if not path.is_file():
-        raise PulseError(f"{display_path(folder)}: no built report for {report} {period}", hint)
+        raise DeliveryError(f"{display_path(folder)}: no built report for {report} {period}", hint)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PulseError(f"{display_path(path)}: cannot read the manifest: {exc}", hint) from None
+        raise DeliveryError(f"{display_path(path)}: cannot read the manifest: {exc}", hint) from None
     if "summary" not in manifest:
-        raise PulseError(f"{display_path(path)}: built by a Pulse without email support (no summary in the manifest)",
+        raise DeliveryError(f"{display_path(path)}: built by a Pulse without email support (no summary in the manifest)",
                          f"re-run: pulse run {report} --period {period}")
     return BuiltReport(report, period, folder, manifest)
 
@@ -73,7 +73,7 @@ def check_fresh(built: BuiltReport, ingest: IngestReport) -> None:
     details = changed + added + removed
     if details:
         as_of = built.manifest.get("data_as_of") or "unknown"
-        raise RunFailed(
+        raise DeliveryFailed(
             f"{display_path(built.folder)} was built from older exports (data as of {as_of}); "
             f"{len(details)} export file(s) changed since, so nothing was sent",
             f"re-run: pulse run {built.report} --period {built.period} --email",
@@ -86,11 +86,11 @@ def _pdf(built: BuiltReport, name: str) -> tuple[bytes, str]:
     expected = built.manifest.get("outputs", {}).get(name)
     hint = f"re-run: pulse run {built.report} --period {built.period}"
     if not path.is_file() or expected is None:
-        raise PulseError(f"{display_path(path)}: the PDF to attach is missing", hint)
+        raise DeliveryError(f"{display_path(path)}: the PDF to attach is missing", hint)
     content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     if digest != expected:
-        raise PulseError(f"{display_path(path)}: the PDF differs from what the run recorded in manifest.json", hint)
+        raise DeliveryError(f"{display_path(path)}: the PDF differs from what the run recorded in manifest.json", hint)
     return content, digest
 
 
@@ -98,7 +98,7 @@ def plan_messages(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
     """Every message to send, and problems (configured segments without a report)."""
     email = report.email
     if email is None:
-        raise PulseError(f"config/reports.yaml: reports.{built.report} has no email: block",
+        raise DeliveryError(f"config/reports.yaml: reports.{built.report} has no email: block",
                          "add email: with send_to: [a recipient list of config/delivery.yaml]")
     messages: list[PlannedMessage] = []
     targets: list[tuple[str | None, list[str]]] = [(None, email.send_to)]
@@ -127,7 +127,7 @@ def _messages_for(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
         pdf_name = next((f for f in built.manifest["segments"][segment].get("files", []) if f.endswith(".pdf")), "")
     summary = summary_from_manifest(built.manifest, segment)
     if summary is None:
-        raise PulseError(f"{display_path(built.folder / 'manifest.json')}: no email summary for "
+        raise DeliveryError(f"{display_path(built.folder / 'manifest.json')}: no email summary for "
                          f"{segment or 'the company-wide report'}", f"re-run: pulse run {built.report} --period {built.period}")
     content, digest = _pdf(built, pdf_name)
     stem = pdf_name.removesuffix(".pdf")

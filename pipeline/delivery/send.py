@@ -30,7 +30,7 @@ from pipeline.config.delivery import DeliveryFile
 from pipeline.config.addresses import bare_address
 from .plan import BuiltReport, PlannedMessage
 from .message import compose, message_bytes
-from pipeline.core.errors import RunFailed
+from pipeline.core.errors import DeliveryFailed
 from pipeline.outputs.publish import write_atomically
 from pipeline.core.periods import now_utc
 from .smtp import SmtpTransport, send_with_retry
@@ -88,7 +88,7 @@ class DeliveryReport:
         details = [f"{self.report} {self.period} {o.where}: {o.status}"
                    + (f" after {o.attempts} attempt(s)" if o.attempts else "") + f": {o.error}" for o in failures]
         total = len([o for o in self.outcomes if o.status != "already_sent"])
-        raise RunFailed(
+        raise DeliveryFailed(
             f"email delivery of {self.report} {self.period} failed for {len(failures)} of {total} recipient(s)"
             + (f" and {len(self.problems)} problem(s)" if self.problems else ""),
             f"fix the cause, then 'pulse send {self.report} --period {self.period}' sends only what is still owed",

@@ -37,7 +37,7 @@ class SendFailure:
     recipient_only: bool = False  # the server refused this recipient (RCPT TO); others may still go through
 
 
-class DeliveryError(Exception):
+class SmtpFailure(Exception):
     """A classified SMTP failure."""
 
     def __init__(self, failure: SendFailure) -> None:
@@ -121,14 +121,14 @@ class SmtpTransport:
         return smtp
 
     def send(self, data: bytes, sender: str, recipient: str) -> None:
-        """One transaction to one recipient; raises DeliveryError when it fails."""
+        """One transaction to one recipient; raises SmtpFailure when it fails."""
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
             self._smtp.sendmail(sender, [recipient], data)
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise DeliveryError(classify(exc, self.where)) from None
+            raise SmtpFailure(classify(exc, self.where)) from None
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -172,7 +172,7 @@ def send_with_retry(send: Callable[[], None], retry: RetrySettings, on_attempt: 
     for attempt in range(1, retry.attempts + 1):
         try:
             send()
-        except DeliveryError as exc:
+        except SmtpFailure as exc:
             failure = exc.failure
             status = "failed" if failure.kind == "transient" else "rejected"
             on_attempt(status, failure.text)

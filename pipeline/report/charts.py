@@ -18,6 +18,8 @@ one reused canvas per size (under a lock; cleared after each chart); the trend
 chart's axes, grid, labels and legend are placed by hand from measured text
 widths instead of matplotlib's tick machinery and `tight_layout` (which draws
 every figure twice); sparklines and bullets are memoised per input.
+matplotlib is imported by the first chart drawn, so commands that draw none
+(`pulse kpis`, `pulse okrs`, `pulse query`) start without it.
 """
 
 from __future__ import annotations
@@ -29,20 +31,12 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from matplotlib.textpath import text_to_path  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
+if TYPE_CHECKING:  # matplotlib itself is imported when the first chart is drawn (it takes ~0.8 s)
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
 
 INK = "#1f2933"
 MUTED = "#7b8794"
@@ -102,6 +96,9 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
     and legend machinery costs two thirds of the time); the labels are real
     <text> elements all the same.
     """
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
     n = len(data.values)
     if len(data.labels) != n:
         raise ValueError(f"trend chart: {len(data.labels)} labels for {n} values")
@@ -173,6 +170,8 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
 
 def _legend(fig: Figure, entries, x: float, y: float, width_in: float, height_in: float) -> None:
     """A one-row legend: a short line sample, then its label; (x, y) = left, middle (inches)."""
+    from matplotlib.lines import Line2D
+
     sample = 0.16
     for label, color, style, width in entries:
         fig.add_artist(Line2D([x / width_in, (x + sample) / width_in], [y / height_in] * 2, color=color,
@@ -253,6 +252,9 @@ def bullet_svg(score: float, expected: float, status: str, width_in: float = 1.6
 
 @lru_cache(maxsize=256)
 def _bullet_svg(score: float, expected: float, key: str, width_in: float, height_in: float) -> str:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
     marker_w = 1.4 / 72  # inches
     half = marker_w / 2 / width_in  # half the marker width in axes units, so it is never clipped
     with _canvas(width_in, height_in, (0, 0, 1, 1)) as (fig, ax):
@@ -267,7 +269,7 @@ def _bullet_svg(score: float, expected: float, key: str, width_in: float, height
 
 
 # -- shared ------------------------------------------------------------------------
-_CANVASES: dict[tuple[float, float], tuple[Figure, Axes]] = {}
+_CANVASES: dict[tuple[float, float], tuple["Figure", "Axes"]] = {}
 _CANVAS_LOCK = threading.Lock()
 
 
@@ -280,6 +282,10 @@ def _canvas(width_in: float, height_in: float, box: tuple[float, float, float, f
     exit, so a reused canvas renders exactly like a fresh one (the tests check).
     The lock makes the shared canvases safe to use from threads.
     """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    matplotlib.use("Agg")  # draw without a display
     with _CANVAS_LOCK, matplotlib.rc_context(_RC):
         key = (width_in, height_in)
         if key not in _CANVASES:
@@ -318,12 +324,16 @@ def _svg(fig: Figure) -> str:
 @lru_cache(maxsize=1024)
 def _text_width_in(text: str, size: float) -> float:
     """Rendered width of `text` in the chart font, in inches."""
+    from matplotlib.textpath import text_to_path
+
     width, _height, _descent = text_to_path.get_text_width_height_descent(text, _font(size), ismath=False)
     return width / 72
 
 
 @lru_cache(maxsize=8)
 def _font(size: float) -> FontProperties:
+    from matplotlib.font_manager import FontProperties
+
     return FontProperties(family=FONT, size=size)
 
 

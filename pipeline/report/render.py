@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline.config import ProjectConfig, ReportConfig
-from pipeline.core.errors import PulseError
+from pipeline.core.errors import RenderError
 from pipeline.core.files import OutputFile
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
@@ -68,17 +68,17 @@ def render_template(templates_dir: Path, template_name: str, values: dict) -> st
     try:
         return env.get_template(template_name).render(**values)
     except jinja2.TemplateNotFound as exc:
-        raise PulseError(
+        raise RenderError(
             f"{display_path(templates_dir)}: template '{exc.name}' not found (nor among the built-ins)",
             "check 'template:' of the report in config/reports.yaml",
         ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise PulseError(
+        raise RenderError(
             f"{exc.filename or exc.name or template_name}:{exc.lineno}: template syntax error: {exc.message}",
             "fix the Jinja syntax on that line",
         ) from None
     except jinja2.UndefinedError as exc:
-        raise PulseError(
+        raise RenderError(
             f"{display_path(templates_dir / template_name)}: {exc.message}",
             "the template uses a name the report context does not provide; see README 'Templates'",
         ) from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from pipeline.config.sources import ReaderOptions
 from .csv_reader import STAGE_TABLE, Staged, drop_stage, stage_csv
@@ -91,6 +90,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, options: Re
 
 
 def _stage_excel(con: duckdb.DuckDBPyConnection, path: Path, options: ReaderOptions) -> None:
+    import polars as pl  # Polars reads Excel (fastexcel); imported only for .xlsx files
+
     try:
         frame = pl.read_excel(path, sheet_name=options.sheet) if options.sheet else pl.read_excel(path)
     except Exception as exc:  # fastexcel raises its own error types

@@ -42,6 +42,7 @@ from .casting import SQL_TYPES
 from pipeline.config import ColumnType, SourceConfig
 from pipeline.config import ProjectConfig
 from .csv_reader import remove_stale_temp_files
+from pipeline.core import tables
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
 from .staged_load import load_file
@@ -95,7 +96,7 @@ class IngestReport:
 
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:
     """Bring every source's table up to date with its export files."""
-    _ensure_bookkeeping(con)
+    tables.ensure(con, *tables.INGEST)
     # one checkpoint at the end instead of one per large commit (each file commits on its own)
     con.execute("SET checkpoint_threshold = '16GB'")
     tmp_dir = config.workdir / "tmp"
@@ -114,20 +115,6 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None)
         # storage as every later run (same scan order, so the same floating-point sums)
         con.execute("CHECKPOINT")
     return IngestReport(files=tuple(loads), sources=tuple(summaries))
-
-
-def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _pulse_files (source VARCHAR, path VARCHAR, size BIGINT, "
-        "mtime_ns BIGINT, sha256 VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ, PRIMARY KEY (source, path))"
-    )
-    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_headers BIGINT DEFAULT 0")
-    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_blank BIGINT DEFAULT 0")
-    con.execute("ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT DEFAULT 0")
-    con.execute("CREATE TABLE IF NOT EXISTS _pulse_contracts (source VARCHAR PRIMARY KEY, contract VARCHAR)")
-    # a rebuild in progress (set before files change, cleared once the marks are recomputed)
-    con.execute("ALTER TABLE _pulse_contracts ADD COLUMN IF NOT EXISTS rebuilding BOOLEAN DEFAULT false")
-    quarantine.ensure_table(con)
 
 
 STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads
@@ -319,7 +306,7 @@ def latest_date(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> date |
                for name, source in config.sources.items()}
     files = con.execute("SELECT source, path, sha256 FROM _pulse_files ORDER BY ALL").fetchall()
     key = hashlib.sha256(json.dumps([columns, files, STORAGE_LAYOUT], default=str).encode()).hexdigest()
-    con.execute("CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)")
+    tables.ensure(con, "_pulse_latest")
     found = con.execute("SELECT latest FROM _pulse_latest WHERE key = $k", {"k": key}).fetchall()
     if found:
         return found[0][0]

@@ -34,13 +34,6 @@ class Reject:
         return f"{self.file}:{self.line}:{column} {self.reason}{shown}"
 
 
-def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (source VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
-        "value VARCHAR, reason VARCHAR)"
-    )
-
-
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary", {"t": TABLE}

@@ -1,0 +1,80 @@
+"""Every table Pulse keeps in the working database (`.pulse/pulse.duckdb`), in one place.
+
+The exports' own rows live in `_raw_<source>` tables (see `pipeline.sources`);
+everything Pulse records about them and about its runs is in the `_pulse_*`
+tables below. `ensure(con, *names)` creates the named tables (and adds columns
+that a database written by an earlier version lacks); every statement is
+fixed text, no value is pasted into SQL.
+
+| table | holds | written by |
+| --- | --- | --- |
+| `_pulse_files` | each loaded export: size, mtime, sha256, rows, skipped lines, repeated keys | ingest |
+| `_pulse_contracts` | each source's column contract and reader options as loaded; a rebuild in progress | ingest |
+| `_pulse_rejects` | quarantined values and rows (`on_bad_rows: quarantine`) | ingest |
+| `_pulse_latest` | the latest date of the sources, keyed by the files it was computed from | ingest |
+| `_pulse_kpi_cache` | KPI query results keyed by query, parameters, window and data | KPIs |
+| `_pulse_check_cache` | data-quality check results keyed by checks, period and data | checks |
+| `_pulse_deliveries` | per report, period, segment and recipient: the delivery's state | delivery |
+| `_pulse_delivery_attempts` | every single delivery attempt | delivery |
+| `_pulse_runs` | every scheduled build and its outcome | `pulse due` |
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMAS: dict[str, tuple[str, ...]] = {
+    "_pulse_files": (
+        "CREATE TABLE IF NOT EXISTS _pulse_files (source VARCHAR, path VARCHAR, size BIGINT, mtime_ns BIGINT, "
+        "sha256 VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ, PRIMARY KEY (source, path))",
+        "ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_headers BIGINT DEFAULT 0",
+        "ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS skipped_blank BIGINT DEFAULT 0",
+        "ALTER TABLE _pulse_files ADD COLUMN IF NOT EXISTS duplicate_keys BIGINT DEFAULT 0",
+    ),
+    "_pulse_contracts": (
+        "CREATE TABLE IF NOT EXISTS _pulse_contracts (source VARCHAR PRIMARY KEY, contract VARCHAR)",
+        # a rebuild in progress (set before files change, cleared once the marks are recomputed)
+        "ALTER TABLE _pulse_contracts ADD COLUMN IF NOT EXISTS rebuilding BOOLEAN DEFAULT false",
+    ),
+    "_pulse_rejects": (
+        "CREATE TABLE IF NOT EXISTS _pulse_rejects (source VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
+        "value VARCHAR, reason VARCHAR)",
+    ),
+    "_pulse_latest": (
+        "CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)",
+    ),
+    "_pulse_kpi_cache": (
+        "CREATE TABLE IF NOT EXISTS _pulse_kpi_cache (key VARCHAR PRIMARY KEY, kpi VARCHAR, result VARCHAR, "
+        "stored_at TIMESTAMPTZ DEFAULT current_timestamp)",
+    ),
+    "_pulse_check_cache": (
+        "CREATE TABLE IF NOT EXISTS _pulse_check_cache (key VARCHAR PRIMARY KEY, source VARCHAR, result VARCHAR, "
+        "stored_at TIMESTAMPTZ DEFAULT current_timestamp)",
+    ),
+    "_pulse_deliveries": (
+        "CREATE TABLE IF NOT EXISTS _pulse_deliveries (report VARCHAR, period VARCHAR, segment VARCHAR, "
+        "recipient VARCHAR, recipient_list VARCHAR, status VARCHAR, attempts INTEGER, message_id VARCHAR, "
+        "pdf_sha256 VARCHAR, first_attempt_at TIMESTAMPTZ, last_attempt_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, "
+        "last_error VARCHAR, PRIMARY KEY (report, period, segment, recipient))",
+    ),
+    "_pulse_delivery_attempts": (
+        "CREATE TABLE IF NOT EXISTS _pulse_delivery_attempts (report VARCHAR, period VARCHAR, segment VARCHAR, "
+        "recipient VARCHAR, attempt INTEGER, attempted_at TIMESTAMPTZ, outcome VARCHAR, error VARCHAR, "
+        "message_id VARCHAR)",
+    ),
+    "_pulse_runs": (
+        "CREATE TABLE IF NOT EXISTS _pulse_runs (report VARCHAR, period VARCHAR, scheduled_for TIMESTAMPTZ, "
+        "trigger VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR, error VARCHAR)",
+    ),
+}
+
+INGEST = ("_pulse_files", "_pulse_contracts", "_pulse_rejects")
+CACHE = ("_pulse_kpi_cache", "_pulse_check_cache")
+LEDGER = ("_pulse_deliveries", "_pulse_delivery_attempts", "_pulse_runs")
+
+
+def ensure(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Create the named `_pulse_*` tables where missing, with every column this version uses."""
+    for name in names:
+        for statement in SCHEMAS[name]:
+            con.execute(statement)
