@@ -23,7 +23,7 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 install: $(VENV)/.synced
 
 demo: install
-	$(VENV)/bin/python -m pipeline.demo.generate data --until last
+	$(VENV)/bin/python -m pipeline.demo data --until last
 	$(PULSE) run
 
 test: install

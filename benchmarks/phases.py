@@ -35,9 +35,9 @@ def pulse(args: dict) -> dict:
 
 def ingest(args: dict) -> dict:
     """Ingest only (the incremental phase): which files were read and which path each source took."""
+    from pipeline.config import load_project
     from pipeline.core import database
     from pipeline.sources import ingest as sources
-    from pipeline.config import load_project
 
     config = load_project(Path(args["project"]))
     started = time.perf_counter()

@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.config import load_project
+from pipeline.core.errors import PulseError, RunFailed
+from pipeline.core.periods import now_utc
 from pipeline.delivery import ledger
+from pipeline.delivery.ledger import RunRow
+from pipeline.delivery.schedule import Occurrence, next_due, owed_runs, schedule_zone
+from pipeline.delivery.send import DeliveryReport
 
 from . import runner
-from pipeline.config import load_project
-from pipeline.delivery.send import DeliveryReport
-from pipeline.core.errors import PulseError, RunFailed
-from pipeline.delivery.ledger import RunRow
-from pipeline.core.periods import now_utc
-from pipeline.delivery.schedule import Occurrence, next_due, owed_runs, schedule_zone
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-
+from pipeline.config import ProjectConfig, did_you_mean
+from pipeline.core.errors import UsageError
+from pipeline.core.paths import display_path
+from pipeline.core.periods import Grain, history_back
 from pipeline.kpis import queries as kpis
 
 from . import workspace
-from pipeline.config import ProjectConfig
-from pipeline.config import did_you_mean
-from pipeline.core.errors import UsageError
-from pipeline.core.periods import Grain, history_back
-from pipeline.core.paths import display_path
 
 FORMATS = ["table", "csv", "json", "parquet", "xlsx"]
 BINARY_FORMATS = {"parquet", "xlsx"}

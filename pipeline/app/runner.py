@@ -16,6 +16,7 @@ from pathlib import Path
 from pipeline.config import ProjectConfig, load_project
 from pipeline.config.delivery import DeliveryFile, load_delivery, smtp_password
 from pipeline.core.errors import ConfigError
+from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period, now_utc
 from pipeline.core.timings import Timings
 from pipeline.delivery import plan as delivery_plan
@@ -29,17 +30,25 @@ from pipeline.outputs.archive import previous_manifest
 from pipeline.outputs.index import write_index
 from pipeline.outputs.manifest import RunRecord, build_manifest, kpi_values
 from pipeline.outputs.names import slug
-from pipeline.sources.ingest import latest_date
 from pipeline.outputs.publish import clean_staging, manifest_bytes, publish
 from pipeline.report.context import ReportInputs
-from pipeline.core.files import OutputFile
 from pipeline.report.render import render_files
 from pipeline.report.segments import SegmentJob, render_segments
 from pipeline.report.summary import build_summary, summary_record
 from pipeline.report.theme import theme_assets
+from pipeline.sources.ingest import latest_date
 
-from .workspace import (Progress, _quiet, calendar_for, kpi_series_full, okr_results, open_workspace, quality_gate,
-                        report_window, resolve_period)
+from .workspace import (
+    Progress,
+    _quiet,
+    calendar_for,
+    kpi_series_full,
+    okr_results,
+    open_workspace,
+    quality_gate,
+    report_window,
+    resolve_period,
+)
 
 
 @dataclass(frozen=True)

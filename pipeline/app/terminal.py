@@ -5,6 +5,7 @@ table (`pulse kpis`), the checks (`pulse check`), the OKR tree (`pulse okrs`) an
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +19,9 @@ from pipeline.report.context import HEALTH_LABELS
 from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value
 from pipeline.report.okr_section import okr_section
 
-from .due import ScheduleStatus
+if TYPE_CHECKING:
+    from .due import ScheduleStatus
+
 
 HEALTH_STYLES = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
 

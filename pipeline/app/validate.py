@@ -11,20 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.core import database
-
-from pipeline.kpis import queries as kpis
-
-from pipeline.sources import ingest as sources
-from pipeline.okrs.checkins import load_checkins
 from pipeline.config import ProjectConfig, collect_problems
 from pipeline.config.delivery import collect_delivery_problems
-from pipeline.core.errors import PulseError
 from pipeline.config.okrs import cycle_dates
-from pipeline.okrs.cycles import kr_ids
-from pipeline.core.periods import Calendar, Grain, today_in
-from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
 from pipeline.config.yaml_doc import load_yaml
+from pipeline.core import database
+from pipeline.core.errors import PulseError
+from pipeline.core.periods import Calendar, Grain, today_in
+from pipeline.kpis import queries as kpis
+from pipeline.okrs.checkins import load_checkins
+from pipeline.okrs.cycles import kr_ids
+from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
+from pipeline.sources import ingest as sources
 
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 

@@ -21,8 +21,8 @@ from pipeline.checks.gate import quality_gate as run_gate
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import ProjectConfig, load_project
 from pipeline.core import database
-from pipeline.core.result_cache import ResultCache
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
+from pipeline.core.result_cache import ResultCache
 from pipeline.core.timings import Timings
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.comparisons import KpiResult, compare

@@ -17,11 +17,11 @@ from datetime import date, timedelta
 
 import duckdb
 
-from pipeline.config import ColumnType, SourceConfig
-from pipeline.config import ProjectConfig
+from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
-from pipeline.core.result_cache import ResultCache
 from pipeline.core.periods import Calendar, Period
+from pipeline.core.result_cache import ResultCache
+
 
 @dataclass(frozen=True)
 class CheckResult:

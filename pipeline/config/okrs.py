@@ -33,6 +33,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipeline.core.periods import Calendar, Grain
+
 from .base import Strict
 
 

@@ -31,7 +31,6 @@ from decimal import Decimal
 import duckdb
 
 from . import tables
-
 from .sql_text import tables_named
 
 KPI_TABLE = "_pulse_kpi_cache"

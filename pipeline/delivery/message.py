@@ -27,9 +27,9 @@ from pathlib import Path
 import css_inline
 
 from pipeline.config.reports import render_subject
-from pipeline.report.summary import EmailSummary
 from pipeline.core.errors import RenderError
 from pipeline.report.render import render_template
+from pipeline.report.summary import EmailSummary
 
 TEMPLATE = "email.html.j2"
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from pipeline.config import ReportConfig, did_you_mean
 from pipeline.config.delivery import DeliveryFile
-from .message import Attachment, Envelope, subject_for
-from pipeline.report.summary import EmailSummary, summary_from_manifest
 from pipeline.core.errors import DeliveryError, DeliveryFailed
-from pipeline.sources.ingest import IngestReport
 from pipeline.core.paths import display_path
+from pipeline.report.summary import EmailSummary, summary_from_manifest
+from pipeline.sources.ingest import IngestReport
+
+from .message import Attachment, Envelope, subject_for
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,7 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-from pipeline.config import ProjectConfig
-from pipeline.config import ReportConfig
+from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.config.reports import ReportSchedule
 from pipeline.core.periods import Calendar, Period
 

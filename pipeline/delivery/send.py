@@ -24,17 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import ledger
 from pipeline.config import ProjectConfig
-from pipeline.config.delivery import DeliveryFile
 from pipeline.config.addresses import bare_address
-from .plan import BuiltReport, PlannedMessage
-from .message import compose, message_bytes
+from pipeline.config.delivery import DeliveryFile
 from pipeline.core.errors import DeliveryFailed
-from pipeline.outputs.publish import write_atomically
-from pipeline.core.periods import now_utc
-from .smtp import SmtpTransport, send_with_retry
 from pipeline.core.paths import display_path
+from pipeline.core.periods import now_utc
+from pipeline.outputs.publish import write_atomically
+
+from . import ledger
+from .message import compose, message_bytes
+from .plan import BuiltReport, PlannedMessage
+from .smtp import SmtpTransport, send_with_retry
 
 FAILED = ("failed", "rejected", "skipped")
 

@@ -2,16 +2,16 @@
 
 Usage::
 
-    python -m pipeline.demo_data OUT_DIR [--start 2023-11] [--until YYYY-MM|last] [--force]
+    python -m pipeline.demo OUT_DIR [--start 2023-11] [--until YYYY-MM|last] [--force]
 
 Writes, per month ``YYYY-MM`` from ``--start`` through ``--until`` (default ``last``: the last
 complete calendar month before today):
 
 * ``OUT_DIR/sales/sales_YYYY-MM.csv`` -- UTF-8, comma separated, ``\\n`` line endings, header
-  :data:`~pipeline.demo_sales.SALES_COLUMNS`.  The month ``xlsx_month`` (default 2025-06) is
+  :data:`~pipeline.demo.sales.SALES_COLUMNS`.  The month ``xlsx_month`` (default 2025-06) is
   written *only* as ``sales_YYYY-MM.xlsx`` (sheet ``sales``, same columns).
 * ``OUT_DIR/support/tickets_YYYY-MM.json`` -- newline-delimited JSON, keys
-  :data:`~pipeline.demo_support.TICKET_KEYS`.
+  :data:`~pipeline.demo.support.TICKET_KEYS`.
 
 Deliberate warts of the real exports that the pipeline must handle:
 
@@ -44,8 +44,7 @@ from typing import Any, Sequence
 
 import xlsxwriter
 
-from .sales import (SALES_COLUMNS, Month, SaleRow, SalesSimulator, add_months,
-                                 iter_months, month_index, month_key)
+from .sales import SALES_COLUMNS, Month, SaleRow, SalesSimulator, add_months, iter_months, month_index, month_key
 from .support import SupportSimulator
 
 DEFAULT_START: Month = (2023, 11)
@@ -158,7 +157,7 @@ def parse_month(text: str) -> Month:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.demo_data",
+    parser = argparse.ArgumentParser(prog="python -m pipeline.demo",
                                      description="Generate Nordlys Kaffe demo exports.")
     parser.add_argument("out_dir", type=Path, help="output folder (sales/ and support/ inside)")
     parser.add_argument("--start", type=parse_month, default=DEFAULT_START,

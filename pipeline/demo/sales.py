@@ -1,4 +1,4 @@
-"""Sales side of the Nordlys Kaffe ApS demo-data generator (see :mod:`pipeline.demo_data`).
+"""Sales side of the Nordlys Kaffe ApS demo-data generator (see :mod:`pipeline.demo.generate`).
 
 All randomness comes from :func:`seeded`, i.e. ``random.Random`` instances seeded with a
 stable string per (source, month).  State that legitimately carries over from one month to
@@ -12,9 +12,9 @@ import bisect
 import calendar
 import random
 from dataclasses import dataclass
-from types import MappingProxyType
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
+from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 

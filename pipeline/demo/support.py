@@ -12,11 +12,11 @@ import bisect
 import calendar
 import random
 from dataclasses import dataclass
-from types import MappingProxyType
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
-from .sales import Month, danish_holidays, black_friday, seeded
+from .sales import Month, black_friday, danish_holidays, seeded
 
 TICKET_KEYS = ("ticket_id", "created_at", "first_response_at", "resolved_at", "channel",
                "priority", "category", "customer_id", "agent", "satisfaction")

@@ -19,16 +19,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import KpiConfig
-from pipeline.config import ProjectConfig
+from pipeline.config import KpiConfig, ProjectConfig
 from pipeline.core.database import first_line
-from pipeline.core.result_cache import ResultCache
 from pipeline.core.errors import QueryError
-from pipeline.core.periods import Period
-from pipeline.core.sql_text import query_parameters
 from pipeline.core.paths import display_path
-
-
+from pipeline.core.periods import Period
+from pipeline.core.result_cache import ResultCache
+from pipeline.core.sql_text import query_parameters
 
 Series = dict[date, "float | None"]
 NESTED_LOOP_DEFAULT = 5  # DuckDB's nested_loop_join_threshold

@@ -15,10 +15,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.config import did_you_mean
-from pipeline.core.errors import ConfigError
-from .scoring import CheckIn
 from pipeline.config.yaml_doc import load_yaml
+from pipeline.core.errors import ConfigError
 from pipeline.core.paths import display_path
+
+from .scoring import CheckIn
 
 CONFIDENCE_WORDS = {"low", "medium", "high"}
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipeline.config import did_you_mean
-from pipeline.core.errors import ConfigError
 from pipeline.config.okrs import CycleConfig, OkrsFile, cycle_dates
-from .scoring import CheckIn, CycleProgress, ObjectiveScore, score_key_result, score_objective
+from pipeline.core.errors import ConfigError
 from pipeline.core.periods import Calendar, Period
+
+from .scoring import CheckIn, CycleProgress, ObjectiveScore, score_key_result, score_objective
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 
-from pipeline.kpis.restatements import Restatement
 from pipeline.checks.source_checks import CheckResult
-from pipeline.kpis.comparisons import KpiResult
-from pipeline.okrs.cycles import CycleResult
 from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
+from pipeline.kpis.comparisons import KpiResult
+from pipeline.kpis.restatements import Restatement
+from pipeline.okrs.cycles import CycleResult
 from pipeline.sources.ingest import IngestReport
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pipeline.config import ProjectConfig
 from pipeline.config.okrs import StatusThresholds
+
 from .okr_section import OkrSection
 
 UNIT_WORDS = {

@@ -11,17 +11,26 @@ from datetime import date
 
 from markupsafe import Markup
 
-from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents
-from pipeline.kpis.restatements import Restatement
-from .charts import TrendData, sparkline_svg, trend_svg
 from pipeline.checks.source_checks import CheckResult
-from pipeline.kpis.comparisons import Health, KpiResult
-from pipeline.config import Direction, ReportConfig
-from pipeline.config import ProjectConfig
-from .formatting import NOT_AVAILABLE, NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
-from .okr_section import OkrSection, movers, okr_section
-from pipeline.okrs.cycles import CycleResult
+from pipeline.config import Direction, ProjectConfig, ReportConfig
 from pipeline.core.periods import Calendar, Period
+from pipeline.kpis.comparisons import Health, KpiResult
+from pipeline.kpis.restatements import Restatement
+from pipeline.okrs.cycles import CycleResult
+
+from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents
+from .charts import TrendData, sparkline_svg, trend_svg
+from .formatting import (
+    NOT_AVAILABLE,
+    NumberStyle,
+    date_range,
+    format_change,
+    format_relative,
+    format_value,
+    long_date,
+    period_name,
+)
+from .okr_section import OkrSection, movers, okr_section
 from .theme import ThemeAssets
 
 HEALTH_LABELS = {

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from .charts import bullet_svg
-from pipeline.kpis.comparisons import KpiResult
 from pipeline.config import Direction, KpiConfig, Unit
-from .formatting import NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
 from pipeline.config.okrs import StatusThresholds
+from pipeline.core.periods import Calendar, Period
+from pipeline.kpis.comparisons import KpiResult
 from pipeline.okrs.cycles import CycleResult
 from pipeline.okrs.scoring import STATUS_LABELS, KrScore, ObjectiveScore, Status
-from pipeline.core.periods import Calendar, Period
+
+from .charts import bullet_svg
+from .formatting import NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
 
 STATUS_ORDER = (Status.ACHIEVED, Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK, Status.NOT_STARTED)
 TYPE_LABELS = {

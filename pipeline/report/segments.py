@@ -24,13 +24,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pipeline.kpis.comparisons import KpiResult
-from pipeline.config import ProjectConfig
-from pipeline.config import ReportConfig
-from .context import ReportInputs
+from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
 from pipeline.core.timings import Timings
+from pipeline.kpis.comparisons import KpiResult
+
+from .context import ReportInputs
 
 PRELOAD = ["pipeline.report.render", "weasyprint"]
 

@@ -12,13 +12,13 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.config import ProjectConfig, ReportConfig
+from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.config import ProjectConfig
-from pipeline.config import ReportConfig
+
 from .context import HEALTH_LABELS, ReportInputs, movement_class
 from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
 from .okr_section import movers, status_counts
-from pipeline.core.periods import Calendar, Period
 
 
 class _Frozen(BaseModel):

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from pipeline.config import ColumnSpec, ColumnType, SourceConfig
 from pipeline.core.database import quote_ident
-from .csv_text import shown
 from pipeline.core.errors import InputError
-from .csv_reader import STAGE_TABLE
 from pipeline.core.paths import display_path
+
+from .csv_reader import STAGE_TABLE
+from .csv_text import shown
 
 SQL_TYPES = {
     ColumnType.TEXT: "VARCHAR",

@@ -37,10 +37,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config.sources import ReaderOptions
-from .csv_text import Lines, decode, shown
 from pipeline.core.database import first_line, quote_ident
 from pipeline.core.errors import InputError
 from pipeline.core.paths import display_path
+
+from .csv_text import Lines, decode, shown
 
 STAGE_TABLE = "_pulse_stage_raw"  # the staged file: its columns, `_row` and `_line`
 STAGE_DATA = "_pulse_stage_data"  # a CSV file's fields as read; STAGE_TABLE is then a view numbering them

@@ -38,13 +38,23 @@ from pathlib import Path
 
 import duckdb
 
-from . import dedupe
-from .casting import (DOT_SQL, NumberStyle, Profile, bound, declared_style, detected_style, detection_params,
-                      number_values, quick_style)
 from pipeline.config import ColumnType, SourceConfig
-from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, header_field, prepare_head
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
+
+from . import dedupe
+from .casting import (
+    DOT_SQL,
+    NumberStyle,
+    Profile,
+    bound,
+    declared_style,
+    detected_style,
+    detection_params,
+    number_values,
+    quick_style,
+)
+from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, header_field, prepare_head
 from .load_steps import cast_all, finish_file, match_columns, missing, number_columns, rollback, start_file
 
 TABLE = f"{READ_CSV})"

@@ -14,10 +14,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config.sources import ReaderOptions
-from .csv_reader import STAGE_TABLE, Staged, drop_stage, stage_csv
 from pipeline.core.database import first_line
 from pipeline.core.errors import InputError
 from pipeline.core.paths import display_path
+
+from .csv_reader import STAGE_TABLE, Staged, drop_stage, stage_csv
 
 __all__ = ["STAGE_TABLE", "Staged", "detect_format", "drop_stage", "stage_file"]
 

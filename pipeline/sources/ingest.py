@@ -34,22 +34,19 @@ from pathlib import Path
 
 import duckdb
 
-from . import dedupe
-
-from . import direct_load
-from . import quarantine
-from .casting import SQL_TYPES
-from pipeline.config import ColumnType, SourceConfig
-from pipeline.config import ProjectConfig
-from .csv_reader import remove_stale_temp_files
+from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core import tables
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
-from .staged_load import load_file
-from .formats import detect_format
-from .quarantine import Reject, rejects
-from .paths import expand
 from pipeline.core.paths import display_path
+
+from . import dedupe, direct_load, quarantine
+from .casting import SQL_TYPES
+from .csv_reader import remove_stale_temp_files
+from .formats import detect_format
+from .paths import expand
+from .quarantine import Reject, rejects
+from .staged_load import load_file
 
 __all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "latest_date", "rejects"]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import duckdb
 
-from . import dedupe
-from . import quarantine
-from .casting import SQL_TYPES, NumberStyle, Profile, cast_expression, format_params, profile
 from pipeline.config import ColumnType, SourceConfig, did_you_mean
-from .csv_reader import Staged
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
 from pipeline.core.paths import display_path
+
+from . import dedupe, quarantine
+from .casting import SQL_TYPES, NumberStyle, Profile, cast_expression, format_params, profile
+from .csv_reader import Staged
 
 UNTYPED = ("VARCHAR", "BLOB")
 

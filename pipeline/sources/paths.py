@@ -15,9 +15,10 @@ import glob
 import os
 from pathlib import Path
 
-from pipeline.core.errors import ConfigError, InputError
 from pipeline.config.yaml_doc import load_yaml
+from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.paths import GLOB_CHARS, OUTSIDE_HINT, display_path, inside, pattern_problem
+
 
 def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
     """The files matching a source's globs, sorted by path, each once."""

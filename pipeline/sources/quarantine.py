@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .casting import bound
-from .csv_reader import RawReject
-from .csv_reader import STAGE_TABLE
+from .csv_reader import STAGE_TABLE, RawReject
 
 TABLE = "_pulse_rejects"
 

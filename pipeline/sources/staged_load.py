@@ -18,17 +18,25 @@ from pathlib import Path
 
 import duckdb
 
-from . import dedupe
-from . import quarantine
-from .casting import bad_value, bound, check_casts, number_style, profile
 from pipeline.config import SourceConfig
 from pipeline.core.database import first_line, quote_ident
 from pipeline.core.errors import InputError
-from .load_steps import (all_cast, cast_all, finish_file, match_columns, number_columns, rollback, start_file,
-                         typed_columns)
+from pipeline.core.paths import display_path
+
+from . import dedupe, quarantine
+from .casting import bad_value, bound, check_casts, number_style, profile
 from .csv_reader import STAGE_TABLE, Staged, drop_stage
 from .formats import detect_format, stage_file
-from pipeline.core.paths import display_path
+from .load_steps import (
+    all_cast,
+    cast_all,
+    finish_file,
+    match_columns,
+    number_columns,
+    rollback,
+    start_file,
+    typed_columns,
+)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, tmp_dir: Path, name: str, source: SourceConfig, path: Path, rel: str,

@@ -7,10 +7,10 @@ import json
 
 import pytest
 import yaml
-from conftest import NOW, make_project, run_pulse
 from pypdf import PdfReader
 
 from pipeline.app import runner, workspace
+from support.project import NOW, make_project, run_pulse
 
 
 def pulse(project, *args, monkeypatch, capsys):

@@ -10,12 +10,12 @@ import json
 from datetime import datetime
 
 import pytest
-from conftest import NOW, make_project
-from test_kpi_values import dedupe, read_sales_files, sales_kpis
 
 from pipeline.app import runner, workspace
-from pipeline.report import render
 from pipeline.outputs.names import slug
+from pipeline.report import render
+from support.project import NOW, make_project
+from support.reference import dedupe, read_sales_files, sales_kpis
 
 REGIONS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark"]
 

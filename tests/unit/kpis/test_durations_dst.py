@@ -6,16 +6,15 @@ October 2026, 03:00 -> 02:00) adds an hour.
 """
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from pipeline.core import database
-
-from pipeline.kpis import queries as kpis
 from pipeline.core.periods import Calendar, Grain
+from pipeline.kpis import queries as kpis
+from support.project import REPO
 
-QUERIES = Path(__file__).resolve().parents[1] / "queries" / "support"
+QUERIES = REPO / "queries" / "support"
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_pulse
-
 from pipeline.core.database import connect
+from support.project import run_pulse
 
 CORPUS = Path(__file__).parent / "corpus"
 TABLE = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))

@@ -16,19 +16,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from smtp_fixtures import MANAGEMENT, free_port, smtp_server, write_delivery
-from test_cli import pulse
-from test_email_delivery import stub_pdf
 
 from pipeline.app import due
-from pipeline.report import render
-
-from pipeline.delivery import ledger
-
-from pipeline.core.errors import RunFailed
 from pipeline.app.lock import project_lock
-from pipeline.core.errors import ProjectBusy
 from pipeline.app.runner import RunResult
+from pipeline.core.errors import ProjectBusy, RunFailed
+from pipeline.delivery import ledger
+from pipeline.report import render
+from support.project import pulse, stub_pdf
+from support.smtp import MANAGEMENT, free_port, smtp_server, write_delivery
 
 UTC = timezone.utc
 

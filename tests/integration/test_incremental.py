@@ -13,18 +13,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_project
 
-from pipeline.app import cli
-from pipeline.report import render
-
-from pipeline.kpis import queries as kpis
-
-from pipeline.app import runner
-
-from pipeline.sources import ingest as sources
+from pipeline.app import cli, runner
 from pipeline.config import load_project
 from pipeline.core.database import connect_project
+from pipeline.kpis import queries as kpis
+from pipeline.report import render
+from pipeline.sources import ingest as sources
+from support.project import NOW, make_project
 
 PERIOD = "2026-10"
 NEWEST = ["data/sales/sales_2026-10.csv", "data/support/tickets_2026-10.json"]

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.errors import InputError
-from test_messy_exports import load, make
+from support.messy import load, make
 
 COLUMNS = {
     "id": {"type": "integer"},

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.app.validate import validate_project
 from pipeline.config import load_project
 from pipeline.config.delivery import collect_delivery_problems, load_delivery
 from pipeline.config.reports import render_subject, subject_fields
 from pipeline.core.errors import ConfigError
-from pipeline.app.validate import validate_project
 
 
 def edit_yaml(path: Path, change) -> None:

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW
 from pipeline.app import workspace
 from pipeline.config import load_project
-from pipeline.core.errors import ConfigError
 from pipeline.config.okrs import (
     Aggregation,
     CycleConfig,
@@ -30,6 +28,8 @@ from pipeline.config.okrs import (
     StatusThresholds,
     cycle_dates,
 )
+from pipeline.core.errors import ConfigError
+from pipeline.core.periods import Calendar, Grain
 from pipeline.okrs.cycles import choose_cycle, evaluate
 from pipeline.okrs.scoring import (
     CheckIn,
@@ -41,7 +41,7 @@ from pipeline.okrs.scoring import (
     score_objective,
     status_for,
 )
-from pipeline.core.periods import Calendar, Grain
+from support.project import NOW
 
 Q4_START = date(2026, 10, 1)
 Q4_END = date(2027, 1, 1)  # exclusive

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import make_project
 from pipeline.app import runner
-from pipeline.report import render
 from pipeline.config import load_project
 from pipeline.core.errors import PulseError
+from pipeline.report import render
+from support.project import make_project
 
 PERIOD = "2026-10"
 HEALTH_CLASSES = {"green", "amber", "red", "none"}

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.okrs.checkins import latest_by_kr, load_checkins
-from pipeline.core.errors import ConfigError
 from pipeline.config.okrs import OkrsFile
+from pipeline.core.errors import ConfigError
+from pipeline.core.periods import Calendar, Grain
+from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import choose_cycle, evaluate
 from pipeline.okrs.scoring import Status
-from pipeline.core.periods import Calendar, Grain
+from support.project import REPO
 
 KNOWN = {"q4_revenue", "bigger_baskets", "loyalty_launch"}
 OCT_END = date(2026, 11, 1)  # exclusive end of the report period 2026-10
@@ -297,7 +298,7 @@ def _two_cycle_project(tmp_path: Path, extra_checkins: str = "") -> Path:
     """The repo's config with a second cycle (2027-Q1) after the demo's 2026-Q4."""
     import shutil
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     root = tmp_path / "project"
     for name in ("config", "queries", "report_templates"):
         shutil.copytree(repo / name, root / name)

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_messy_exports import load, make
-
-from pipeline.sources import dedupe
-
-from pipeline.sources import direct_load
 from pipeline.config import load_project
 from pipeline.core.database import connect
+from pipeline.sources import dedupe, direct_load
+from support.messy import load, make
 
 HEADER = "id,amount,name,day\n"
 # id 1 in all three files; id 2 twice in the first file and NULL ids twice in the second; id 4 only in the last

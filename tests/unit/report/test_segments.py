@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import NOW, make_project
-
-from pipeline.report import segments as parallel_render
 
 from pipeline.app import runner
 from pipeline.config import load_project
+from pipeline.report import segments as parallel_render
+from support.project import NOW, make_project
 
 PERIOD = "2026-10"
 

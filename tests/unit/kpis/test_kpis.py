@@ -12,9 +12,8 @@ from datetime import date
 import pytest
 
 from pipeline.core import database
-
-from pipeline.kpis import queries as kpis
 from pipeline.core.periods import Calendar, Grain
+from pipeline.kpis import queries as kpis
 
 JOIN = ("SELECT p.period_start AS period, count(*) AS value, sum(f.amount) AS total FROM periods p "
         "JOIN facts f ON f.ts >= p.period_start AND f.ts < p.period_end GROUP BY ALL ORDER BY ALL")

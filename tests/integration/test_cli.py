@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from html.parser import HTMLParser
@@ -22,7 +20,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import make_project
+from support.project import make_project, pulse
 
 PERIOD = "2026-10"
 KPI_TITLES = [
@@ -30,16 +28,6 @@ KPI_TITLES = [
     "Tickets opened", "Complaints", "Median first response", "Median resolution time", "SLA met", "CSAT",
     "Open backlog",
 ]
-
-
-def pulse(args: list[str], cwd: Path, columns: int = 200) -> subprocess.CompletedProcess:
-    """Run `python -m pipeline ARGS` in `cwd` as a user would (no terminal attached)."""
-    env = {**os.environ, "COLUMNS": str(columns), "PYTHONIOENCODING": "utf-8"}
-    env.pop("PYTHONWARNINGS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
-    )
 
 
 class _ValueCells(HTMLParser):

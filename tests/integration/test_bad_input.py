@@ -22,8 +22,8 @@ from typing import Callable
 
 import pytest
 
-from conftest import make_project, run_pulse
 from pipeline.app import runner
+from support.project import make_project, run_pulse
 
 PERIOD = "2026-10"
 RUN = ["run", "--period", PERIOD]

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import pytest
 
-import conftest
-from conftest import make_project
 from pipeline.app import runner
-from pipeline.report.charts import ACCENT
 from pipeline.config import load_project
+from pipeline.report.charts import ACCENT
+from support import project as conftest
+from support.project import make_project
 
 PERIOD = "2026-10"
 CHROMIUM = Path(os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium"))

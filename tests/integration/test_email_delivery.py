@@ -21,24 +21,17 @@ import duckdb
 import pytest
 import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import NOW, make_project
-from smtp_fixtures import MANAGEMENT, Handler, free_port, smtp_server, write_delivery
-from test_cli import pulse
 
 from pipeline.app import runner
+from pipeline.core.errors import ConfigError, PulseError, RunFailed
+from pipeline.delivery import smtp as smtp_delivery
 from pipeline.outputs.names import slug
 from pipeline.report import render
-
-from pipeline.delivery import smtp as smtp_delivery
-from pipeline.core.errors import ConfigError, PulseError, RunFailed
+from support.project import NOW, make_project, pulse, stub_pdf
+from support.smtp import MANAGEMENT, Handler, free_port, smtp_server, write_delivery
 
 PERIOD = "2026-10"
 SUBJECT = "Nordlys Kaffe ApS: Monthly business review — October 2026"
-
-
-def stub_pdf(html: str, _templates_dir, *_args) -> bytes:
-    """A small stand-in PDF, different for every report file."""
-    return b"%PDF-1.7 stub " + hashlib.sha256(html.encode()).hexdigest().encode()
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_messy_exports import load, make
 
-from pipeline.sources import direct_load
 from pipeline.core.errors import InputError
+from pipeline.sources import direct_load
+from support.messy import load, make
 
 HEADER = "id,amount,name,day\n"
 CASES = {

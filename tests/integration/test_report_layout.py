@@ -14,11 +14,11 @@ import shutil
 
 import pytest
 import yaml
-from conftest import NOW, make_project
 from pypdf import PdfReader
 
 from pipeline.app import runner
 from pipeline.report import render
+from support.project import NOW, make_project
 
 
 def _pages(pdf_path) -> list[str]:

@@ -10,9 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import NOW, REPO, make_project
-
 from pipeline.app import runner
+from support.project import NOW, REPO, make_project
 
 KILLER = textwrap.dedent(
     """

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from pipeline.config import Unit
-from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
 from pipeline.core.periods import Calendar, Grain
+from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value, long_date, period_name
 
 NB = "\u00a0"
 
@@ -68,8 +68,8 @@ def test_month_names_and_dates_by_locale():
 def test_mover_sentences_follow_the_locale():
     from datetime import date as day
 
-    from pipeline.kpis.comparisons import compare
     from pipeline.config import KpiConfig
+    from pipeline.kpis.comparisons import compare
     from pipeline.report.okr_section import movers
 
     cal = Calendar(Grain.MONTH)

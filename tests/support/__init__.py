@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: projects, the CLI, an SMTP server, reference computations."""
