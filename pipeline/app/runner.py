@@ -28,13 +28,13 @@ from pipeline.kpis.segments import segment_results
 from pipeline.okrs.cycles import choose_cycle
 from pipeline.outputs.archive import previous_manifest
 from pipeline.outputs.index import write_index
-from pipeline.outputs.manifest import RunRecord, build_manifest, kpi_values
+from pipeline.outputs.manifest import MANIFEST, RunRecord, SegmentOutputs, build_manifest
 from pipeline.outputs.names import slug
-from pipeline.outputs.publish import clean_staging, manifest_bytes, publish
+from pipeline.outputs.publish import clean_staging, publish
 from pipeline.report.context import ReportInputs
 from pipeline.report.render import render_files
 from pipeline.report.segments import SegmentJob, render_segments
-from pipeline.report.summary import build_summary, summary_record
+from pipeline.report.summary import build_summary
 from pipeline.report.theme import theme_assets
 from pipeline.sources.ingest import latest_date
 
@@ -104,7 +104,7 @@ def run_report(
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
-    restated = restatements(previous, results)
+    restated = restatements(previous.values_of() if previous else {}, results)
     inputs = ReportInputs(
         data_as_of=as_of,
         okr=okr,
@@ -112,28 +112,27 @@ def run_report(
         theme=theme_assets(config),
         sql={k: config.query_path(k).read_text(encoding="utf-8") for k in report.kpis},
         restatements=restated,
-        restated_since=str(previous.get("built_at", "")) if previous else "",
+        restated_since=previous.built_at if previous else "",
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
-    segments: dict[str, dict] = {}
-    summaries = {}  # the email's executive summary per segment
+    segments: dict[str, SegmentOutputs] = {}
     if report.burst_by:
         jobs = []
         for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
+            reported = previous.values_of(segment) if previous else {}
             seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
-                                 restatements=restatements(previous, seg_results, segment))
+                                 restatements=restatements(reported, seg_results))
             jobs.append(SegmentJob(segment, f"{name}-{slug(segment)}", seg_results, seg_inputs))
-        # segments render in worker processes (render_workers, see parallel_render)
+        # segments render in worker processes (render_workers, see report.segments)
         for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
-            summaries[job.segment] = build_summary(config, name, report, period, job.results, job.inputs)
-            segments[job.segment] = {"kpis": kpi_values(job.results),
-                                     "company_wide_only": sorted(job.inputs.company_wide_only),
-                                     "files": [f.name for f in seg_files]}
-    record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages)
-    manifest = build_manifest(config.root, record, files, segments)
-    manifest["summary"] = summary_record(build_summary(config, name, report, period, results, inputs), summaries)
-    files.append(OutputFile("manifest.json", manifest_bytes(manifest)))
+            segments[job.segment] = SegmentOutputs(
+                job.results, job.inputs.company_wide_only, tuple(seg_files),
+                build_summary(config, name, report, period, job.results, job.inputs))
+    record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages,
+                       build_summary(config, name, report, period, results, inputs), segments)
+    manifest = build_manifest(config.root, record, files)
+    files.append(OutputFile(MANIFEST, manifest.to_bytes()))
     staging = config.workdir / "staging"
     clean_staging(staging)
     progress(f"writing {folder}")

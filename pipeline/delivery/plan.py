@@ -11,7 +11,6 @@ two lists of the same report file gets it once (from the first list).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from pipeline.config import ReportConfig, did_you_mean
 from pipeline.config.delivery import DeliveryFile
 from pipeline.core.errors import DeliveryError, DeliveryFailed
 from pipeline.core.paths import display_path
-from pipeline.report.summary import EmailSummary, summary_from_manifest
+from pipeline.outputs.manifest import MANIFEST, Manifest, ManifestError
+from pipeline.report.summary import EmailSummary
 from pipeline.sources.ingest import IngestReport
 
 from .message import Attachment, Envelope, subject_for
@@ -32,7 +32,7 @@ class BuiltReport:
     report: str
     period: str
     folder: Path
-    manifest: dict
+    manifest: Manifest
 
 
 @dataclass(frozen=True)
@@ -49,31 +49,28 @@ class PlannedMessage:
 
 
 def read_built(folder: Path, report: str, period: str) -> BuiltReport:
-    """The archived report; a PulseError when there is none."""
-    path = folder / "manifest.json"
-    hint = f"run 'pulse run {report} --period {period}' first"
+    """The archived report; a DeliveryError when there is none or its manifest cannot be read."""
+    path = folder / MANIFEST
     if not path.is_file():
-        raise DeliveryError(f"{display_path(folder)}: no built report for {report} {period}", hint)
+        raise DeliveryError(f"{display_path(folder)}: no built report for {report} {period}",
+                            f"run 'pulse run {report} --period {period}' first")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeliveryError(f"{display_path(path)}: cannot read the manifest: {exc}", hint) from None
-    if "summary" not in manifest:
-        raise DeliveryError(f"{display_path(path)}: built by a Pulse without email support (no summary in the manifest)",
-                         f"re-run: pulse run {report} --period {period}")
+        manifest = Manifest.read(path)
+    except ManifestError as exc:
+        raise DeliveryError(f"{display_path(path)}: {exc}", f"re-run: pulse run {report} --period {period}") from None
     return BuiltReport(report, period, folder, manifest)
 
 
 def check_fresh(built: BuiltReport, ingest: IngestReport) -> None:
     """Refuse outputs built from other exports than those loaded now."""
-    then = {(i["source"], i["path"]): i["sha256"] for i in built.manifest.get("inputs", [])}
+    then = {(i.source, i.path): i.sha256 for i in built.manifest.inputs}
     now = {(f.source, f.path): f.sha256 for f in ingest.files if f.status != "removed"}
     changed = [f"changed: {p}" for (s, p), h in sorted(now.items()) if (s, p) in then and then[(s, p)] != h]
     added = [f"new: {p}" for (s, p) in sorted(set(now) - set(then))]
     removed = [f"removed: {p}" for (s, p) in sorted(set(then) - set(now))]
     details = changed + added + removed
     if details:
-        as_of = built.manifest.get("data_as_of") or "unknown"
+        as_of = built.manifest.data_as_of or "unknown"
         raise DeliveryFailed(
             f"{display_path(built.folder)} was built from older exports (data as of {as_of}); "
             f"{len(details)} export file(s) changed since, so nothing was sent",
@@ -84,7 +81,7 @@ def check_fresh(built: BuiltReport, ingest: IngestReport) -> None:
 
 def _pdf(built: BuiltReport, name: str) -> tuple[bytes, str]:
     path = built.folder / name
-    expected = built.manifest.get("outputs", {}).get(name)
+    expected = built.manifest.outputs.get(name)
     hint = f"re-run: pulse run {built.report} --period {built.period}"
     if not path.is_file() or expected is None:
         raise DeliveryError(f"{display_path(path)}: the PDF to attach is missing", hint)
@@ -103,7 +100,7 @@ def plan_messages(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
                          "add email: with send_to: [a recipient list of config/delivery.yaml]")
     messages: list[PlannedMessage] = []
     targets: list[tuple[str | None, list[str]]] = [(None, email.send_to)]
-    built_segments = built.manifest.get("segments", {})
+    built_segments = built.manifest.segments
     problems = []
     for segment, lists in email.segments.items():
         if segment not in built_segments:
@@ -125,8 +122,8 @@ def _messages_for(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
     if segment is None:
         pdf_name = f"{built.report}.pdf"
     else:
-        pdf_name = next((f for f in built.manifest["segments"][segment].get("files", []) if f.endswith(".pdf")), "")
-    summary = summary_from_manifest(built.manifest, segment)
+        pdf_name = next((f for f in built.manifest.segments[segment].files if f.endswith(".pdf")), "")
+    summary = built.manifest.summary_of(segment)
     if summary is None:
         raise DeliveryError(f"{display_path(built.folder / 'manifest.json')}: no email summary for "
                          f"{segment or 'the company-wide report'}", f"re-run: pulse run {built.report} --period {built.period}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .comparisons import KpiResult
@@ -24,20 +25,16 @@ def _differs(old: float | None, new: float | None) -> bool:
     return not math.isclose(old, new, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
 
 
-def restatements(previous: dict | None, results: list[KpiResult], segment: str | None = None) -> list[Restatement]:
-    """KPI values that differ from what the previous run reported for this period."""
-    if not previous:
-        return []
-    old_values = previous.get("kpis", {})
-    if segment is not None:
-        old_values = previous.get("segments", {}).get(segment, {}).get("kpis", {})
+def restatements(reported: Mapping[str, float | None], results: Sequence[KpiResult]) -> list[Restatement]:
+    """KPI values that differ from what an earlier build `reported` for the same period (KPI id -> value;
+    a KPI it did not report is not a restatement)."""
     found = []
     for result in results:
-        old = old_values.get(result.kpi_id)
-        if old is None:
+        if result.kpi_id not in reported:
             continue
-        if _differs(old.get("value"), result.value):
-            found.append(Restatement(result.kpi_id, result.title, old.get("value"), result.value))
+        old = reported[result.kpi_id]
+        if _differs(old, result.value):
+            found.append(Restatement(result.kpi_id, result.title, old, result.value))
     return found
 
 

@@ -8,9 +8,10 @@ period built, for reports/index.html.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .manifest import MANIFEST, Manifest, ManifestError
 
 
 @dataclass(frozen=True)
@@ -22,26 +23,27 @@ class ArchivedReport:
     files: tuple[str, ...]
 
 
-def previous_manifest(folder: Path) -> dict | None:
-    path = folder / "manifest.json"
+def previous_manifest(folder: Path) -> Manifest | None:
+    """The manifest of the report built earlier in `folder`; None when there is none or it cannot be read."""
+    path = folder / MANIFEST
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return Manifest.read(path)
+    except ManifestError:
         return None
 
 
 def archived_reports(output_dir: Path) -> list[ArchivedReport]:
     """Every built report and period, newest period first."""
     found = []
-    for manifest_path in output_dir.glob("*/*/manifest.json"):
+    for manifest_path in output_dir.glob(f"*/*/{MANIFEST}"):
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = Manifest.read(manifest_path)
+        except ManifestError:
             continue
         folder = manifest_path.parent
         files = tuple(sorted(p.name for p in folder.iterdir() if p.suffix in (".html", ".pdf")))
-        found.append(ArchivedReport(folder.parent.name, folder.name, folder, str(manifest.get("built_at", "")), files))
+        found.append(ArchivedReport(folder.parent.name, folder.name, folder, manifest.built_at, files))
     found.sort(key=lambda a: (a.period, a.report), reverse=True)
     return found

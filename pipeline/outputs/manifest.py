@@ -1,18 +1,28 @@
-"""manifest.json: what a run used and produced.
+"""manifest.json: what a run used and produced, written and read by one model, `Manifest`.
 
-Input files and their hashes, the config hash, every KPI value, every OKR
-score, check results, restated figures, output hashes, timings and versions.
-No secrets: only config hashes, never config values.
+Input files and their hashes, the config hash, every KPI value (company-wide
+and per segment), every OKR score, check results, restated figures, output
+hashes, timings, versions, and the executive summary each report file's email
+carries. No secrets: only config hashes, never config values.
+
+The run builds it (`build_manifest`), `publish` writes it beside the outputs
+(`Manifest.to_bytes`), and later readers (`pulse send`, restatements of a
+re-run, reports/index.html) read it back with `Manifest.read`: the same class
+both ways, so a field cannot be written under one name and read under another.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.checks.source_checks import CheckResult
 from pipeline.core.files import OutputFile
@@ -20,7 +30,150 @@ from pipeline.core.periods import Period
 from pipeline.kpis.comparisons import KpiResult
 from pipeline.kpis.restatements import Restatement
 from pipeline.okrs.cycles import CycleResult
+from pipeline.report.summary import EmailSummary
 from pipeline.sources.ingest import IngestReport
+
+MANIFEST = "manifest.json"
+CheckNumber = int | float | bool | str | None | dict[str, int]
+
+
+class _Record(BaseModel):
+    # keys this version does not know are ignored, so a manifest written by a newer or older
+    # Pulse still reads (fields added later must have defaults)
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PeriodRecord(_Record):
+    label: str
+    start: date
+    end_exclusive: date
+
+
+class InputRecord(_Record):
+    source: str
+    path: str
+    sha256: str
+    rows: int
+    rejected: int
+    skipped_header_lines: int
+    skipped_blank_lines: int
+
+
+class KpiValue(_Record):
+    value: float | None
+    previous: float | None
+    last_year: float | None
+    target: float | None
+    health: str
+
+
+class KeyResultRecord(_Record):
+    baseline: float | None
+    current: float | None
+    attainment: float | None
+    score: float
+    expected: float
+    status: str
+
+
+class ObjectiveRecord(_Record):
+    score: float
+    status: str
+    key_results: dict[str, KeyResultRecord]
+
+
+class OkrRecord(_Record):
+    cycle: str
+    expected: float
+    final: bool
+    objectives: dict[str, ObjectiveRecord]
+
+
+class SegmentRecord(_Record):
+    kpis: dict[str, KpiValue]
+    company_wide_only: list[str]
+    files: list[str]
+
+
+class CheckRecord(_Record):
+    scope: str
+    check: str
+    severity: str
+    passed: bool
+    message: str
+    numbers: dict[str, CheckNumber]
+
+
+class RestatedRecord(_Record):
+    kpi: str
+    old: float | None
+    new: float | None
+
+
+class SummaryRecord(_Record):
+    company: EmailSummary
+    segments: dict[str, EmailSummary]
+
+
+class ManifestError(ValueError):
+    """A manifest.json that cannot be read as this version's manifest."""
+
+
+class Manifest(_Record):
+    """Everything a run recorded about one report and period."""
+
+    report: str
+    period: PeriodRecord
+    built_at: str  # ISO 8601 with offset, to the second
+    data_as_of: date | None
+    inputs: list[InputRecord]
+    config_sha256: str
+    kpis: dict[str, KpiValue]
+    okrs: OkrRecord | None
+    segments: dict[str, SegmentRecord]
+    checks: list[CheckRecord]
+    restated: list[RestatedRecord]
+    outputs: dict[str, str]  # file name -> sha256
+    timings_seconds: dict[str, float]
+    versions: dict[str, str]
+    summary: SummaryRecord
+
+    def to_bytes(self) -> bytes:
+        """The manifest as written to disk: indented JSON, keys sorted, one trailing newline."""
+        return (json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Read `path`; ManifestError (with the reason) when it is missing, not JSON or not a manifest."""
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except OSError as exc:
+            raise ManifestError(f"cannot read it: {exc.strerror or exc}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the file"
+            raise ManifestError(f"not a manifest of this Pulse version ({where}: {first['msg']})") from None
+
+    def values_of(self, segment: str | None = None) -> dict[str, float | None]:
+        """Each KPI's value as this run reported it, company-wide or for one segment."""
+        if segment is None:
+            return {k: v.value for k, v in self.kpis.items()}
+        found = self.segments.get(segment)
+        return {} if found is None else {k: v.value for k, v in found.kpis.items()}
+
+    def summary_of(self, segment: str | None) -> EmailSummary | None:
+        """The archived email summary of the company-wide report (None) or of a segment's."""
+        return self.summary.company if segment is None else self.summary.segments.get(segment)
+
+
+@dataclass(frozen=True)
+class SegmentOutputs:
+    """A segment's report as built: its KPI results, the KPIs shown company-wide, its files and summary."""
+
+    results: Sequence[KpiResult]
+    company_wide_only: frozenset[str]
+    files: Sequence[OutputFile]
+    summary: EmailSummary
 
 
 @dataclass(frozen=True)
@@ -32,11 +185,13 @@ class RunRecord:
     built_at: datetime
     data_as_of: date | None
     ingest: IngestReport
-    results: list[KpiResult]
+    results: Sequence[KpiResult]
     okr: CycleResult | None
-    checks: list[CheckResult]
-    restatements: list[Restatement]
+    checks: Sequence[CheckResult]
+    restatements: Sequence[Restatement]
     timings: dict[str, float]
+    summary: EmailSummary
+    segments: dict[str, SegmentOutputs]
 
 
 def config_hash(root: Path) -> str:
@@ -48,62 +203,69 @@ def config_hash(root: Path) -> str:
     return digest.hexdigest()
 
 
-def kpi_values(results: list[KpiResult]) -> dict:
-    return {
-        r.kpi_id: {"value": r.value, "previous": r.previous, "last_year": r.last_year, "target": r.target,
-                   "health": r.health.value}
-        for r in results
-    }
+def kpi_values(results: Sequence[KpiResult]) -> dict[str, KpiValue]:
+    return {r.kpi_id: KpiValue(value=r.value, previous=r.previous, last_year=r.last_year, target=r.target,
+                               health=r.health.value) for r in results}
 
 
-def okr_scores(okr: CycleResult | None) -> dict | None:
+def okr_record(okr: CycleResult | None) -> OkrRecord | None:
     if okr is None:
         return None
-    return {
-        "cycle": okr.name,
-        "expected": okr.expected,
-        "final": okr.final,
-        "objectives": {
-            o.objective_id: {
-                "score": o.score,
-                "status": o.status.value,
-                "key_results": {
-                    k.kr_id: {"baseline": k.baseline, "current": k.current, "attainment": k.attainment,
-                              "score": k.score, "expected": k.expected, "status": k.status.value}
-                    for k in o.key_results
-                },
-            }
+    return OkrRecord(
+        cycle=okr.name, expected=okr.expected, final=okr.final,
+        objectives={
+            o.objective_id: ObjectiveRecord(
+                score=o.score, status=o.status.value,
+                key_results={k.kr_id: KeyResultRecord(baseline=k.baseline, current=k.current,
+                                                      attainment=k.attainment, score=k.score, expected=k.expected,
+                                                      status=k.status.value) for k in o.key_results},
+            )
             for o in okr.objectives
         },
-    }
+    )
 
 
-def build_manifest(root: Path, record: RunRecord, files: list[OutputFile], segments: dict | None = None) -> dict:
+def _number(value: object) -> CheckNumber:
+    """A check's number as JSON keeps it: dates as ISO text."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): int(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def check_record(check: CheckResult) -> CheckRecord:
+    return CheckRecord(scope=check.scope, check=check.name, severity=check.severity, passed=check.passed,
+                       message=check.message, numbers={k: _number(v) for k, v in check.numbers.items()})
+
+
+def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -> Manifest:
+    """The manifest of a run whose outputs (every report file, segments included) are `files`."""
     period = record.period
-    return {
-        "report": record.report,
-        "period": {"label": period.label, "start": period.start, "end_exclusive": period.end},
-        "built_at": record.built_at.isoformat(timespec="seconds"),
-        "data_as_of": record.data_as_of,
-        "inputs": [
-            {"source": f.source, "path": f.path, "sha256": f.sha256, "rows": f.rows, "rejected": f.rejected,
-             "skipped_header_lines": f.skipped_headers, "skipped_blank_lines": f.skipped_blank}
-            for f in record.ingest.files
-        ],
-        "config_sha256": config_hash(root),
-        "kpis": kpi_values(record.results),
-        "okrs": okr_scores(record.okr),
-        "segments": segments or {},
-        "checks": [
-            {"scope": c.scope, "check": c.name, "severity": c.severity, "passed": c.passed,
-             "message": c.message, "numbers": c.numbers}
-            for c in record.checks
-        ],
-        "restated": [{"kpi": r.kpi_id, "old": r.old, "new": r.new} for r in record.restatements],
-        "outputs": {f.name: hashlib.sha256(f.content).hexdigest() for f in files},
-        "timings_seconds": record.timings,
-        "versions": versions(),
-    }
+    return Manifest(
+        report=record.report,
+        period=PeriodRecord(label=period.label, start=period.start, end_exclusive=period.end),
+        built_at=record.built_at.isoformat(timespec="seconds"),
+        data_as_of=record.data_as_of,
+        inputs=[InputRecord(source=f.source, path=f.path, sha256=f.sha256, rows=f.rows, rejected=f.rejected,
+                            skipped_header_lines=f.skipped_headers, skipped_blank_lines=f.skipped_blank)
+                for f in record.ingest.files],
+        config_sha256=config_hash(root),
+        kpis=kpi_values(record.results),
+        okrs=okr_record(record.okr),
+        segments={name: SegmentRecord(kpis=kpi_values(s.results), company_wide_only=sorted(s.company_wide_only),
+                                      files=[f.name for f in s.files])
+                  for name, s in record.segments.items()},
+        checks=[check_record(c) for c in record.checks],
+        restated=[RestatedRecord(kpi=r.kpi_id, old=r.old, new=r.new) for r in record.restatements],
+        outputs={f.name: hashlib.sha256(f.content).hexdigest() for f in files},
+        timings_seconds=record.timings,
+        versions=versions(),
+        summary=SummaryRecord(company=record.summary,
+                              segments={name: s.summary for name, s in record.segments.items()}),
+    )
 
 
 def versions() -> dict[str, str]:

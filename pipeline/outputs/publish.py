@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -117,5 +116,4 @@ def clean_staging(staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def manifest_bytes(manifest: dict) -> bytes:
-    return (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+

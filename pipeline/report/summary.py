@@ -104,16 +104,4 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
     )
 
 
-def summary_record(company: EmailSummary, segments: dict[str, EmailSummary]) -> dict:
-    """The manifest's `summary` entry."""
-    return {"company": company.model_dump(mode="json"),
-            "segments": {name: s.model_dump(mode="json") for name, s in segments.items()}}
 
-
-def summary_from_manifest(manifest: dict, segment: str | None) -> EmailSummary | None:
-    """The archived summary of the company-wide report (segment None) or a segment's."""
-    record = manifest.get("summary")
-    if not isinstance(record, dict):
-        return None
-    data = record.get("company") if segment is None else record.get("segments", {}).get(segment)
-    return None if data is None else EmailSummary.model_validate(data)
