@@ -26,6 +26,7 @@ from pipeline.core.result_cache import ResultCache
 from pipeline.core.timings import Timings
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.comparisons import KpiResult, compare
+from pipeline.kpis.queries import Series
 from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import CycleResult, choose_cycle, evaluate, kr_ids
 from pipeline.sources import ingest as sources
@@ -100,7 +101,7 @@ def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], per
     return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
 
 
-def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, dict]:
+def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, Series]:
     """Each KPI's company-wide series, one query execution per KPI."""
     return {k: s.values for k, s in kpi_series_full(ws, kpi_ids, window, period).items()}
 
@@ -113,7 +114,7 @@ def kpi_results(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: P
 
 def okr_results(
     ws: Workspace, calendar: Calendar, period: Period, cycle_name: str | None = None,
-    series: dict[str, dict] | None = None,
+    series: dict[str, Series] | None = None,
 ) -> CycleResult | None:
     """Score the OKR cycle for `period`; None when the project has no okrs.yaml."""
     okrs = ws.config.okrs

@@ -22,6 +22,9 @@ from pipeline.core.database import quote_ident
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
 
+# a check's numbers: counts, ratios, dates, column names, NULL counts per column
+CheckNumber = int | float | bool | str | date | None | dict[str, int]
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -32,7 +35,7 @@ class CheckResult:
     severity: str  # "fail" or "warn" (what a failure of this check means)
     passed: bool
     message: str
-    numbers: dict[str, object] = field(default_factory=dict)
+    numbers: dict[str, CheckNumber] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:

@@ -62,8 +62,7 @@ def subject_for(summary: EmailSummary, template: str) -> str:
 
 def html_body(templates_dir: Path, summary: EmailSummary, pdf_name: str) -> str:
     """The summary as HTML with every CSS rule inlined into style attributes."""
-    values = {**{name: getattr(summary, name) for name in EmailSummary.model_fields}, "pdf_name": pdf_name}
-    html = render_template(templates_dir, TEMPLATE, values)
+    html = render_template(templates_dir, TEMPLATE, summary, pdf_name=pdf_name)
     try:
         return css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False).inline(html)
     except (css_inline.InlineError, ValueError) as exc:

@@ -7,6 +7,7 @@ periods over it, and scores every KR and objective with `okrs`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,7 @@ from pipeline.config import did_you_mean
 from pipeline.config.okrs import CycleConfig, OkrsFile, cycle_dates
 from pipeline.core.errors import ConfigError
 from pipeline.core.periods import Calendar, Period
+from pipeline.kpis.queries import Series
 
 from .scoring import CheckIn, CycleProgress, ObjectiveScore, score_key_result, score_objective
 
@@ -74,7 +76,7 @@ def evaluate(
     okrs: OkrsFile,
     window: CycleWindow,
     period: Period,
-    series: dict[str, dict[date, float | None]],
+    series: Mapping[str, Series],
     checkins: dict[str, CheckIn],
 ) -> CycleResult:
     """Score every objective of the cycle as of the end of `period`."""

@@ -19,6 +19,14 @@ class IndexLink:
 
 
 @dataclass(frozen=True)
+class IndexContext:
+    """What reports/index.html shows: the company and every report built, newest period first."""
+
+    company: str
+    entries: tuple[IndexEntry, ...]
+
+
+@dataclass(frozen=True)
 class IndexEntry:
     """One row of reports/index.html."""
 
@@ -34,6 +42,5 @@ def write_index(config: ProjectConfig, staging: Path) -> None:
     for archived in archived_reports(config.output_dir):
         links = [IndexLink(f, f"{archived.report}/{archived.period}/{f}") for f in archived.files]
         entries.append(IndexEntry(archived.report, archived.period, archived.built_at, tuple(links)))
-    html = render_template(config.templates_dir, "index.html.j2",
-                           {"company": config.project.company, "entries": entries})
+    html = render_template(config.templates_dir, "index.html.j2", IndexContext(config.project.company, tuple(entries)))
     write_atomically(config.output_dir / "index.html", html.encode("utf-8"), staging)

@@ -62,9 +62,20 @@ def stylesheet(templates_dir: Path) -> Markup:
     return Markup("\n".join(parts))
 
 
-def render_template(templates_dir: Path, template_name: str, values: dict) -> str:
-    """Render one template; errors name the template and line."""
+def template_names(context: object) -> dict[str, object]:
+    """The names a template sees: the fields of a typed context (a frozen dataclass or pydantic model)."""
+    if dataclasses.is_dataclass(context) and not isinstance(context, type):
+        return {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+    fields = getattr(type(context), "model_fields", None)
+    if fields is None:
+        raise TypeError(f"a template context must be a dataclass or a pydantic model, not {type(context).__name__}")
+    return {name: getattr(context, name) for name in fields}
+
+
+def render_template(templates_dir: Path, template_name: str, context: object, **extra: object) -> str:
+    """Render one template with the fields of `context` (plus `extra` names); errors name the template and line."""
     env = environment(templates_dir)
+    values = {**template_names(context), **extra}
     try:
         return env.get_template(template_name).render(**values)
     except jinja2.TemplateNotFound as exc:
@@ -84,10 +95,9 @@ def render_template(templates_dir: Path, template_name: str, values: dict) -> st
         ) from None
 
 
-def render_html(templates_dir: Path, template_name: str, context) -> str:
+def render_html(templates_dir: Path, template_name: str, context: object) -> str:
     """The report as an HTML string."""
-    values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
-    return render_template(templates_dir, template_name, {**values, "report": context, "css": stylesheet(templates_dir)})
+    return render_template(templates_dir, template_name, context, report=context, css=stylesheet(templates_dir))
 
 
 def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> bytes:

@@ -55,20 +55,21 @@ from .casting import (
     quick_style,
 )
 from .csv_reader import HEAD_BYTES, READ_CSV, CsvFile, Staged, header_field, prepare_head
-from .load_steps import cast_all, finish_file, match_columns, missing, number_columns, rollback, start_file
+from .load_steps import (
+    ExportFile,
+    FileLoaded,
+    cast_all,
+    finish_file,
+    match_columns,
+    missing,
+    number_columns,
+    rollback,
+    start_file,
+)
 
 TABLE = f"{READ_CSV})"
 PROBE_BUFFER = 1 << 20  # bytes per read while looking for the first number with a separator
 PROBE_THREADS = 2  # files probed at once
-
-
-@dataclass(frozen=True)
-class NewFile:
-    """A file to load: where it is, its name in the project and its bookkeeping (without the hash)."""
-
-    path: Path
-    rel: str
-    record: dict
 
 
 def sha256(path: Path) -> str:
@@ -92,7 +93,7 @@ class ParquetFile:
     encoding: str | None = None
 
 
-def plain_run(con, files: list[NewFile], source: SourceConfig, fmt: str) -> tuple[list, list[NewFile]]:
+def plain_run(con, files: list[ExportFile], source: SourceConfig, fmt: str) -> tuple[list, list[ExportFile]]:
     """The leading files that can be read together (plain UTF-8 heads or Parquet schemas, all alike)."""
     found: list = []
     for new in files:
@@ -127,14 +128,14 @@ def _same_reading(a, b) -> bool:
             and {k: v for k, v in a.params.items() if k != "path"} == {k: v for k, v in b.params.items() if k != "path"})
 
 
-def load(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, files: list[NewFile],
-         heads: list, append: bool) -> list[tuple[int, Staged, int, str]] | None:
-    """Load `files` (read alike, see `plain_run`) in one transaction; per file (rows, found, repeated keys,
-    sha256), or None when they are not all plain (then nothing was kept)."""
+def load(con: duckdb.DuckDBPyConnection, source: SourceConfig, files: list[ExportFile],
+         heads: list) -> list[FileLoaded] | None:
+    """Load `files` (of one source, read alike, see `plain_run`) in one transaction; what each file
+    gave, or None when they are not all plain (then nothing was kept)."""
     with ThreadPoolExecutor(2) as hashing:
         digests = [hashing.submit(sha256, f.path) for f in files]
         try:
-            done = _insert(con, name, source, files, heads, append, digests)
+            done = _insert(con, source, files, heads, digests)
         except (duckdb.Error, InputError, OSError):
             done = None
         if done is None:
@@ -143,8 +144,8 @@ def load(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, files:
         return done
 
 
-def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: list, append: bool,
-            digests) -> list[tuple[int, Staged, int, str]] | None:
+def _insert(con, source: SourceConfig, files: list[ExportFile], heads: list, digests) -> list[FileLoaded] | None:
+    name, append = files[0].source, files[0].append
     first = heads[0]
     parquet = isinstance(first, ParquetFile)
     paths = [str(f.path) for f in files]
@@ -189,10 +190,8 @@ def _insert(con, name: str, source: SourceConfig, files: list[NewFile], heads: l
     for f, head, hashing in zip(files, heads, digests):
         found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
                        duplicate_columns=head.duplicates)
-        digest = hashing.result()
-        repeated = finish_file(con, name, source, f.rel, append, {**f.record, "h": digest}, counts[f.rel], found,
-                               commit=False, repeated=repeated_in.get(f.rel))
-        done.append((counts[f.rel], found, repeated, digest))
+        done.append(finish_file(con, source, f, hashing.result(), counts[f.rel], found, commit=False,
+                                repeated=repeated_in.get(f.rel)))
     con.execute("COMMIT")
     return done
 
@@ -209,7 +208,7 @@ def _insert_rows(con, insert: str, params: dict, paths: list[str], ordered: bool
         con.execute("RESET preserve_insertion_order")
 
 
-def _mark_batch(con, raw: str, name: str, source: SourceConfig, files: list[NewFile], insert: str, params: dict,
+def _mark_batch(con, raw: str, name: str, source: SourceConfig, files: list[ExportFile], insert: str, params: dict,
                 paths: list[str]) -> dict[str, int]:
     """Mark a batch inserted without its row order (see `dedupe.mark_batch`): a file that repeats a key
     is inserted again, in order, first. Each file's number of repeated keys."""
@@ -224,7 +223,7 @@ def _mark_batch(con, raw: str, name: str, source: SourceConfig, files: list[NewF
 
 
 def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], types: dict[str, str],
-             texts: dict[str, str], files: list[NewFile], paths: list[str], read: dict,
+             texts: dict[str, str], files: list[ExportFile], paths: list[str], read: dict,
              reader: str) -> dict[str, int] | None:
     """Rows per file, when every file's values cast and (CSV, `texts` given) none has a suspect row; else None."""
     typed = [c for c in matched if source.columns[c].type is not ColumnType.TEXT]

@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -44,6 +44,7 @@ from . import dedupe, direct_load, quarantine
 from .casting import SQL_TYPES
 from .csv_reader import remove_stale_temp_files
 from .formats import detect_format
+from .load_steps import ExportFile
 from .paths import expand
 from .quarantine import Reject, rejects
 from .staged_load import load_file
@@ -63,6 +64,26 @@ class FileLoad:
     rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `rejects`
     skipped_headers: int = 0  # rows repeating the header, dropped
     skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
+
+
+@dataclass(frozen=True)
+class RecordedFile:
+    """A file as `_pulse_files` recorded it when it was last loaded."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    rows: int
+    skipped_headers: int | None
+    skipped_blank: int | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A file to load, and its place among the source's files in the ingest report."""
+
+    slot: int
+    file: ExportFile
 
 
 @dataclass(frozen=True)
@@ -146,7 +167,7 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
     if not same or not dedupe.view_exists(con, name):
         dedupe.ensure_view(con, name, source)
     recorded = {
-        row[0]: row[1:]
+        row[0]: RecordedFile(*row[1:])
         for row in con.execute(
             "SELECT path, size, mtime_ns, sha256, rows, skipped_headers, skipped_blank FROM _pulse_files "
             "WHERE source = $s",
@@ -164,9 +185,9 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
         con.execute(f"DELETE FROM {raw} WHERE _file = $f", {"f": rel})
         con.execute("DELETE FROM _pulse_files WHERE source = $s AND path = $p", {"s": name, "p": rel})
         quarantine.forget(con, name, rel)
-        loads.append(FileLoad(name, rel, "removed", 0, recorded[rel][2]))
+        loads.append(FileLoad(name, rel, "removed", 0, recorded[rel].sha256))
     last_loaded = max((p for p in recorded if p in current), default=None)
-    todo: list[tuple[int, Path, str, os.stat_result, bool]] = []  # (slot in loads, path, rel, stat, append)
+    todo: list[Pending] = []
     try:
         for path in files:
             rel = _rel(root, path)
@@ -175,22 +196,22 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
             except OSError as exc:
                 raise _unreadable(path, exc) from None
             before = recorded.get(rel)
-            if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
+            if before and before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
+                loads.append(_unchanged(name, rel, before, rejected))
                 continue
-            if before and before[2] == _digest(path):  # touched, not changed
+            if before and before.sha256 == _digest(path):  # touched, not changed
                 con.execute(
-                    "UPDATE _pulse_files SET size = $z, mtime_ns = $m WHERE source = $s AND path = $p",
-                    {"z": stat.st_size, "m": stat.st_mtime_ns, "s": name, "p": rel},
+                    "UPDATE _pulse_files SET size = $size, mtime_ns = $mtime_ns WHERE source = $source AND path = $path",
+                    {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": name, "path": rel},
                 )
-                loads.append(_unchanged(name, rel, before[3], before[2], before[4:], rejected))
+                loads.append(_unchanged(name, rel, before, rejected))
                 continue
             append = not rebuild and before is None and (last_loaded is None or rel > last_loaded)
             if not append and not rebuild:  # changed, or sorts before a loaded file: recompute the winners
                 rebuild = True
                 _start_rebuild(con, name)
             last_loaded = rel if last_loaded is None or rel > last_loaded else last_loaded
-            todo.append((len(loads), path, rel, stat, append))
+            todo.append(Pending(len(loads), ExportFile(name, path, rel, stat.st_size, stat.st_mtime_ns, append)))
             loads.append(FileLoad(name, rel, "loaded", 0, ""))  # filled in below
         _load_all(con, tmp_dir, name, source, todo, loads, progress)
     finally:
@@ -204,46 +225,43 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
     return loads, ("initial" if not recorded else "incremental") if todo else "unchanged"
 
 
-def _load_all(con, tmp_dir: Path, name: str, source: SourceConfig, todo: list, loads: list[FileLoad],
+def _load_all(con, tmp_dir: Path, name: str, source: SourceConfig, todo: list[Pending], loads: list[FileLoad],
               progress) -> None:
     """Load the files to load, in path order: runs of plain CSV or Parquet files together (see `direct_load`),
-    others one by one (staged, see `loading`)."""
+    others one by one (staged, see `staged_load`)."""
     direct = source.on_bad_rows == "fail"
     alone_until = 0  # after a run that was not plain, try its files one at a time
     index = 0
     while index < len(todo):
-        slot, path, rel, stat, append = todo[index]
-        record = {"s": name, "p": rel, "z": stat.st_size, "m": stat.st_mtime_ns, "t": datetime.now(timezone.utc)}
-        fmt = detect_format(path, source.format)
+        slot, file = todo[index].slot, todo[index].file
+        fmt = detect_format(file.path, source.format)
         if direct and fmt in ("csv", "parquet"):
             run = [todo[index]]
-            while index >= alone_until and append and index + len(run) < len(todo) and todo[index + len(run)][4] \
-                    and detect_format(todo[index + len(run)][1], source.format) == fmt:
+            while index >= alone_until and file.append and index + len(run) < len(todo) \
+                    and todo[index + len(run)].file.append \
+                    and detect_format(todo[index + len(run)].file.path, source.format) == fmt:
                 run.append(todo[index + len(run)])
-            news = [direct_load.NewFile(p, r, {"s": name, "p": r, "z": st.st_size, "m": st.st_mtime_ns,
-                                             "t": record["t"]}) for _, p, r, st, _ in run]
-            heads, plain = direct_load.plain_run(con, news, source, fmt)
+            heads, plain = direct_load.plain_run(con, [p.file for p in run], source, fmt)
             if plain and progress is not None:
-                progress(f"reading {rel}" if len(plain) == 1 else f"reading {len(plain)} files of {name}")
-            done = direct_load.load(con, name, source, plain, heads, append) if plain else None
+                progress(f"reading {file.rel}" if len(plain) == 1 else f"reading {len(plain)} files of {name}")
+            done = direct_load.load(con, source, plain, heads) if plain else None
             if done is not None:
-                for (slot_, _, rel_, _, _), (rows, staged, _repeated, digest) in zip(run, done):
-                    loads[slot_] = FileLoad(name, rel_, "loaded", rows, digest, 0, staged.skipped_headers,
-                                            staged.skipped_blank)
+                for pending, loaded in zip(run, done):
+                    loads[pending.slot] = FileLoad(name, pending.file.rel, "loaded", loaded.rows, loaded.sha256, 0,
+                                                   loaded.staged.skipped_headers, loaded.staged.skipped_blank)
                 index += len(done)
                 continue
             if len(plain) > 1:  # one of them is not plain: try each alone
                 alone_until = index + len(plain)
                 continue
         if progress is not None:
-            progress(f"reading {rel}")
-        data = _read(path)
-        digest = hashlib.sha256(data).hexdigest()
-        rows, staged, _repeated = load_file(con, tmp_dir, name, source, path, rel, {**record, "h": digest}, append,
-                                            data)
+            progress(f"reading {file.rel}")
+        data = _read(file.path)
+        loaded = load_file(con, tmp_dir, source, file, hashlib.sha256(data).hexdigest(), data)
         del data
-        loads[slot] = FileLoad(name, rel, "loaded", rows, digest, quarantine.rejected_rows(con, name, rel),
-                               staged.skipped_headers, staged.skipped_blank)
+        loads[slot] = FileLoad(name, file.rel, "loaded", loaded.rows, loaded.sha256,
+                               quarantine.rejected_rows(con, name, file.rel), loaded.staged.skipped_headers,
+                               loaded.staged.skipped_blank)
         index += 1
 
 
@@ -252,8 +270,9 @@ def _start_rebuild(con, name: str) -> None:
     con.execute("UPDATE _pulse_contracts SET rebuilding = true WHERE source = $s", {"s": name})
 
 
-def _unchanged(name: str, rel: str, rows: int, digest: str, skipped: tuple, rejected: dict[str, int]) -> FileLoad:
-    return FileLoad(name, rel, "unchanged", rows, digest, rejected.get(rel, 0), skipped[0] or 0, skipped[1] or 0)
+def _unchanged(name: str, rel: str, before: RecordedFile, rejected: dict[str, int]) -> FileLoad:
+    return FileLoad(name, rel, "unchanged", before.rows, before.sha256, rejected.get(rel, 0),
+                    before.skipped_headers or 0, before.skipped_blank or 0)
 
 
 def _rel(root: Path, path: Path) -> str:

@@ -16,12 +16,36 @@ from pipeline.config import ColumnType, SourceConfig, did_you_mean
 from pipeline.core.database import quote_ident
 from pipeline.core.errors import InputError
 from pipeline.core.paths import display_path
+from pipeline.core.periods import now_utc
 
 from . import dedupe, quarantine
 from .casting import SQL_TYPES, NumberStyle, Profile, cast_expression, format_params, profile
 from .csv_reader import Staged
 
 UNTYPED = ("VARCHAR", "BLOB")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """An export file to load: where it is, its path in the project (as `_file` and in `_pulse_files`),
+    what the file system says of it, and whether it sorts after every loaded file of its source."""
+
+    source: str
+    path: Path
+    rel: str
+    size: int
+    mtime_ns: int
+    append: bool  # the incremental path: it sorts after every file loaded before (see `dedupe.mark_file`)
+
+
+@dataclass(frozen=True)
+class FileLoaded:
+    """One file loaded: its rows, what reading it found, its keys repeated within it, and its sha256."""
+
+    rows: int
+    staged: Staged
+    repeated_keys: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -94,20 +118,23 @@ def start_file(con, raw: str, name: str, rel: str, begin: bool = True) -> None:
     quarantine.forget(con, name, rel)
 
 
-def finish_file(con, name: str, source: SourceConfig, rel: str, append: bool, record: dict, rows: int,
-                staged: Staged, commit: bool = True, repeated: int | None = None) -> int:
-    """Mark what the file supersedes (unless `repeated` is given: marked with its batch), record it and
-    commit (unless `commit` is false); return its repeated keys."""
+def finish_file(con, source: SourceConfig, file: ExportFile, sha256: str, rows: int, staged: Staged,
+                commit: bool = True, repeated: int | None = None) -> FileLoaded:
+    """Mark what the file supersedes (unless `repeated` is given: marked with its batch), record it in
+    `_pulse_files` and commit (unless `commit` is false)."""
     if repeated is None:
-        repeated = dedupe.mark_file(con, name, source, rel, append)
+        repeated = dedupe.mark_file(con, file.source, source, file.rel, file.append)
     con.execute(
         "INSERT OR REPLACE INTO _pulse_files (source, path, size, mtime_ns, sha256, rows, loaded_at, "
-        "skipped_headers, skipped_blank, duplicate_keys) VALUES ($s, $p, $z, $m, $h, $r, $t, $k, $b, $d)",
-        {**record, "r": rows, "k": staged.skipped_headers, "b": staged.skipped_blank, "d": repeated},
+        "skipped_headers, skipped_blank, duplicate_keys) VALUES ($source, $path, $size, $mtime_ns, $sha256, $rows, "
+        "$loaded_at, $skipped_headers, $skipped_blank, $duplicate_keys)",
+        {"source": file.source, "path": file.rel, "size": file.size, "mtime_ns": file.mtime_ns, "sha256": sha256,
+         "rows": rows, "loaded_at": now_utc(), "skipped_headers": staged.skipped_headers,
+         "skipped_blank": staged.skipped_blank, "duplicate_keys": repeated},
     )
     if commit:
         con.execute("COMMIT")
-    return repeated
+    return FileLoaded(rows, staged, repeated, sha256)
 
 
 def missing(column: str, file_type: str) -> str:

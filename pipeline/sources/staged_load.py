@@ -25,9 +25,11 @@ from pipeline.core.paths import display_path
 
 from . import dedupe, quarantine
 from .casting import bad_value, bound, check_casts, number_style, profile
-from .csv_reader import STAGE_TABLE, Staged, drop_stage
+from .csv_reader import STAGE_TABLE, drop_stage
 from .formats import detect_format, stage_file
 from .load_steps import (
+    ExportFile,
+    FileLoaded,
     all_cast,
     cast_all,
     finish_file,
@@ -39,13 +41,10 @@ from .load_steps import (
 )
 
 
-def load_file(con: duckdb.DuckDBPyConnection, tmp_dir: Path, name: str, source: SourceConfig, path: Path, rel: str,
-              record: dict, append: bool, data: bytes | None = None) -> tuple[int, Staged, int]:
-    """Stage, type-check and append one file; return its rows, what staging found and its repeated keys.
-
-    `append`: the file sorts after every other file of the source (see `dedupe.mark_file`);
-    `data`: its bytes, when already read.
-    """
+def load_file(con: duckdb.DuckDBPyConnection, tmp_dir: Path, source: SourceConfig, file: ExportFile, sha256: str,
+              data: bytes | None = None) -> FileLoaded:
+    """Stage, type-check and append one file (`data`: its bytes, when already read)."""
+    name, path, rel = file.source, file.path, file.rel
     fmt = detect_format(path, source.format)
     keep_out = source.on_bad_rows == "quarantine"
     raw = dedupe.raw_table(name)
@@ -85,9 +84,9 @@ def load_file(con: duckdb.DuckDBPyConnection, tmp_dir: Path, name: str, source: 
             check_casts(con, path, name, source, casts.checks, params, style)  # names the first bad value
             raise InputError(f"{display_path(path)}: a value of source '{name}' does not fit its column type",
                              "check the column types in config/sources.yaml")
-        repeated = finish_file(con, name, source, rel, append, record, rows, staged)
+        loaded = finish_file(con, source, file, sha256, rows, staged)
     except duckdb.Error as exc:
         rollback(con)
         raise InputError(f"{display_path(path)}: cannot load into source '{name}': {first_line(exc)}") from None
     drop_stage(con)
-    return rows, staged, repeated
+    return loaded

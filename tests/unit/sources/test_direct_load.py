@@ -64,8 +64,8 @@ def test_a_run_of_monthly_files_is_read_in_one_go(tmp_path, monkeypatch):
     files = {f"data/export_{m:02d}.csv": f"{HEADER}{m},{m}.5,x,2026-{m:02d}-01\n" for m in range(1, 7)}
     runs = []
     original = direct_load.load
-    monkeypatch.setattr(direct_load, "load", lambda con, name, source, news, *rest: runs.append(len(news))
-                        or original(con, name, source, news, *rest))
+    monkeypatch.setattr(direct_load, "load", lambda con, source, files, heads: runs.append(len(files))
+                        or original(con, source, files, heads))
     root = make(tmp_path / "project", files, primary_key=["id"])
     report, rows, _ = load(root)
     assert runs == [6] and len(rows) == 6 and [f.rows for f in report.files] == [1] * 6
