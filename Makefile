@@ -11,7 +11,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PULSE := $(VENV)/bin/pulse
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test golden bench clean
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -27,7 +27,13 @@ demo: install
 	$(PULSE) run
 
 test: install
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n auto
+
+# tests/golden/: the demo period's report HTML, email and manifest; rewrite them after an
+# intended change to the output, then read `git diff tests/golden/` before committing
+golden: install
+	PULSE_UPDATE_GOLDEN=1 $(VENV)/bin/python -m pytest -q tests/integration/test_golden.py
+	git --no-pager diff --stat -- tests/golden/
 
 # benchmarks/ (not tests): adds pandas (the bench dependency group); ROWS=100k|1M|10M
 bench: install
