@@ -6,9 +6,9 @@ from __future__ import annotations
 import codecs
 from datetime import date
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from .base import Strict
 
@@ -23,7 +23,12 @@ class ColumnType(str, Enum):
     BOOLEAN = "boolean"
 
 
-Severity = Literal["warn", "fail", "off"]
+def _off_word(value: Any) -> Any:
+    """`severity: off` unquoted: YAML reads it as false, and false can only mean off."""
+    return "off" if value is False else value
+
+
+Severity = Annotated[Literal["warn", "fail", "off"], BeforeValidator(_off_word)]
 
 
 class ColumnSpec(Strict):
