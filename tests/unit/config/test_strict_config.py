@@ -206,3 +206,17 @@ def test_check_project_lists_problems_of_every_file_and_cross_checks_the_rest(tm
     assert len(lines) == 4, lines
     assert config is not None and list(config.kpis) == ["item_count"]  # the salvaged rest, for pulse validate
     assert collect_problems(root)[0] is None  # a run never gets a config with problems
+
+
+def test_unquoted_yes_no_as_accepted_text_values_is_an_error(tmp_path: Path) -> None:
+    root = make(tmp_path, {"data/a.csv": "id,day\n1,2026-10-01\n"}, columns={
+        "id": {"type": "integer"}, "day": {"type": "date"}, "answer": {"type": "text", "required": False}})
+    sources = root / "config" / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    assert "        type: text\n" in text
+    sources.write_text(text.replace("        type: text\n", "        type: text\n        accepted: [yes, no, maybe]\n"),
+                       encoding="utf-8")
+    [message] = messages(root)
+    assert "sources.items.columns.answer.accepted: [true, false, 'maybe'] holds true/false, but the column is text" \
+        in message
+    assert "quote the values" in message
