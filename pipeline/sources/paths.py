@@ -80,7 +80,7 @@ def _no_match(root: Path, key: str, pattern: str, folder: Path) -> InputError:
                           "create it and put the exports there, or fix the pattern in config/sources.yaml")
     return InputError(
         f"{where}: {key}: '{pattern}' matches no file",
-        "fix the pattern (a typo in the name or extension?), or remove it if no such exports come any more; "
+        "fix the pattern (a typo in the name or extension?), or remove it if those exports stopped; "
         "every pattern of a source must match at least one file",
     )
 
