@@ -14,6 +14,8 @@
   spreadsheet opening the file shows the text instead of running it as a
   formula (OWASP "CSV injection"). In Excel files every text cell is a text
   cell with Excel's quote prefix (the same single quote, kept out of the value).
+- The table shows the data as text: brackets are not markup, and control characters
+  (escape sequences, carriage returns) are written as escapes (`\\x1b`, `\\r`).
 - Files (`-o FILE`) are written atomically (a temporary file, then renamed),
   with the permissions a new file gets from the user's umask (or those of the
   file replaced), and "written to FILE (N rows)" goes to stderr.
@@ -28,6 +30,7 @@ import math
 import os
 import sys
 import tempfile
+import unicodedata
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -67,6 +70,13 @@ def _text(value: object, digits: int = FILE_DIGITS) -> str:
     return str(value)
 
 
+def visible(text: str) -> str:
+    """Text for the terminal: control characters (an escape sequence, a carriage return) written as
+    escapes such as \\x1b, so data cannot move the cursor or recolour the terminal; tabs and newlines stay."""
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else
+                   ("\\r" if ch == "\r" else f"\\x{ord(ch):02x}") for ch in text)
+
+
 def safe_cell(text: str) -> str:
     """Text a spreadsheet would run as a formula, with a leading single quote (OWASP)."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
@@ -91,17 +101,18 @@ def table_text(columns: list[str], rows: list[tuple], dimensions: list[int] | No
     NULL (the company-wide figure) show COMPANY_WIDE there."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_lines=False)
     for index, name in enumerate(columns):
         numeric = any(isinstance(r[index], (int, float, Decimal)) and not isinstance(r[index], bool) for r in rows)
-        table.add_column(name, justify="right" if numeric else "left")
+        table.add_column(Text(visible(name)), justify="right" if numeric else "left")
     for row in rows:
-        cells = [_text(v, TABLE_DIGITS) for v in row]
+        cells = [visible(_text(v, TABLE_DIGITS)) for v in row]
         if dimensions and all(row[i] is None for i in dimensions):
             for i in dimensions:
                 cells[i] = COMPANY_WIDE
-        table.add_row(*cells)
+        table.add_row(*(Text(cell) for cell in cells))  # Text: brackets in the data are not rich markup
     buffer = io.StringIO()
     Console(file=buffer, width=max(80, min(240, 12 * max(1, len(columns)) + 20)), force_terminal=False).print(table)
     buffer.write(f"{len(rows)} row{'s' if len(rows) != 1 else ''}\n")

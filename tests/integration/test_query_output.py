@@ -189,3 +189,11 @@ def test_excel_text_cells_carry_the_quote_prefix_and_no_formula(project, tmp_pat
     assert all(s for _row, _attr, s in note_cells)
     frame = pl.read_excel(target)
     assert sorted(frame["=label"].to_list()) == sorted(INJECTIONS)  # the text itself is unchanged
+
+
+def test_the_table_shows_data_as_text_never_as_markup_or_terminal_codes(project, monkeypatch, capsys) -> None:
+    sql = "SELECT '[/bold]' AS \"[x]\", '[red]hot[/red]' AS y, 'a' || chr(27) || '[31mred' || chr(13) || 'z' AS z"
+    out, _ = query(project, monkeypatch, capsys, sql)
+    assert "[/bold]" in out and "[red]hot[/red]" in out and "[x]" in out
+    assert "\x1b" not in out and "\r" not in out
+    assert "a\\x1b[31mred\\rz" in out
