@@ -10,7 +10,8 @@ also notes what plain YAML would accept silently:
   word is kept in `bool_words`, so a message can say what was written.
 
 Mapping keys are always read as the text written (`2026:`, `NO:` and `off:` are
-the names "2026", "NO" and "off"): every key in Pulse's config is a name.
+the names "2026", "NO" and "off"): every key in Pulse's config is a name. Merge
+keys (`<<: *defaults`) fill in what a mapping does not set itself.
 """
 
 from __future__ import annotations
@@ -69,7 +70,13 @@ def load_yaml(path: Path) -> YamlDoc:
             "check indentation and quoting on that line",
         ) from None
     composer = _Composer(path)
-    data = composer.to_python(node, "") if node is not None else {}
+    try:
+        data = composer.to_python(node, "") if node is not None else {}
+    except yaml.MarkedYAMLError as exc:  # a tag no safe constructor knows (`!!python/object`, ...)
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{display_path(path)}{line}: invalid YAML: {exc.problem or exc.context}",
+                          "write plain values; tags such as !!python/... are not allowed") from None
     return YamlDoc(path=path, data=data, lines=composer.lines, duplicates=tuple(composer.duplicates),
                    bool_words=composer.bool_words)
 
@@ -99,11 +106,23 @@ class _Composer:
 
     def _mapping(self, node: yaml.MappingNode, prefix: str) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}  # `<<: *anchor` entries: used where the mapping has no key of its own
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                line = key_node.start_mark.line + 1
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    value = _Composer(self.path).to_python(source, "")  # its own lines were noted where it stands
+                    if not isinstance(value, dict):
+                        raise ConfigError(f"{display_path(self.path)}:{line}: '<<' merges a mapping, not "
+                                          f"{type(value).__name__}", "write <<: *name, naming a mapping's anchor")
+                    for key, item in value.items():
+                        merged.setdefault(key, (item, line))
+                continue
             key = _key(key_node)
             dotted = f"{prefix}.{key}" if prefix else str(key)
             line = key_node.start_mark.line + 1
-            if key in result and key_node.tag != _MERGE_TAG:
+            if key in result:
                 self.duplicates.append(ConfigError(
                     f"{display_path(self.path)}:{line}: '{dotted}' is given twice in one mapping (first at line "
                     f"{self.lines[dotted]}); YAML would silently keep only this last one",
@@ -112,11 +131,15 @@ class _Composer:
             else:
                 self.lines[dotted] = line
             result[key] = self.to_python(value_node, dotted)
+        for key, (item, line) in merged.items():
+            if key not in result:
+                result[key] = item
+                self.lines[f"{prefix}.{key}" if prefix else str(key)] = line  # errors point at the '<<' line
         return result
 
 
 def _key(node: yaml.Node) -> Any:
     """A mapping key: the text written for a plain scalar (every config key is a name), else its value."""
-    if isinstance(node, yaml.ScalarNode) and node.tag != _MERGE_TAG:
+    if isinstance(node, yaml.ScalarNode):
         return node.value
     return yaml.SafeLoader("").construct_object(node)

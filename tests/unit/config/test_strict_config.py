@@ -220,3 +220,26 @@ def test_unquoted_yes_no_as_accepted_text_values_is_an_error(tmp_path: Path) -> 
     assert "sources.items.columns.answer.accepted: [true, false, 'maybe'] holds true/false, but the column is text" \
         in message
     assert "quote the values" in message
+
+
+def test_merge_keys_fill_in_what_a_mapping_does_not_set(tmp_path: Path) -> None:
+    doc = load_yaml(write(tmp_path / "x.yaml", (
+        "kpis:\n"
+        "  a: &rate {title: Rate, unit: percent, decimals: 1}\n"   # 2
+        "  b:\n"                                                  # 3
+        "    <<: *rate\n"                                         # 4
+        "    title: Other rate\n"                                 # 5
+        "  c:\n"                                                  # 6
+        "    title: Third\n"                                      # 7
+        "    <<: [*rate]\n"                                       # 8
+    )))
+    assert doc.data["kpis"]["b"] == {"title": "Other rate", "unit": "percent", "decimals": 1}
+    assert doc.data["kpis"]["c"] == {"title": "Third", "unit": "percent", "decimals": 1}
+    assert doc.duplicates == ()  # a key set beside '<<' overrides it; that is no repeat
+    assert doc.line_of("kpis.b.title") == 5 and doc.line_of("kpis.b.unit") == 4 and doc.line_of("kpis.c.title") == 7
+
+
+def test_a_tag_no_safe_constructor_knows_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_yaml(write(tmp_path / "x.yaml", "kpis:\n  a: !!python/name:os.system x\n"))
+    assert ":2: invalid YAML" in info.value.message and "!!python" in (info.value.hint or "")
