@@ -132,7 +132,8 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
     con.execute("SET checkpoint_threshold = '16GB'")
     tmp_dir = config.workdir / "tmp"
     remove_stale_temp_files(tmp_dir)
-    quarantine.forget_other_sources(con, list(config.sources))
+    if not keep_going:  # pulse validate may see a config with a source left out for its errors: keep its records
+        quarantine.forget_other_sources(con, list(config.sources))
     loads: list[FileLoad] = []
     summaries: list[SourceSummary] = []
     problems: dict[str, list[PulseError]] = {}
