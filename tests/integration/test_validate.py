@@ -115,3 +115,31 @@ def test_a_folder_that_is_not_a_project_is_exit_code_2(tmp_path, where, monkeypa
     assert len(lines) == 1 and lines[0].startswith("error: ") and "(hint: " in lines[0], err
     assert ("no such folder" if where == "missing" else "not a Pulse project") in lines[0]
     assert out == ""
+
+
+def test_a_source_with_config_errors_is_neither_loaded_nor_queried(tmp_path, demo_exports, monkeypatch,
+                                                                    capsys) -> None:
+    """Its errors are listed; the queries reading it say they were not run; the working database keeps the
+    source as the last good config loaded it (never rebuilt to a contract with the broken key left out)."""
+    root = make_project(tmp_path / "project", demo_exports)
+    code, _out, err = run_pulse(["validate"], root, monkeypatch, capsys)
+    assert code == 0, err
+
+    def contract() -> str:
+        con = duckdb.connect(str(root / ".pulse" / "pulse.duckdb"), read_only=True)
+        try:
+            return con.execute("SELECT contract FROM _pulse_contracts WHERE source = 'sales'").fetchall()[0][0]
+        finally:
+            con.close()
+
+    before = contract()
+    sources = root / "config" / "sources.yaml"
+    replace_in(sources, "      unit_price: {type: number}", "      unit_price: {type: money}")
+    code, out, err = run_pulse(["validate"], root, monkeypatch, capsys)
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("error: ") and "pulse validate found" not in line]
+    assert len(errors) == 1 and f"config/sources.yaml:{line_of(sources, 'type: money')}:" in errors[0], err
+    skipped = [line for line in err.splitlines() if "not run: it reads source 'sales'" in line]
+    assert any(line.startswith("warning: queries/sales/revenue.sql:") for line in skipped), err
+    assert not any("support/" in line for line in skipped)
+    assert contract() == before
