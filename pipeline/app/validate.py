@@ -1,7 +1,8 @@
 """`pulse validate`: config, exports, SQL and SMART checks, every problem at once.
 
 Runs as far as it can: config problems of every file; then, when the config
-loads, ingest and every KPI query over a window (each failure listed); then the
+loads, ingest and every KPI query over a window, in the query sandbox as in a
+run (each failure or refused query listed); then the
 SMART lint of every key result. Errors make the exit code 1; warnings alone 0.
 """
 
@@ -15,14 +16,14 @@ from pipeline.config import ProjectConfig, collect_problems
 from pipeline.config.delivery import collect_delivery_problems
 from pipeline.config.okrs import cycle_dates
 from pipeline.config.yaml_doc import load_yaml
-from pipeline.core import database
 from pipeline.core.errors import PulseError
 from pipeline.core.periods import Calendar, Grain, today_in
 from pipeline.kpis import queries as kpis
 from pipeline.okrs.checkins import load_checkins
 from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
-from pipeline.sources import ingest as sources
+
+from .workspace import open_workspace
 
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 
@@ -45,19 +46,18 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         return problems
     problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
     try:
-        con = database.connect_project(config)
+        ws = open_workspace(root, use_cache=False, config=config)
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
-    try:
-        try:
-            sources.ingest(con, config)
-        except PulseError as exc:
-            return problems + [Problem("error", exc.message, exc.hint or "")]
+    with ws:  # every KPI query runs in the sandbox, as in a run (see pipeline.core.sandbox)
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
-        kpis.register_periods(con, window)
         history: dict[str, list[float | None]] = {}
+        try:
+            con = kpis.register_periods(ws.sandbox, window)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
         for kpi_id in config.kpis:
             try:
                 series = kpis.run_kpi(con, config, kpi_id, window, last)
@@ -65,8 +65,6 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
         problems.extend(_okr_problems(config, calendar, window, history))
-    finally:
-        con.close()
     return problems
 
 
