@@ -170,17 +170,18 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str, shown: str, rule: 
         line = re.search(r"LINE (\d+):", str(exc))
         raise QueryError(f"{shown}{':' + line.group(1) if line else ''}: {first_line(exc)}",
                          "fix the query; try it with 'pulse query' to iterate") from None
-    except ValueError:  # a statement type the Python API has no name for (e.g. UPDATE EXTENSIONS)
-        raise QueryError(f"{shown}: refused: a statement DuckDB does not classify as a query; {rule}",
-                         SANDBOX_HINT) from None
     if not statements:
         raise QueryError(f"{shown}: no SQL statement (empty, or only comments); {rule}",
                          "write the SELECT; see docs/security.md 'The query sandbox'")
     for number, statement in enumerate(statements, 1):
-        kind = statement.type.name
+        where = f" (statement {number} of {len(statements)})" if len(statements) > 1 else ""
+        try:
+            kind = statement.type.name
+        except ValueError:  # a type the Python API has no name for (e.g. UPDATE EXTENSIONS)
+            raise QueryError(f"{shown}: refused{where}: '{first_words(statement.query)}' is a statement DuckDB does "
+                             f"not classify as a query; {rule}", SANDBOX_HINT) from None
         if kind == "SELECT" or (kind == "EXPLAIN" and explain):
             continue
-        where = f" (statement {number} of {len(statements)})" if len(statements) > 1 else ""
         raise QueryError(f"{shown}: refused{where}: '{first_words(statement.query)}' is a {kind} statement, and "
                          f"{_WHY.get(kind, _CHANGES)}; {rule}", SANDBOX_HINT)
     if len(statements) > 1:
