@@ -214,15 +214,15 @@ def test_an_endless_kpi_query_is_stopped_at_its_time_limit(project):
         pass
 
 
-def test_pulse_due_records_the_stopped_run_and_sends_nothing(project, monkeypatch, capsys):
+def test_pulse_due_records_the_stopped_run_and_sends_nothing(project):
     set_project(project, query_timeout=1)
     write_kpi(project, ENDLESS + KPI_SHAPE.format(value="(SELECT max(n) FROM r)"), "support/csat")
     reports = files_of(project / "reports")
     started = time.perf_counter()
-    code, _out, err = run_pulse(["due", "--now", "2026-11-02T06:00:00+00:00"], project, monkeypatch, capsys)
-    assert code == 1, err  # pulse due: a scheduled run failed
+    result = pulse(["due", "--now", "2026-11-02T06:00:00+00:00"], project)
+    assert result.returncode == 1, result.stderr  # pulse due: a scheduled run failed
     assert time.perf_counter() - started < 60
-    assert "KPI 'csat'" in err and "stopped after 1 s" in err, err
+    assert "KPI 'csat'" in result.stderr and "stopped after 1 s" in result.stderr, result.stderr
     assert files_of(project / "reports") == reports, "nothing published, no email written to the outbox"
     con = duckdb.connect(str(project / ".pulse" / "pulse.duckdb"), read_only=True)
     try:
@@ -232,6 +232,31 @@ def test_pulse_due_records_the_stopped_run_and_sends_nothing(project, monkeypatc
         con.close()
     assert [(p, s) for p, s, _ in runs] == [(PERIOD, "failed")] and "time limit" in runs[0][2]
     assert sent == 0
+    with project_lock(project / ".pulse", "test"):
+        pass
+
+
+def test_a_result_cached_before_the_sandbox_is_not_used_for_a_refused_file(project, monkeypatch, capsys):
+    """A working database from before the sandbox may hold a cached result for a file that is refused now."""
+    from pipeline.app import workspace
+    from pipeline.core.periods import Grain
+    from pipeline.kpis import queries
+
+    sql = "CREATE TABLE kept AS SELECT * FROM sales;\n" + REVENUE
+    rel = write_kpi(project, sql)
+    with workspace.open_workspace(project) as ws:
+        period = workspace.resolve_period(ws.config, Grain.MONTH, PERIOD, NOW)
+        window = workspace.report_window(workspace.calendar_for(ws.config, Grain.MONTH), period)
+        params = queries.bind_parameters(sql, rel, queries.builtin_parameters(period))
+        key = ws.cache.kpi_key("revenue", sql, params, window)
+    con = duckdb.connect(str(project / ".pulse" / "pulse.duckdb"))
+    con.execute("INSERT INTO _pulse_kpi_cache (key, kpi, result) SELECT $k, kpi, result FROM _pulse_kpi_cache "
+                "WHERE kpi = 'revenue' LIMIT 1", {"k": key})
+    con.close()
+    before = snapshot(project)
+    code, _out, err = run_pulse(["kpis", "--period", PERIOD], project, monkeypatch, capsys)
+    refused(code, err, rel, "CREATE statement")
+    assert_nothing_written(project, before, rel)
 
 
 def test_pulse_validate_lists_a_refused_kpi_query(project, monkeypatch, capsys):
@@ -272,11 +297,10 @@ def test_an_attack_through_pulse_query_is_refused(attack, project, tmp_path, mon
     assert_nothing_written(project, before, "", *targets)
 
 
-def test_an_endless_pulse_query_is_stopped_by_its_timeout(project, monkeypatch, capsys):
+def test_an_endless_pulse_query_is_stopped_by_its_timeout(project):
     started = time.perf_counter()
-    code, _out, err = run_pulse(["query", ENDLESS + "SELECT count(*) FROM r", "--timeout", "1"], project,
-                                monkeypatch, capsys)
-    refused(code, err, "query text: stopped after 1 s, its time limit (--timeout)")
+    result = pulse(["query", ENDLESS + "SELECT count(*) FROM r", "--timeout", "1"], project)
+    refused(result.returncode, result.stderr, "query text: stopped after 1 s, its time limit (--timeout)")
     assert time.perf_counter() - started < 60
 
 

@@ -6,6 +6,7 @@ connection is tested), so that removing any one of them fails a test here.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from pipeline.core.errors import QueryError, WorkdirError
 from pipeline.core.sandbox import Sandbox, SandboxRules, TimeLimitReached, check_statement, first_words, run_limited
-from pipeline.core.sql_text import _parser
+from pipeline.core.sql_text import _parser, tables_named
 
 RULE = "a KPI file holds exactly one SELECT"
 
@@ -236,11 +237,25 @@ def test_a_database_held_by_a_writer_is_a_clear_error(project):
 # -- running a query -------------------------------------------------------------------------
 def test_an_endless_query_is_interrupted_at_its_limit(project):
     box = sandbox(project)
+    outcome: dict[str, BaseException] = {}
+
+    def endless() -> None:
+        try:
+            run_limited(box.con, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+                        "SELECT count(*) FROM r", {}, 0.5)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome["error"] = exc
+
     started = time.perf_counter()
-    with pytest.raises(TimeLimitReached) as info:
-        run_limited(box.con, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
-                    {}, 0.5)
-    assert info.value.seconds == 0.5
+    worker = threading.Thread(target=endless)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # not stopped: stop it here, so the test fails instead of hanging
+        box.con.interrupt()
+        worker.join()
+        pytest.fail("the endless query was still running after 10 s")
+    assert isinstance(outcome.get("error"), TimeLimitReached), outcome
+    assert outcome["error"].seconds == 0.5
     assert time.perf_counter() - started < 5
     assert run_limited(box.con, "SELECT count(*) FROM items", {}, 0.5) == (["count_star()"], [(1,)])  # usable again
     time.sleep(0.6)  # a limit that ran out after its query finished interrupts nothing
@@ -262,3 +277,14 @@ def test_a_change_to_the_temp_periods_table_is_rolled_back(project):
 def test_the_parser_used_for_cache_keys_reaches_no_file(tmp_path):
     with pytest.raises(duckdb.PermissionException):
         _parser().execute("SELECT * FROM read_text('/etc/hostname')").fetchall()
+
+
+def test_cache_keys_never_use_duckdbs_default_connection(monkeypatch):
+    """It would try to install httpfs from the network for a query naming a URL."""
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("DuckDB's default connection was used")
+
+    monkeypatch.setattr(duckdb, "get_table_names", forbidden)
+    monkeypatch.setattr(duckdb, "default_connection", forbidden)
+    assert tables_named("SELECT * FROM read_csv('https://example.com/x.csv')") is None
+    assert tables_named("SELECT * FROM sales s JOIN periods p ON true") == {"sales", "periods"}
