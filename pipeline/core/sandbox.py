@@ -50,6 +50,7 @@ SANDBOX_HINT = "queries run read-only in a sandbox; see docs/security.md 'The qu
 READING_NODES = {"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"}
 # functions that run SQL given to them as text or as a serialized plan, out of the checker's sight
 RUNS_SQL = {"query", "json_execute_serialized_sql"}
+_WORD = re.compile(r"[A-Za-z]*")
 
 _WHY = {
     "COPY": "it writes files",
@@ -70,7 +71,6 @@ _WHY = {
     "MULTI": "it runs several statements (a PIVOT without an IN list creates a type first: "
              "list the values, PIVOT ... ON column IN (...))",
 }
-_WORD = re.compile(r"[A-Za-z]*")
 _CHANGES = "it changes the database"  # INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, VACUUM, ANALYZE, MERGE_INTO, ...
 
 
@@ -118,10 +118,10 @@ class Sandbox:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         config: dict[str, object] = {
+            **self._options,  # Pulse's own start-up settings; the guards below come last
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": self.rules.network,
             "python_enable_replacements": False,
-            **self._options,
         }
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
