@@ -93,7 +93,33 @@ def pandas(args: dict) -> dict:
             "values": company_values(result, months[-1])}
 
 
-PHASES = {"pulse": pulse, "ingest": ingest, "floor": floor, "pandas": pandas}
+def polars(args: dict) -> dict:
+    """The KPIs as a Polars script (lazy, collected together): loading and computing timed apart."""
+    from benchmarks.polars_kpis import company_values, compute, load
+
+    started = time.perf_counter()
+    sales, tickets = load(args["sales"], args["tickets"], args["format"])
+    loaded = time.perf_counter() - started
+    months = [date.fromisoformat(m) for m in args["months"]]
+    started = time.perf_counter()
+    result = compute(sales, tickets, months)
+    return {"load": loaded, "compute": time.perf_counter() - started,
+            "values": company_values(result, months[-1])}
+
+
+def duckdb_query(args: dict) -> dict:
+    """What `pulse query` is compared with: Python opening the project's DuckDB file read-only and running
+    the same query (timed by the parent as a whole process, like the pulse command)."""
+    import duckdb
+
+    con = duckdb.connect(args["database"], read_only=True)
+    rows = con.execute(args["sql"]).fetchall()
+    con.close()
+    return {"rows": len(rows)}
+
+
+PHASES = {"pulse": pulse, "ingest": ingest, "floor": floor, "pandas": pandas, "polars": polars,
+          "duckdb_query": duckdb_query}
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONHASHSEED", "0")

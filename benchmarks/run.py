@@ -49,21 +49,28 @@ NOW = "2026-11-25T09:00:00+00:00"
 WINDOW = 24  # months the monthly report's KPI queries cover (12-month trend + last year)
 
 
-def child(phase: str, args: dict) -> dict:
-    """Run one phase in a fresh process; its result plus wall time and peak RSS (MB)."""
+def timed(command: list[str], what: str, cwd: Path = REPO) -> tuple[str, float, float]:
+    """Run `command` in a fresh process: its output, wall time (s, interpreter start included) and
+    peak RSS (MB)."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "benchmarks.phases", phase, json.dumps(args)],
-                                   cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True)
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors, text=True)
         output = process.stdout.read()  # type: ignore[union-attr]
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         if process.returncode:
             errors.seek(0)
-            raise SystemExit(f"benchmark phase {phase} failed:\n{errors.read().decode()[-3000:]}")
+            raise SystemExit(f"benchmark {what} failed:\n{errors.read().decode()[-3000:]}")
+    return output, wall, usage.ru_maxrss / 1024
+
+
+def child(phase: str, args: dict) -> dict:
+    """Run one phase in a fresh process; its result plus wall time and peak RSS (MB)."""
+    output, wall, peak = timed([sys.executable, "-m", "benchmarks.phases", phase, json.dumps(args)],
+                               f"phase {phase}")
     result = json.loads(output.strip().splitlines()[-1])
-    result.update(wall=wall, peak_mb=usage.ru_maxrss / 1024)
+    result.update(wall=wall, peak_mb=peak)
     return result
 
 
@@ -111,12 +118,49 @@ def main_benchmark(args, rows: int, out: Path) -> dict:
             "html": str(project / "reports" / "monthly" / PERIOD / "monthly.html"),
             "base_url": str(project / "report_templates")}) for _ in range(args.repeat)],
             lambda r: r["read"] + r["pdf"])
+    months = [f"{y:04d}-{m:02d}-01" for y, m in months_until((2026, 10), WINDOW)]
+    files = files_of(data)
+    peer = {"sales": files["sales"], "tickets": files["tickets"], "format": fmt, "months": months}
+    if not args.skip_polars:
+        results["polars"] = best([child("polars", peer) for _ in range(args.repeat)], lambda r: r["compute"])
     if not args.skip_pandas:
-        months = [f"{y:04d}-{m:02d}-01" for y, m in months_until((2026, 10), WINDOW)]
-        files = files_of(data)
-        results["pandas"] = child("pandas", {"sales": files["sales"], "tickets": files["tickets"], "format": fmt,
-                                             "months": months})
+        results["pandas"] = child("pandas", peer)
     return results
+
+
+INTERACTIVE_SQL = ("SELECT region, count(*) AS lines, sum(quantity * unit_price) AS gross "
+                   "FROM sales GROUP BY region ORDER BY region")
+
+
+def interactive_benchmark(args, out: Path) -> dict:
+    """The commands a user types at the demo project, warm (loaded once by `pulse run`), each a whole
+    process from interpreter start; fastest of max(3, --repeat) runs. `pulse query` is compared with
+    Python opening the same DuckDB file read-only and running the same query."""
+    project = out / "demo-project"
+    if not (project / "data").is_dir():
+        build_demo = project.with_name("demo-project.tmp")
+        shutil.rmtree(build_demo, ignore_errors=True)
+        for name in ("config", "queries", "report_templates"):
+            shutil.copytree(REPO / name, build_demo / name)
+        timed([sys.executable, "-m", "pipeline.demo", str(build_demo / "data"), "--until", PERIOD], "demo data")
+        shutil.rmtree(project, ignore_errors=True)
+        build_demo.rename(project)
+    pulse = [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
+    timed(pulse + ["run", "--period", PERIOD], "pulse run (demo)")
+    commands = {
+        "pulse --help": pulse + ["--help"],
+        "pulse kpis": pulse + ["kpis", "--period", PERIOD],
+        "pulse okrs": pulse + ["okrs", "--period", PERIOD],
+        "pulse query": pulse + ["query", "--period", PERIOD, INTERACTIVE_SQL],
+        "python + duckdb": [sys.executable, "-m", "benchmarks.phases", "duckdb_query",
+                            json.dumps({"database": str(project / ".pulse" / "pulse.duckdb"),
+                                        "sql": INTERACTIVE_SQL})],
+    }
+    found: dict = {}
+    for _ in range(max(3, args.repeat)):
+        for label, command in commands.items():
+            found.setdefault(label, []).append(timed(command, label, cwd=project)[1])
+    return {label: {"seconds": min(times), "times": times} for label, times in found.items()}
 
 
 def segments_benchmark(args, rows: int, out: Path) -> dict:
@@ -182,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows-per-month", default="100k")
     parser.add_argument("--skip-main", action="store_true", help="only the --segments/--incremental/--series parts")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--skip-polars", action="store_true")
+    parser.add_argument("--interactive", action="store_true",
+                        help="also time pulse kpis/okrs/query on the demo project, warm (whole processes)")
     parser.add_argument("--skip-floor", action="store_true")
     args = parser.parse_args(argv)
     rows = parse_size(args.rows)
@@ -194,12 +241,14 @@ def main(argv: list[str] | None = None) -> int:
         results["incremental"] = incremental_benchmark(args, rows, args.out)
     if args.series:
         results["series"] = series_benchmark(args, args.out)
+    if args.interactive:
+        results["interactive"] = interactive_benchmark(args, args.out)
     from benchmarks.report import print_results
 
     print_results(results)
     parts = [] if args.skip_main else [f"{size_label(rows)}-{args.format}"]
     parts += [p for p, on in (("segments", args.segments), ("incremental", args.incremental),
-                              ("series", args.series)) if on]
+                              ("series", args.series), ("interactive", args.interactive)) if on]
     path = args.out / f"results-{'-'.join(parts)}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nresults: {path}")

@@ -128,7 +128,7 @@ def _section(result: CycleResult, config: ProjectConfig):
     assert config.okrs is not None
     objectives = config.okrs.cycles[result.name].objectives
     return okr_section(result, objectives, config.kpis, config.project.locale, config.project.currency,
-                       config.okrs.status)
+                       config.okrs.status, charts=False)
 
 
 # -- pulse due --list ----------------------------------------------------------------------

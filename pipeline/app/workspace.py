@@ -38,6 +38,7 @@ from pipeline.okrs.cycles import CycleResult, choose_cycle, evaluate, kr_ids
 from pipeline.sources import ingest as sources
 from pipeline.sources.paths import sandbox_rules
 
+from . import warm
 from .lock import project_lock
 
 Progress = Callable[[str], None]
@@ -89,15 +90,20 @@ def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | N
     """
     config = config or load_project(root)
     started = time.perf_counter()
-    con = database.connect_project(config)
-    try:
-        progress("loading exports")
-        report = sources.ingest(con, config, progress)
-        as_of = sources.latest_date(con, config)
-        if use_cache:
-            ResultCache.prepare(con)
-    finally:
-        con.close()
+    state = warm.load(config, use_cache)  # nothing changed since an ingest that found nothing to do
+    if state is not None:
+        report, as_of = state.ingest, state.data_as_of
+    else:
+        con = database.connect_project(config)
+        try:
+            progress("loading exports")
+            report = sources.ingest(con, config, progress)
+            as_of = sources.latest_date(con, config)
+            if use_cache:
+                ResultCache.prepare(con)
+        finally:
+            con.close()
+        warm.save(config, warm.WarmState(report, as_of, use_cache))
     cache = ResultCache({name: source.model_dump(mode="json") for name, source in config.sources.items()},
                         {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache)
     if timings is not None:

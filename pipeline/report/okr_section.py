@@ -84,7 +84,9 @@ class OkrSection:
     at_risk: str
 
 
-def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: str) -> KrRow:
+def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: str, charts: bool = True) -> KrRow:
+    """One key result's row; `charts=False` leaves out the bullet chart (the terminal shows none, and drawing
+    it costs the matplotlib import)."""
     kr = score.config
     kpi = kpis.get(kr.kpi) if kr.kpi else None
     style = NumberStyle(kpi.unit, kpi.decimals, locale, currency) if kpi else NumberStyle(Unit.NUMBER, 2, locale)
@@ -101,7 +103,7 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
         score=f"{score.score:.2f}",
         attainment="n/a" if score.attainment is None else f"{score.attainment:.2f}",
         expected=f"{score.expected:.2f}",
-        bullet_svg=Markup(bullet_svg(score.score, score.expected, score.status.value)),
+        bullet_svg=Markup(bullet_svg(score.score, score.expected, score.status.value) if charts else ""),
         status=score.status.value,
         status_label=STATUS_LABELS[score.status],
         confidence=checkin.confidence or "—" if checkin else "—",
@@ -111,7 +113,8 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
     )
 
 
-def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: str, currency: str) -> ObjectiveRow:
+def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: str, currency: str,
+                  charts: bool = True) -> ObjectiveRow:
     conf = config_objectives[objective.objective_id]
     return ObjectiveRow(
         objective_id=objective.objective_id,
@@ -121,7 +124,7 @@ def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: st
         score=f"{objective.score:.2f}",
         status=objective.status.value,
         status_label=STATUS_LABELS[objective.status],
-        key_results=tuple(kr_row(k, kpis, locale, currency) for k in objective.key_results),
+        key_results=tuple(kr_row(k, kpis, locale, currency, charts) for k in objective.key_results),
     )
 
 
@@ -136,9 +139,9 @@ def status_counts(cycle: CycleResult) -> tuple[StatusCount, ...]:
 
 
 def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, currency: str,
-                thresholds: StatusThresholds | None = None) -> OkrSection:
+                thresholds: StatusThresholds | None = None, charts: bool = True) -> OkrSection:
     thresholds = thresholds or StatusThresholds()
-    objectives = tuple(objective_row(o, config_objectives, kpis, locale, currency) for o in cycle.objectives)
+    objectives = tuple(objective_row(o, config_objectives, kpis, locale, currency, charts) for o in cycle.objectives)
     counts = status_counts(cycle)
     return OkrSection(
         cycle=cycle.name,
