@@ -16,8 +16,11 @@ PULSE := $(VENV)/bin/pulse
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
+# --compile-bytecode and compileall: the libraries' and Pulse's modules are compiled once here, not
+# at every command's start (which costs seconds where Python may not write .pyc files itself)
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --python $(PYTHON)
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q pipeline
 	touch $@
 
 install: $(VENV)/.synced
@@ -37,7 +40,7 @@ golden: install
 
 # benchmarks/ (not tests): adds pandas (the bench dependency group); ROWS=100k|1M|10M
 bench: install
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group bench
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --compile-bytecode --group bench
 	$(VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),1M) --format csv
 
 clean:
