@@ -219,7 +219,7 @@ def check(project: Path, period: str | None, report: str | None) -> None:
         results = workspace.quality_gate(ws, calendar, chosen)
     finally:
         ws.con.close()
-    print_checks(results, chosen)
+    print_checks(results, chosen, ws.config.project.locale)
 
 
 @cli.command()
