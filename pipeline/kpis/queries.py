@@ -150,7 +150,7 @@ def shape_series(
         raise QueryError(
             f"{shown}: the KPI has min_sample: {kpi.min_sample} but its query returns no '{SAMPLE_COLUMN}' column",
             f"return the number of observations behind each value as {SAMPLE_COLUMN} "
-            "(e.g. count(t.satisfaction) AS sample_size), or remove min_sample from config/kpis.yaml",
+            "(e.g. count(t.satisfaction) AS sample_size); see docs/configuration.md 'The KPI query contract'",
         )
     dim_indexes = [i for i in range(len(columns)) if i not in (p_index, v_index, s_index)]
     starts = {p.start for p in window}
