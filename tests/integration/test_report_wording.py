@@ -238,3 +238,37 @@ def test_a_value_from_a_small_sample_is_marked_and_not_taken_as_solid(tmp_path):
     assert not any(m.startswith("Score") for m in summary["movers"])
     assert not any(c["scope"] == "kpi:score" for c in manifest["checks"])
     assert any(c["scope"] == "kpi:answers" and not c["passed"] for c in manifest["checks"])  # 3 vs ~40 is flagged
+
+
+def test_a_segments_anomaly_warnings_are_about_its_own_figures(tmp_path):
+    """Segment b jumps from ~10 to 40 answers while the company moves within its usual range:
+    b's report warns about b, a's report and the company's do not."""
+    from support import messy
+
+    lines, ident = ["id,amount,name,day"], 0
+    for offset in range(13):  # 2025-10 .. 2026-10
+        year, m = divmod(2025 * 12 + 9 + offset, 12)
+        october = offset == 12
+        for name, count in (("a", 100 if october else 80 + 40 * (offset % 2)), ("b", 40 if october else 10 + offset % 2)):
+            for i in range(count):
+                ident += 1
+                lines.append(f"{ident},1,{name},{year}-{m + 1:02d}-{1 + i % 28:02d}")
+    lines.append(f"{ident + 1},1,a,2026-10-31")
+    root = messy.make(tmp_path / "project", {"data/items.csv": "\n".join(lines) + "\n"})
+    kpis = {"kpis": {"answers": {"title": "Answers", "unit": "count", "fill": "zero"}}}
+    (root / "config" / "kpis.yaml").write_text(yaml.safe_dump(kpis), encoding="utf-8")
+    reports = {"reports": {"monthly": {"title": "Answers", "kpis": ["answers"], "burst_by": "name"}}}
+    (root / "config" / "reports.yaml").write_text(yaml.safe_dump(reports), encoding="utf-8")
+    (root / "queries" / "answers.sql").write_text(
+        "SELECT p.period_start AS period, i.name AS name, count(*) AS value\n"
+        "FROM periods p JOIN items i ON i.day >= p.period_start AND i.day < p.period_end\n"
+        "GROUP BY GROUPING SETS ((p.period_start), (p.period_start, i.name))\n", encoding="utf-8")
+    manifest = Manifest.read(build(root, "monthly") / "manifest.json")
+
+    def anomalies(warnings: tuple[str, ...]) -> list[str]:
+        return [w for w in warnings if w.startswith("kpi:answers")]
+
+    assert anomalies(manifest.summary.company.quality_warnings) == []
+    assert anomalies(manifest.summary.segments["a"].quality_warnings) == []
+    (warning,) = anomalies(manifest.summary.segments["b"].quality_warnings)
+    assert "Answers is " in warning and "standard deviations above its 11-period average" in warning
