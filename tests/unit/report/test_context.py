@@ -82,3 +82,13 @@ def test_check_messages_in_the_report_follow_its_locale(config, locale, volume, 
     assert context.quality_warnings == (f"sales: {volume}", f"kpi:complaints: {anomaly}")
     assert [row.message for row in context.quality_checks] == [volume, anomaly]
     assert checks[0].message == "32,858 rows in 2026-10, 116% of the trailing average 28,326"  # logs: plain
+
+
+def test_an_email_summary_archived_before_the_change_field_was_named_so_still_reads():
+    from pipeline.report.summary import KpiLine
+
+    old = {"title": "Revenue", "value": "444.068 kr.", "change_rel": "+4,0 %", "change_class": "good",
+           "target": "—", "health": "none", "health_label": "—"}
+    line = KpiLine.model_validate(old)
+    assert line.change == "+4,0 %" and line.scope_note == "" and line.sample_note == ""
+    assert "change_rel" not in line.model_dump() and line.model_dump()["change"] == "+4,0 %"
