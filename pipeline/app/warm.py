@@ -11,7 +11,8 @@ depends on:
   (a new, removed, renamed or rewritten export changes it);
 - the working database and its write-ahead log: size, mtime_ns and inode
   (any write to it since, by any command, changes it);
-- the storage layout and this file's format.
+- Pulse's own code (size and mtime_ns of every module of the `pipeline` package: another
+  version may keep its tables differently) and this file's format.
 
 The next command whose key is the same takes the saved report and the data's
 "as of" date instead of opening the database read-write. Anything else
@@ -35,6 +36,7 @@ from pipeline.sources.paths import match_paths
 
 FORMAT = 1
 FILE_NAME = "warm.json"
+PACKAGE = Path(__file__).resolve().parents[1]  # the pipeline package
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def state_key(config: ProjectConfig) -> str | None:
             return None
         exports[name] = [[str(f), _stat(f)] for f in files]
     parts["exports"] = exports
+    parts["code"] = hashlib.sha256(json.dumps(
+        [[str(p.relative_to(PACKAGE)), _stat(p)] for p in sorted(PACKAGE.rglob("*.py"))]).encode()).hexdigest()
     database = config.workdir / "pulse.duckdb"
     parts["database"] = [_stat(database), _stat(database.with_name(database.name + ".wal"))]
     if parts["database"][0] is None:

@@ -131,3 +131,17 @@ def test_the_terminal_tables_do_not_draw_charts(project, command):
     loaded = {name.split(".")[0] for name in result.stdout.split("LOADED", 1)[1].split()}
     assert "Objective" in result.stdout or "Revenue" in result.stdout
     assert not loaded & {"matplotlib", "weasyprint", "jinja2"}
+
+
+def test_another_version_of_pulse_skips_the_saved_state(project, monkeypatch, capsys, tmp_path):
+    """A saved state is Pulse's own: a changed module of the pipeline package (an upgrade) means ingest
+    runs again (it also brings the working database's tables to that version)."""
+    _warmed(project, monkeypatch, capsys)
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "module.py").write_text("", encoding="utf-8")
+    monkeypatch.setattr(warm, "PACKAGE", package)
+    with monkeypatch.context() as patched:
+        _no_ingest(patched)
+        code, _out, err = run_pulse(["query", "--period", "2026-10", COUNT_SQL], project, patched, capsys)
+    assert code != 0 and "ingest ran although nothing changed" in err
