@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.run --rows 100k --segments 50 --skip-pandas
     .venv/bin/python -m benchmarks.run --rows 10M --memory-limit 1.5GB --repeat 3 --incremental
     .venv/bin/python -m benchmarks.run --series 12,24,36,48 --rows-per-month 100k
+    .venv/bin/python -m benchmarks.run --rows 1M --interactive
 
 Generates the demo schema at scale outside the repository (see
 `benchmarks.generate`), builds a project from this repository's config,
@@ -14,10 +15,16 @@ monthly report for 2026-10, each phase in its own process:
 - Pulse warm (the same run again, inputs unchanged);
 - the floor: DuckDB reading every input file once into a table, plus one
   WeasyPrint render of the report's HTML;
-- the KPIs as a plain pandas script (needs the `bench` dependency group:
-  `uv sync --group bench`), loading and computing timed apart.
+- the KPIs as a Polars script (lazy, every KPI collected together) and as a
+  plain pandas script (needs the `bench` dependency group:
+  `uv sync --group bench`), loading and computing timed apart, their figures
+  checked against Pulse's;
+- with `--interactive`: `pulse --help`, `kpis`, `okrs` and `query` on the demo
+  project, warm, as whole processes, against Python + DuckDB running the same
+  query on the same file (wall and CPU time).
 
-It prints the ratios cold/floor, warm/PDF render and pandas/Pulse KPI stage,
+It prints the ratios cold/floor, warm/PDF render, process/stage total and Pulse's
+KPI stage against each script's KPIs,
 and each process's peak memory (RSS). `--repeat N` runs cold, warm and the floor
 N times each and keeps the fastest of each (every time is printed: the
 machine's noise shows). `--segments N` also renders a report
