@@ -56,13 +56,14 @@ def project(tmp_path, warm, monkeypatch) -> Path:
 
 # -- what "nothing written anywhere" means -------------------------------------------------
 def files_of(root: Path) -> dict[str, str]:
-    """Every file under the project (the database apart) and its content hash."""
+    """Every file under the project (the database and the warm-start state Pulse itself keeps beside it
+    apart, see pipeline.app.warm) and its content hash."""
     found = {}
     for folder, _dirs, names in os.walk(root):
         for name in names:
             path = Path(folder) / name
             rel = path.relative_to(root).as_posix()
-            if rel != ".pulse/pulse.duckdb":
+            if rel not in (".pulse/pulse.duckdb", ".pulse/warm.json"):
                 found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
