@@ -7,6 +7,7 @@ line on stderr; `--debug` shows the traceback too.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from datetime import datetime
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.core.errors import PulseError, RunFailed, UsageError
+from pipeline.core.errors import ConfigError, PulseError, RunFailed, UsageError
+from pipeline.core.paths import display_path, find_project
 
 from .progress import progress_printer
 
@@ -40,14 +42,39 @@ class PulseGroup(click.Group):
 
 
 @click.group(cls=PulseGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The reporting project folder (holds config/, queries/, report_templates/).")
+@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The reporting project folder (holds config/, queries/, report_templates/) "
+                   "[default: the nearest folder, here or above, with config/pulse.yaml].")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="pulse-reports")
 @click.pass_context
-def cli(ctx: click.Context, project: Path, debug: bool) -> None:
+def cli(ctx: click.Context, project: Path | None, debug: bool) -> None:
     """Pulse: exported business data -> KPIs -> HTML and PDF reports."""
     ctx.obj = project
+
+
+def project_root(given: Path | None) -> Path:
+    """The project a command works on: --project DIR or the current folder, or the nearest folder above
+    either that holds config/pulse.yaml (as git finds its repository)."""
+    start = given if given is not None else Path(".")
+    if given is not None and not given.is_dir():
+        raise ConfigError(f"--project {given}: no such folder", "pass the folder that holds config/pulse.yaml")
+    found = find_project(start)
+    if found is None:
+        where = display_path(start) if given is not None else "the current folder"
+        raise ConfigError(f"no Pulse project in {where} or any folder above it (no config/pulse.yaml)",
+                          "run pulse inside a project folder, pass --project DIR, or create one with 'pulse init DIR'")
+    return found
+
+
+def pass_project(command):
+    """Like click.pass_obj, with the project folder found when the command runs (after its --help)."""
+
+    @functools.wraps(command)
+    def with_project(*args, **kwargs):
+        return command(project_root(click.get_current_context().obj), *args, **kwargs)
+
+    return with_project
 
 
 def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -80,7 +107,7 @@ def _echo_delivery(delivered) -> None:
 @click.option("--resend", is_flag=True, help="With --email: send again to recipients who already got this period.")
 @click.option("--no-cache", is_flag=True, help="Run every check and KPI query even when cached results are current.")
 @NOW_OPTION
-@click.pass_obj
+@pass_project
 def run(project: Path, report: str | None, period: str | None, email: bool, dry_run: bool, resend: bool,
         no_cache: bool, now: datetime | None) -> None:
     """Build REPORT (default: the project's default report) for a period."""
@@ -105,7 +132,7 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files to the outbox instead of sending.")
 @click.option("--resend", is_flag=True, help="Send again to recipients who already got this period.")
 @NOW_OPTION
-@click.pass_obj
+@pass_project
 def send(project: Path, report: str, period: str | None, dry_run: bool, resend: bool, now: datetime | None) -> None:
     """Email the already built REPORT for a period (only what is still owed)."""
     from . import runner, workspace
@@ -118,7 +145,7 @@ def send(project: Path, report: str, period: str | None, dry_run: bool, resend: 
 @cli.command()
 @click.option("--list", "list_only", is_flag=True, help="Show each scheduled report, its next due time and last success.")
 @NOW_OPTION
-@click.pass_obj
+@pass_project
 def due(project: Path, list_only: bool, now: datetime | None) -> None:
     """Build and email every scheduled report whose time has come (run it hourly)."""
     from . import due as due_runs
@@ -145,7 +172,7 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
 @click.option("--report", "-r", help="Take the KPIs and grain of this report (default: the default report).")
 @click.option("--all", "all_kpis", is_flag=True, help="Show every configured KPI, not only the report's.")
-@click.pass_obj
+@pass_project
 def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
     """Print the KPI table for a period in the terminal."""
     from . import workspace
@@ -168,7 +195,7 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
 @click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
-@click.pass_obj
+@pass_project
 def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
     """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
     from . import query as adhoc
@@ -181,7 +208,7 @@ def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: 
 @click.option("--cycle", "-c", help="The OKR cycle (default: the one containing the period).")
 @click.option("--report", "-r", help="Use this report's grain (default: the default report).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.pass_obj
+@pass_project
 def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
     """Print the OKR tree: objectives, key results, scores and status."""
     from . import workspace
@@ -205,7 +232,7 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
 @cli.command()
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
 @click.option("--report", "-r", help="Use this report's grain (default: the default report).")
-@click.pass_obj
+@pass_project
 def check(project: Path, period: str | None, report: str | None) -> None:
     """Run the data-quality gate alone: ingest and every source check."""
     from . import workspace
@@ -223,7 +250,7 @@ def check(project: Path, period: str | None, report: str | None) -> None:
 
 
 @cli.command()
-@click.pass_obj
+@pass_project
 def validate(project: Path) -> None:
     """Check config, exports, SQL and the SMART lint; list every problem at once."""
     from .validate import validate_project
@@ -236,6 +263,49 @@ def validate(project: Path) -> None:
     click.echo(f"{len(errors)} error(s), {warnings} warning(s)")
     if errors:
         raise RunFailed(f"pulse validate found {len(errors)} error(s)", "fix them; each line above names the file and key")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--from", "exports", multiple=True, type=click.Path(path_type=Path),
+              help="Files or folders of your exports (CSV, Parquet, JSON, Excel): config/sources.yaml is written "
+                   "from what they show. Repeat it, or list several after one --from.")
+@click.option("--demo", is_flag=True, help="The Nordlys Kaffe demo project with its exports.")
+@click.option("--company", help="The company's name on the reports [default: the folder's name].")
+@click.option("--timezone", help="The reporting time zone, e.g. Europe/Copenhagen [default: this machine's].")
+@click.option("--currency", help="The currency of money KPIs, e.g. DKK [default: EUR].")
+@click.option("--force", is_flag=True, help="Overwrite files of an existing project that init writes.")
+@click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
+@NOW_OPTION
+def init(folder: Path, exports: tuple[Path, ...], demo: bool, company: str | None, timezone: str | None,
+         currency: str | None, force: bool, more_exports: tuple[Path, ...], now: datetime | None) -> None:
+    """Create a reporting project in FOLDER that runs at once."""
+    from .init import init_project
+
+    if more_exports and not exports:
+        raise UsageError(f"unexpected argument '{more_exports[0]}'", "list exports after --from: "
+                         "pulse init FOLDER --from EXPORTS...")
+    created = init_project(folder, demo=demo, exports=(*exports, *more_exports), force=force, company=company,
+                           timezone=timezone, currency=currency, now=now)
+    for line in _init_summary(created, folder):
+        click.echo(line)
+
+
+def _init_summary(created, folder: Path) -> list[str]:
+    lines = [f"Created a Pulse project in {display_path(folder)}/ ({len(created.written)} files)."]
+    for source in created.sources:
+        key = f", key {'+'.join(source.primary_key)}" if source.primary_key else ""
+        when = f", event time {source.event_time}" if source.event_time else ""
+        lines.append(f"  source {source.name}: {len(source.files)} file(s), {source.rows:,} rows, "
+                     f"{len(source.columns)} columns{key}{when}")
+    if created.todo:
+        lines.append("Before the first run, decide in config/sources.yaml (never guessed):")
+        lines += [f"  - {item}" for item in created.todo]
+    lines.append("Next:")
+    lines.append(f"  cd {display_path(folder)}")
+    lines.append("  pulse preview        # the report in your browser, rebuilt as you edit")
+    lines.append(f"  pulse run{' --period ' + created.period if created.period else ''}")
+    return lines
 
 
 def main() -> None:
