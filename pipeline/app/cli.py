@@ -172,9 +172,16 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
 @click.option("--report", "-r", help="Take the KPIs and grain of this report (default: the default report).")
 @click.option("--all", "all_kpis", is_flag=True, help="Show every configured KPI, not only the report's.")
+@click.option("--series", is_flag=True,
+              help="Every period of each KPI's window (the trend and the same periods last year), oldest first.")
+@click.option("--all-periods", is_flag=True,
+              help="Every period from the first one the KPIs' sources hold data for (implies --series).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="json and csv give raw numbers.")
 @pass_project
-def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
-    """Print the KPI table for a period in the terminal."""
+def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, series: bool, all_periods: bool,
+         fmt: str) -> None:
+    """Print the KPI table for a period (or every period's value: --series) in the terminal."""
     from . import workspace
     from .terminal import print_kpi_table
 
@@ -183,8 +190,18 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
     calendar = workspace.calendar_for(ws.config, report_config.grain)
     chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     ids = list(ws.config.kpis) if all_kpis else report_config.kpis
+    if series or all_periods:
+        from .series import print_series
+
+        print_series(ws, ids, calendar, chosen, all_periods, fmt)
+        return
     results = workspace.kpi_results(ws, ids, calendar, chosen)
     ws.con.close()
+    if fmt != "table":
+        from .series import results_text
+
+        click.echo(results_text(results, fmt), nl=False)
+        return
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
 
@@ -195,12 +212,15 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
 @click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option("--all-periods", is_flag=True,
+              help="The periods table holds every period from the first one the sources hold data for.")
 @pass_project
-def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
+def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
+          all_periods: bool) -> None:
     """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer())
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), all_periods)
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from pipeline.config import ProjectConfig, did_you_mean
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
+from pipeline.core.result_cache import sources_read
 from pipeline.kpis import queries as kpis
 
 from . import workspace
@@ -68,6 +69,7 @@ def run_query(
     fmt: str | None,
     output: Path | None,
     progress=None,
+    all_periods: bool = False,
 ) -> None:
     if fmt is None:  # not given: from the output file's extension, else a table
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
@@ -77,7 +79,7 @@ def run_query(
     query = resolve_query(ws.config, name_or_sql)
     calendar = workspace.calendar_for(ws.config, Grain(grain))
     period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-    kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
+    kpis.register_periods(ws.con, _window(ws, query, calendar, period, all_periods))
     available = {**kpis.builtin_parameters(period), **query.params}
     params = kpis.bind_parameters(query.sql, query.shown, available)
     columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
@@ -88,6 +90,19 @@ def run_query(
         keys = list(range(len(columns) - 1)) if columns[-1] == "value" else list(range(len(columns)))
         rows = sorted(rows, key=lambda row: [(row[i] is not None, row[i]) for i in keys])
     write_result(columns, rows, fmt, output)
+
+
+def _window(ws: workspace.Workspace, query: QueryText, calendar, period, all_periods: bool) -> list:
+    """The periods table: the report window, or (--all-periods) every period since the sources' first event."""
+    window = calendar.window(period, history_back(calendar.grain))
+    if not all_periods:
+        return window
+    from .series import all_periods as every_period
+    from .series import first_event
+
+    read = sources_read(query.sql, list(ws.config.sources))
+    return every_period(calendar, period, first_event(ws, read if read is not None else list(ws.config.sources)),
+                        window)
 
 
 def _unique_names(columns: list[str]) -> list[str]:
