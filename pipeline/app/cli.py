@@ -286,6 +286,20 @@ def validate(project: Path) -> None:
 
 
 @cli.command()
+@click.argument("report", required=False)
+@click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8800, show_default=True,
+              help="The port on 127.0.0.1 (0: any free port).")
+@NOW_OPTION
+@pass_project
+def preview(project: Path, report: str | None, period: str | None, port: int, now: datetime | None) -> None:
+    """Show REPORT's HTML in the browser, rebuilt when a query, config file, template or export changes."""
+    from .preview import serve
+
+    serve(project, report, period, port, now)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "exports", multiple=True, type=click.Path(path_type=Path),
               help="Files or folders of your exports (CSV, Parquet, JSON, Excel): config/sources.yaml is written "
