@@ -24,7 +24,7 @@ endif
 .PHONY: install demo test golden bench clean
 
 $(UV):
-	$(Q)$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
+	$(Q)PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(Q)echo "installing the locked dependencies into $(VENV)/ (make VERBOSE=1 lists them)"
