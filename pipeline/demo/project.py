@@ -2,7 +2,7 @@
 
 In a source checkout they are the repository's own folders (the repository is
 the demo project); an installed wheel carries a copy under
-`pipeline/demo/project/` (see `[tool.hatch.build.targets.wheel.force-include]`
+`pipeline/demo/project_files/` (see `[tool.hatch.build.targets.wheel.force-include]`
 in pyproject.toml). `pulse init DIR --demo` copies them and generates the
 exports with `pipeline.demo.generate`.
 """
@@ -16,7 +16,7 @@ FOLDERS = ("config", "queries", "report_templates")
 
 def project_folder() -> Path:
     """The folder holding the demo's config/, queries/ and report_templates/."""
-    packaged = Path(__file__).resolve().parent / "project"
+    packaged = Path(__file__).resolve().parent / "project_files"
     checkout = Path(__file__).resolve().parents[2]
     for folder in (packaged, checkout):
         if all((folder / name).is_dir() for name in FOLDERS) and (folder / "config" / "pulse.yaml").is_file():
