@@ -132,8 +132,8 @@ def _from_exports(target: Path, exports: list[Path], settings: Settings,
     kpi_id, title, query = example_kpi(main)
     made = (f"{len(set(f for s in inference.sources for f in s.files))} export file(s) on "
             f"{today_in(settings.timezone, now).isoformat()}")
-    todo = [f"config/sources.yaml, source '{s.name}': {q.key}: {q.text} (replace CHOOSE with one of the values "
-            "listed above it)" for s in inference.sources for q in s.questions]
+    todo = [f"source '{s.name}': {q.key}: {q.text} (replace CHOOSE with one of the values listed above it)"
+            for s in inference.sources for q in s.questions]
     files = {
         "config/pulse.yaml": scaffold.pulse_yaml(settings),
         "config/sources.yaml": sources_yaml(inference, target, made),

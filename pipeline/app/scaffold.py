@@ -218,7 +218,8 @@ def readme(company: str, made: str, commands: list[tuple[str, str]], layout: lis
     width = max(len(c) for c, _ in commands)
     lines = [f"# {company}: reporting", "", f"A Pulse reporting project, {made}.", ""]
     if todo:
-        lines += ["## Before the first run", ""] + [f"- {item}" for item in todo] + [""]
+        lines += ["## Before the first run", "", "Decide in config/sources.yaml (Pulse never guesses these):", ""]
+        lines += [f"- {item}" for item in todo] + [""]
     lines += ["## Commands", "", "```sh"] + [f"{c.ljust(width)}   # {what}" for c, what in commands] + ["```", ""]
     lines += ["Run them anywhere inside this folder. Pulse's documentation (docs/ in the Pulse repository):",
               "configuration.md for every config key, commands.md for every command.", "",
