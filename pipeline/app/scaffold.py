@@ -17,8 +17,6 @@ from datetime import date, timedelta
 
 import yaml
 
-DOCS = "docs/configuration.md"
-
 
 def scalar(value: str) -> str:
     """A YAML scalar (quoted only when YAML needs it)."""
@@ -47,7 +45,7 @@ def pulse_yaml(settings: Settings) -> str:
                if settings.allow_outside_paths else
                "  # allow_outside_paths: true   # let sources read exports outside this folder\n")
     return f"""\
-# Project settings. Every key is explained in {DOCS} 'Project settings'.
+# Project settings. Every key is explained in Pulse's docs/configuration.md 'Project settings'.
 project:
   company: {scalar(settings.company)}   # shown on every report and email
   timezone: {scalar(settings.timezone)}   # CHECK: the reporting time zone; timestamps with an offset are converted to it
@@ -63,13 +61,13 @@ project:
 """
 
 
-KPIS_HEADER = f"""\
+KPIS_HEADER = """\
 # KPIs: one SQL query each under queries/ (query: its path without .sql; default: the KPI id).
-# Every key is explained in {DOCS} 'KPIs'.
+# Every key is explained in Pulse's docs/configuration.md 'KPIs'.
 #   unit: count | number | currency | percent (a fraction: 0.123 is 12.3 %) | duration (hours)
 #   direction: up (higher is good) | down | neutral
 #   fill: zero (a period without rows is 0); default: it has no value
-#   target: a number, or per period {{2026-10: 480000}}; thresholds: {{good: ..., warn: ...}}
+#   target: a number, or per period {2026-10: 480000}; thresholds: {good: ..., warn: ...}
 kpis:
 """
 
@@ -90,7 +88,7 @@ def kpi_entry(kpi_id: str, title: str, description: str, unit: str, decimals: in
 
 def reports_yaml(kpi_ids: list[str]) -> str:
     return f"""\
-# Reports: which KPIs, which grain, which formats. Every key is explained in {DOCS} 'Reports'.
+# Reports: which KPIs, which grain, which formats. Every key is explained in Pulse's docs/configuration.md 'Reports'.
 reports:
   monthly:
     title: Monthly report
@@ -109,7 +107,7 @@ def kpi_query(title: str, table: str, column: str) -> str:
     return f"""\
 -- {title} per period: an example KPI written by `pulse init`; change it or copy it for your own.
 -- A KPI query joins its rows to `periods` (period_start, period_end exclusive, label) and
--- returns one row per period: `period` and `value` ({DOCS} 'The KPI query contract').
+-- returns one row per period: `period` and `value` (Pulse's docs/configuration.md 'The KPI query contract').
 SELECT p.period_start AS period, count(*) AS value
 FROM periods p
 JOIN {table} t ON t.{column} >= p.period_start AND t.{column} < p.period_end
@@ -117,22 +115,22 @@ GROUP BY ALL
 """
 
 
-SUM_QUERY = f"""\
+SUM_QUERY = """\
 -- Revenue per period: the sum of the orders' amounts (an example KPI; change it to your own).
 -- A KPI query joins its rows to `periods` and returns `period` and `value` per period
--- ({DOCS} 'The KPI query contract').
+-- (Pulse's docs/configuration.md 'The KPI query contract').
 SELECT p.period_start AS period, sum(o.amount) AS value
 FROM periods p
 JOIN orders o ON o.order_date >= p.period_start AND o.order_date < p.period_end
 GROUP BY ALL
 """
 
-TEMPLATE = f"""\
-{{# The report's layout: Pulse's built-in report, with the blocks you want changed overridden here.
-   Templates only lay out: every figure arrives formatted ({DOCS} 'Templates').
+TEMPLATE = """\
+{# The report's layout: Pulse's built-in report, with the blocks you want changed overridden here.
+   Templates only lay out: every figure arrives formatted (Pulse's docs/configuration.md 'Templates').
 
    The built-in report's blocks, in page order (override one by writing it outside this comment;
-   {{{{ super() }}}} inserts the built-in content of the block):
+   {{ super() }} inserts the built-in content of the block):
      cover        title, company, period, "data as of"
      toc          table of contents (with page numbers in the PDF)
      notices      data-quality warnings and restated figures
@@ -144,12 +142,12 @@ TEMPLATE = f"""\
      appendix     the data-quality checks
 
    For example, a line under the title:
-     {{% block cover %}}
-     {{{{ super() }}}}
-     <p class="house-note">Prepared by Finance for {{{{ company }}}}.</p>
-     {{% endblock %}}
-#}}
-{{% extends "builtin/report.html.j2" %}}
+     {% block cover %}
+     {{ super() }}
+     <p class="house-note">Prepared by Finance for {{ company }}.</p>
+     {% endblock %}
+#}
+{% extends "builtin/report.html.j2" %}
 """
 
 CSS = """\
@@ -164,9 +162,9 @@ reports/
 .venv/
 """
 
-SAMPLE_SOURCES = f"""\
+SAMPLE_SOURCES = """\
 # Where the exports are and what columns they hold. Every key is explained in
-# {DOCS} 'Sources'; `pulse init DIR --from EXPORTS` writes this file from your own files.
+# Pulse's docs/configuration.md 'Sources'; `pulse init DIR --from EXPORTS` writes this file from your own files.
 #
 # This project starts with example exports (data/orders/, made up by `pulse init`) so that
 # `pulse run` works at once: put your exports under data/, describe them here, delete the examples.
@@ -180,11 +178,11 @@ sources:
     #   encoding: cp1252             # detected: UTF-8 (with or without BOM), else Windows-1252
     #   date_format: '%d.%m.%Y'      # dates are ISO 8601 unless declared: 04-05-2026 is never guessed
     columns:                         # types: text, integer, number, date, timestamp, boolean
-      order_id: {{type: text}}
-      order_date: {{type: date}}
-      customer: {{type: text}}
-      amount: {{type: number}}
-      channel: {{type: text, required: false}}   # required: false = some files lack the column
+      order_id: {type: text}
+      order_date: {type: date}
+      customer: {type: text}
+      amount: {type: number}
+      channel: {type: text, required: false}   # required: false = some files lack the column
     primary_key: [order_id]          # a later file's row replaces an earlier one with the same key
 """
 

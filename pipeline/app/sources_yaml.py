@@ -19,7 +19,7 @@ from pipeline.config import ColumnType, SourceConfig
 from pipeline.core.database import quote_ident
 from pipeline.sources.inference import Inference, InferredSource, Question
 
-from .scaffold import DOCS, kpi_query, quoted, scalar
+from .scaffold import kpi_query, quoted, scalar
 
 CHOOSE = "CHOOSE"
 RESERVED = {"all", "and", "as", "asc", "by", "case", "date", "desc", "end", "from", "group", "join", "limit", "on",
@@ -49,7 +49,7 @@ def sources_yaml(inference: Inference, root: Path, made: str) -> str:
         "# Where the exports are and what columns they hold, written by `pulse init --from` from",
         f"# {made}. Read it once: CHECK marks what Pulse proposes, CHOOSE what only you can decide",
         "# (the project does not load until every CHOOSE is replaced by one of the values listed above it).",
-        f"# Every key is explained in {DOCS} 'Sources'.",
+        "# Every key is explained in Pulse's docs/configuration.md 'Sources'.",
         "# Types: text, integer, number, date, timestamp, boolean; required: false = some files lack the column.",
         "sources:",
     ]

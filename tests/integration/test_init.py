@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,18 @@ from support.project import REPO, pulse, run_pulse, stub_pdf
 from support.reference import dedupe, month_start, read_sales_files
 
 NOW = "2026-11-25T09:00:00+00:00"  # `last` is 2026-10
+
+
+def docs_problems(project: Path) -> list[str]:
+    """Docs references in the written files (`docs/<file>.md '<Heading>'`) that name no existing heading."""
+    problems = []
+    for path in [*project.rglob("*.yaml"), *project.rglob("*.sql"), *project.rglob("*.j2"), project / "README.md"]:
+        for file_name, section in re.findall(r"(docs/[\w.-]+\.md) '([^']+)'", path.read_text(encoding="utf-8")):
+            page = REPO / file_name
+            titles = re.findall(r"^#{1,6} +(.+?) *$", page.read_text(encoding="utf-8"), re.M) if page.is_file() else []
+            if section not in titles:
+                problems.append(f"{path.relative_to(project)}: {file_name} '{section}'")
+    return problems
 
 
 def cli(args: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
@@ -62,6 +75,7 @@ def test_a_new_project_runs_at_once(tmp_path: Path, monkeypatch, capsys) -> None
     for block in ("cover", "toc", "notices", "summary", "kpi_table", "okrs", "trends", "methodology", "appendix"):
         assert f"     {block} " in template
     assert ".pulse/" in (project / ".gitignore").read_text() and "pulse preview" in (project / "README.md").read_text()
+    assert docs_problems(project) == []
 
     code, out, err = cli(["validate"], project, monkeypatch, capsys)
     assert code == 0, err + out
@@ -166,6 +180,7 @@ def test_from_messy_exports_with_a_question_to_answer(tmp_path: Path, no_pdf, mo
     assert "      delimiter: ';'\n      decimal: ','" in text and "date_format: '%d.%m.%Y'" in text
     assert "found cp1252 (Windows-1252 / Latin-1)" in text
     line = text.splitlines().index("      date_format: CHOOSE") + 1
+    assert docs_problems(tmp_path) == [] and "Pulse's docs/configuration.md 'Sources'" in text
     assert "#   date_format: '%d-%m-%Y'   # day first" in text and "#   date_format: '%m-%d-%Y'   # month first" in text
 
     code, out, err = cli(["validate"], tmp_path, monkeypatch, capsys)
