@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -258,11 +258,16 @@ def _months_back(today: date, count: int) -> list[tuple[int, int]]:
 
 
 def _first_period(last_event: date | None, timezone: str, now: datetime | None) -> str | None:
-    """The month to build first when the exports end before the last complete month (else None: `last`)."""
+    """The month to build first when the exports end before the last complete month (else None: `last`).
+
+    The latest month the exports cover to its last day: the data-quality gate
+    checks that the data reaches the end of the report period.
+    """
     if last_event is None:
         return None
     calendar = Calendar(Grain.MONTH)
     last_complete = calendar.shift(calendar.containing(today_in(timezone, now)), -1)
-    if last_event >= last_complete.start:
-        return None
-    return calendar.containing(last_event).label
+    covered = calendar.containing(last_event)
+    if last_event + timedelta(days=1) < covered.end:  # the data stops before the month's last day
+        covered = calendar.shift(covered, -1)
+    return None if covered.start >= last_complete.start else covered.label

@@ -271,6 +271,9 @@ def _event_time(columns: list[InferredColumn], by_name: dict[str, list[ColumnEvi
     if not dated:
         return None, ""
     if len(dated) == 1:
+        if NOT_EVENT.search(dated[0].name):
+            return dated[0].name, "the only date or timestamp column, though its name may not say when a row " \
+                                  "happened: CHECK"
         return dated[0].name, "the only date or timestamp column"
 
     def score(index_column: tuple[int, InferredColumn]) -> tuple:

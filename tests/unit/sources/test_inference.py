@@ -166,6 +166,9 @@ def test_timestamps_in_a_declared_format(tmp_path: Path) -> None:
     assert types(source) == {"ticket_id": "text", "opened": "timestamp", "closed": "timestamp"}
     assert source.timestamp_format == "%d.%m.%Y %H:%M" and source.questions == ()
     assert source.event_time == "opened"  # `closed` says when something ended
+    write(tmp_path / "other", {"items.csv": "item_id,shipping_limit_date\nI1,2026-10-01\n"})
+    only_one = only(infer(tmp_path / "other", tmp_path))
+    assert only_one.event_time == "shipping_limit_date" and "CHECK" in only_one.event_note
 
 
 def test_numbers_whose_decimal_separator_no_value_shows_are_a_question(tmp_path: Path) -> None:
