@@ -31,7 +31,7 @@ from .formats import STAGE_TABLE, drop_stage, stage_file
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT")
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE")
-ID_LIKE = re.compile(r"(id|no|nr|num|number|key|code|line|ref|nummer)$", re.I)
+ID_LIKE = re.compile(r"(id|no|nr|num|number|key|code|line|ref|nummer|#)$", re.I)
 DATE_SHAPE = re.compile(r"(\d{1,4})([-./])(\d{1,2})\2(\d{1,4})(?:([ T])\d{1,2}:\d{2}(:\d{2})?)?")
 ISO_START = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")  # what DuckDB reads as a date, at least
 NUMBER_START = re.compile(r"[+-]?[\d.,]")
