@@ -321,25 +321,8 @@ def init(folder: Path, exports: tuple[Path, ...], demo: bool, company: str | Non
                          "pulse init FOLDER --from EXPORTS...")
     created = init_project(folder, demo=demo, exports=(*exports, *more_exports), force=force, company=company,
                            timezone=timezone, currency=currency, now=now)
-    for line in _init_summary(created, folder):
+    for line in created.summary(display_path(folder)):
         click.echo(line)
-
-
-def _init_summary(created, folder: Path) -> list[str]:
-    lines = [f"Created a Pulse project in {display_path(folder)}/ ({len(created.written)} files)."]
-    for source in created.sources:
-        key = f", key {'+'.join(source.primary_key)}" if source.primary_key else ""
-        when = f", event time {source.event_time}" if source.event_time else ""
-        lines.append(f"  source {source.name}: {len(source.files)} file(s), {source.rows:,} rows, "
-                     f"{len(source.columns)} columns{key}{when}")
-    if created.todo:
-        lines.append("Before the first run, decide in config/sources.yaml (never guessed):")
-        lines += [f"  - {item}" for item in created.todo]
-    lines.append("Next:")
-    lines.append(f"  cd {display_path(folder)}")
-    lines.append("  pulse preview        # the report in your browser, rebuilt as you edit")
-    lines.append(f"  pulse run{' --period ' + created.period if created.period else ''}")
-    return lines
 
 
 def main() -> None:

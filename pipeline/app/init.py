@@ -49,6 +49,21 @@ class Created:
     todo: tuple[str, ...] = ()  # questions to answer before the first run
     period: str | None = None  # the period to build first, when not `last`
 
+    def summary(self, folder: str) -> list[str]:
+        """What init prints: the project, each inferred source, the open questions, the next commands."""
+        lines = [f"Created a Pulse project in {folder}/ ({len(self.written)} files)."]
+        for source in self.sources:
+            key = f", key {'+'.join(source.primary_key)}" if source.primary_key else ""
+            when = f", event time {source.event_time}" if source.event_time else ""
+            lines.append(f"  source {source.name}: {len(source.files)} file(s), {source.rows:,} rows, "
+                         f"{len(source.columns)} columns{key}{when}")
+        if self.todo:
+            lines.append("Before the first run, decide in config/sources.yaml (never guessed):")
+            lines += [f"  - {item}" for item in self.todo]
+        lines += ["Next:", f"  cd {folder}", "  pulse preview        # the report in your browser, rebuilt as you edit",
+                  f"  pulse run{' --period ' + self.period if self.period else ''}"]
+        return lines
+
 
 def init_project(target: Path, *, demo: bool = False, exports: tuple[Path, ...] = (), force: bool = False,
                  company: str | None = None, timezone: str | None = None, currency: str | None = None,
