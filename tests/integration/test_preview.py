@@ -2,7 +2,8 @@
 (the page reloads itself), an SQL error is shown on the page; nothing is published or emailed.
 
 `pulse preview` runs as a user runs it (`python -m pipeline preview`, its own
-process, port 0); the test reads the URL it prints and drives the browser
+process, port 0) on a project fresh from `pulse init` (its example exports keep
+the builds quick); the test reads the URL it prints and drives the browser
 through the DevTools client of support.browser. Without Chromium the browser
 test skips (see support.browser); the server itself is also checked without one.
 """
@@ -23,13 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.app.init import init_project
 from support.browser import DevTools, DevToolsError, problems_in
-from support.project import make_project
+from support.project import NOW as NOW_UTC
 
 PERIOD = "2026-10"
 NOW = "2026-11-25T09:00:00+00:00"
 WAIT = 180.0  # seconds for a build (the first one ingests every export)
-ORDERS_SQL = Path("queries") / "sales" / "orders.sql"
+ORDERS_SQL = Path("queries") / "orders.sql"
 
 
 class Preview:
@@ -74,8 +76,9 @@ class Preview:
 
 
 @pytest.fixture
-def preview(tmp_path, demo_exports) -> Iterator[tuple[Path, Preview]]:
-    project = make_project(tmp_path / "project", demo_exports)
+def preview(tmp_path) -> Iterator[tuple[Path, Preview]]:
+    project = tmp_path / "acme"
+    init_project(project, company="Acme ApS", timezone="Europe/Copenhagen", now=NOW_UTC)
     running = Preview(project)
     try:
         yield project, running
@@ -125,15 +128,15 @@ def test_preview_rebuilds_on_a_query_change_and_shows_sql_errors(preview, browse
     running.wait_for_build()
     session = open_page(browser, running.url)
     title = evaluate(browser, session, "document.title")
-    assert "Nordlys Kaffe ApS" in title and "October 2026" in title
-    assert evaluate(browser, session, "document.querySelectorAll('tr.kpi').length") == 13
+    assert "Acme ApS" in title and "October 2026" in title
+    assert evaluate(browser, session, "document.querySelectorAll('tr.kpi').length") == 2
     assert "Pulse preview" in evaluate(browser, session, "document.getElementById('pulse-preview').textContent")
     before = evaluate(browser, session, ORDERS_CELL)
     orders = int(re.sub(r"\D", "", before))
-    assert orders > 100
+    assert orders > 31  # at least two orders a day in the example exports
 
     sql = (project / ORDERS_SQL).read_text(encoding="utf-8")
-    changed = sql.replace("count(DISTINCT l.order_id) AS value", "count(DISTINCT l.order_id) * 1000 + 7 AS value")
+    changed = sql.replace("count(*) AS value", "count(*) * 1000 + 7 AS value")
     assert changed != sql
     (project / ORDERS_SQL).write_text(changed, encoding="utf-8")
     shown = wait_until(browser, session, f"(({ORDERS_CELL}) || '').replace(/\\D/g, '') === '{orders * 1000 + 7}'",
@@ -143,14 +146,14 @@ def test_preview_rebuilds_on_a_query_change_and_shows_sql_errors(preview, browse
     (project / ORDERS_SQL).write_text(changed.replace("SELECT p.period_start", "SELEC p.period_start"),
                                       encoding="utf-8")
     error = wait_until(browser, session, ERROR_BOX, "the SQL error")
-    assert "queries/sales/orders.sql" in error and "syntax error" in error.lower(), error
-    assert evaluate(browser, session, "document.querySelectorAll('tr.kpi').length") == 13  # the last good build
+    assert "queries/orders.sql" in error and "syntax error" in error.lower(), error
+    assert evaluate(browser, session, "document.querySelectorAll('tr.kpi').length") == 2  # the last good build
     allowed = tuple(f"request for a resource outside the page: {running.url}{name}" for name in ("status", "favicon.ico"))
     problems = [p for p in problems_in(browser.events, session, running.url) if not p.startswith(allowed)]
     assert problems == []
 
     output = running.stop()
-    assert "built monthly 2026-10" in output and "queries/sales/orders.sql" in output
+    assert "built monthly 2026-10" in output and "queries/orders.sql" in output
     assert not (project / "reports").exists(), "a preview never publishes into reports/"
     assert (project / ".pulse" / "preview" / "monthly" / "monthly.html").is_file()
     assert not list((project / ".pulse" / "preview").rglob("*.pdf"))
