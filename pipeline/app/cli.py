@@ -185,18 +185,17 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, 
     from . import workspace
     from .terminal import print_kpi_table
 
-    ws = workspace.open_workspace(project, progress_printer())
-    name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    ids = list(ws.config.kpis) if all_kpis else report_config.kpis
-    if series or all_periods:
-        from .series import print_series
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        name, report_config = ws.config.report(report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        ids = list(ws.config.kpis) if all_kpis else report_config.kpis
+        if series or all_periods:
+            from .series import print_series
 
-        print_series(ws, ids, calendar, chosen, all_periods, fmt)
-        return
-    results = workspace.kpi_results(ws, ids, calendar, chosen)
-    ws.con.close()
+            print_series(ws, ids, calendar, chosen, all_periods, fmt)
+            return
+        results = workspace.kpi_results(ws, ids, calendar, chosen)
     if fmt != "table":
         from .series import results_text
 
@@ -214,13 +213,15 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @click.option("--all-periods", is_flag=True,
               help="The periods table holds every period from the first one the sources hold data for.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop the query after SECONDS (default: no limit).")
 @pass_project
 def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
-          all_periods: bool) -> None:
-    """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
+          all_periods: bool, timeout: float | None) -> None:
+    """Run a KPI query by name, a .sql file or SQL text (one SELECT, read-only) over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), all_periods)
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), timeout, all_periods)
 
 
 @cli.command()
@@ -234,14 +235,13 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
     from . import workspace
     from .terminal import okr_json, print_okr_tree
 
-    ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    if ws.config.okrs is None:
-        raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    result = workspace.okr_results(ws, calendar, chosen, cycle)
-    ws.con.close()
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        _name, report_config = ws.config.report(report)
+        if ws.config.okrs is None:
+            raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        result = workspace.okr_results(ws, calendar, chosen, cycle)
     assert result is not None
     if fmt == "json":
         click.echo(okr_json(result, ws.config, chosen))
@@ -258,14 +258,11 @@ def check(project: Path, period: str | None, report: str | None) -> None:
     from . import workspace
     from .terminal import print_checks
 
-    ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    try:
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        _name, report_config = ws.config.report(report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
         results = workspace.quality_gate(ws, calendar, chosen)
-    finally:
-        ws.con.close()
     print_checks(results, chosen)
 
 

@@ -82,10 +82,7 @@ def print_series(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: 
     window = workspace.report_window(calendar, period)
     if whole:
         window = all_periods(calendar, period, first_event(ws, sources_of(ws.config, kpi_ids)), window)
-    try:
-        values = workspace.kpi_series(ws, kpi_ids, window, period)
-    finally:
-        ws.con.close()
+    values = workspace.kpi_series(ws, kpi_ids, window, period)  # in the workspace's sandbox; its owner closes it
     series = [KpiSeriesOut(k, ws.config.kpis[k], tuple((p, values[k][p.start]) for p in window)) for k in kpi_ids]
     sys.stdout.write(series_text(series, fmt, ws.config.project.locale, ws.config.project.currency))
 

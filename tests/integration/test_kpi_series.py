@@ -94,3 +94,30 @@ def test_series_table_and_kpi_table_as_data(project, reference, monkeypatch, cap
     assert float(revenue["value"]) == pytest.approx(reference.month(PERIOD)["revenue"])
     assert float(revenue["previous"]) == pytest.approx(reference.month("2026-09")["revenue"])
     assert revenue["health"] in {"green", "amber", "red"}
+
+
+SANDBOXED = {  # (what the KPI file does, what the one-line error says)
+    "copy": ("COPY (SELECT * FROM sales) TO '{leak}' (HEADER);\n{sql}", "is a COPY statement, and it writes files"),
+    "read_outside": ("SELECT p.period_start AS period, (SELECT count(*) FROM read_csv('/etc/passwd', sep = ':', "
+                     "header = false)) AS value FROM periods p", 'refused: Cannot access file "/etc/passwd"'),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(SANDBOXED))
+@pytest.mark.parametrize("command", [("kpis", "--series"), ("kpis", "--all-periods", "--format", "csv"),
+                                     ("query", "revenue", "--all-periods")])
+def test_whole_series_run_in_the_query_sandbox(project, attack, command, monkeypatch, capsys):
+    """--series and --all-periods run the KPI queries on the read-only sandbox like every other command."""
+    path = project / "queries" / "sales" / "revenue.sql"
+    sql = path.read_text(encoding="utf-8")
+    leak = project / "data" / "sales" / "sales_2099-01.csv"
+    text, message = SANDBOXED[attack]
+    path.write_text(text.format(leak=leak, sql=sql), encoding="utf-8")
+    try:
+        code, _out, err = run_pulse([*command, "--period", PERIOD], project, monkeypatch, capsys)
+    finally:
+        path.write_text(sql, encoding="utf-8")
+    assert code == 2, err
+    line = err.strip()
+    assert line.startswith("error: ") and "\n" not in line and "revenue" in line and message in line, err
+    assert not leak.exists()

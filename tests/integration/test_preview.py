@@ -167,6 +167,15 @@ def test_preview_server_without_a_browser(preview) -> None:
     with urllib.request.urlopen(running.url, timeout=10) as response:
         page = response.read().decode("utf-8")
     assert '<div id="pulse-preview"' in page and 'tr class="kpi' in page
+    sql = (project / ORDERS_SQL).read_text(encoding="utf-8")  # a rebuild runs the queries in the sandbox
+    leak = project / "reports" / "leak.csv"
+    (project / ORDERS_SQL).write_text(f"COPY (SELECT 1) TO '{leak}';\n{sql}", encoding="utf-8")
+    status = running.wait_for_build(status["build"])
+    assert not status["ok"] and "queries/orders.sql" in status["error"] and "COPY statement" in status["error"]
+    assert not leak.exists()
+    (project / ORDERS_SQL).write_text(sql, encoding="utf-8")
+    status = running.wait_for_build(status["build"])
+    assert status["ok"], status
     config = project / "config" / "kpis.yaml"
     config.write_text(config.read_text(encoding="utf-8").replace("unit: currency", "unit: money", 1), encoding="utf-8")
     status = running.wait_for_build(status["build"])
