@@ -129,7 +129,7 @@ def results_text(results: list[KpiResult], fmt: str) -> str:
     records = [{
         "kpi": r.kpi_id, "title": r.title, "unit": r.unit.value, "period": r.period.label, "value": r.value,
         "previous": r.previous, "change": r.change_abs, "change_relative": r.change_rel, "last_year": r.last_year,
-        "change_last_year_relative": r.yoy_rel, "target": r.target, "health": r.health.value,
+        "change_last_year_relative": r.yoy_rel, "target": r.target, "health": r.health.value, "low_sample": r.low_sample,
     } for r in results]
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
