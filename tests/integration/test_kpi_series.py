@@ -121,3 +121,18 @@ def test_whole_series_run_in_the_query_sandbox(project, attack, command, monkeyp
     line = err.strip()
     assert line.startswith("error: ") and "\n" not in line and "revenue" in line and message in line, err
     assert not leak.exists()
+
+
+def test_kpi_table_as_data_marks_a_low_sample(project, monkeypatch, capsys):
+    config = project / "config" / "kpis.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "    min_sample: 30                # orders;" in text
+    config.write_text(text.replace("    min_sample: 30                # orders;", "    min_sample: 1000000  # orders;"),
+                      encoding="utf-8")
+    try:
+        records = json.loads(pulse(project, "kpis", "--period", PERIOD, "--format", "json",
+                                   monkeypatch=monkeypatch, capsys=capsys))
+    finally:
+        config.write_text(text, encoding="utf-8")
+    low = {r["kpi"]: r["low_sample"] for r in records}
+    assert low["average_order_value"] is True and low["revenue"] is False
