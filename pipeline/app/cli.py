@@ -61,8 +61,10 @@ def project_root(given: Path | None) -> Path:
         raise ConfigError(f"--project {given}: no such folder", "pass the folder that holds config/pulse.yaml")
     found = find_project(start)
     if found is None:
-        where = display_path(start) if given is not None else "the current folder"
-        raise ConfigError(f"no Pulse project in {where} or any folder above it (no config/pulse.yaml)",
+        what = (f"--project {display_path(start)}: not a Pulse project (no config/pulse.yaml in it or any folder "
+                "above it)" if given is not None else
+                "no Pulse project in the current folder or any folder above it (no config/pulse.yaml)")
+        raise ConfigError(what,
                           "run pulse inside a project folder, pass --project DIR, or create one with 'pulse init DIR'")
     return found
 
