@@ -157,7 +157,7 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
     chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     ids = list(ws.config.kpis) if all_kpis else report_config.kpis
     results = workspace.kpi_results(ws, ids, calendar, chosen)
-    ws.con.close()
+    ws.close()
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
 
@@ -194,7 +194,7 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
     calendar = workspace.calendar_for(ws.config, report_config.grain)
     chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     result = workspace.okr_results(ws, calendar, chosen, cycle)
-    ws.con.close()
+    ws.close()
     assert result is not None
     if fmt == "json":
         click.echo(okr_json(result, ws.config, chosen))
@@ -218,7 +218,7 @@ def check(project: Path, period: str | None, report: str | None) -> None:
     try:
         results = workspace.quality_gate(ws, calendar, chosen)
     finally:
-        ws.con.close()
+        ws.close()
     print_checks(results, chosen)
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipeline.config import ProjectConfig, did_you_mean
+from pipeline.core.engine import QueryRequest
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
@@ -37,6 +38,7 @@ class QueryText:
     shown: str  # how errors name it: a file path or "query text"
     params: dict[str, object]
     is_kpi: bool = False  # a KPI query: rows are sorted by period, company-wide first
+    path: Path | None = None  # the query's file (an engine may run a version of its own beside it)
 
 
 def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
@@ -51,7 +53,7 @@ def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
         path = candidate
     if path is not None:
         params = dict(config.kpis[name_or_sql].params) if name_or_sql in config.kpis else {}
-        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=True)
+        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=True, path=path)
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
     raise UsageError(
@@ -77,11 +79,14 @@ def run_query(
     query = resolve_query(ws.config, name_or_sql)
     calendar = workspace.calendar_for(ws.config, Grain(grain))
     period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-    kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
+    ws.db.register_periods(calendar.window(period, history_back(calendar.grain)))
     available = {**kpis.builtin_parameters(period), **query.params}
     params = kpis.bind_parameters(query.sql, query.shown, available)
-    columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
-    ws.con.close()
+    try:
+        result = ws.db.run_select(QueryRequest(query.sql, params, query.shown, path=query.path))
+    finally:
+        ws.close()
+    columns, rows = result.columns, result.rows
     columns = _unique_names(columns)
     if query.is_kpi and rows:
         # KPI queries have no ORDER BY: period, then the company-wide row before segments

@@ -36,7 +36,6 @@ from pipeline.report.render import render_files
 from pipeline.report.segments import SegmentJob, render_segments
 from pipeline.report.summary import build_summary
 from pipeline.report.theme import theme_assets
-from pipeline.sources.ingest import latest_date
 
 from .workspace import (
     Progress,
@@ -99,8 +98,8 @@ def run_report(
     started = time.perf_counter()
     okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
     timings.measure("okrs", started)
-    as_of = latest_date(ws.con, config)
-    ws.con.close()
+    as_of = ws.db.latest_date()
+    ws.close()
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
@@ -179,7 +178,7 @@ def send_report(
     ingest = None
     if built is None:
         ws = open_workspace(root, progress)
-        ws.con.close()
+        ws.close()
         ingest = ws.ingest
         period = resolve_period(config, report.grain, period_text, now)
     else:

@@ -22,7 +22,8 @@ from pipeline.kpis import queries as kpis
 from pipeline.okrs.checkins import load_checkins
 from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
-from pipeline.sources import ingest as sources
+
+from .workspace import open_engine
 
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 
@@ -49,24 +50,29 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
+        engine = open_engine(config, con)  # DuckDB or Spark, as config/pulse.yaml says
+    except PulseError as exc:
+        con.close()
+        return problems + [Problem("error", exc.message, exc.hint or "")]
+    try:
         try:
-            sources.ingest(con, config)
+            engine.load_sources(lambda _message: None)
         except PulseError as exc:
             return problems + [Problem("error", exc.message, exc.hint or "")]
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
-        kpis.register_periods(con, window)
+        engine.register_periods(window)
         history: dict[str, list[float | None]] = {}
         for kpi_id in config.kpis:
             try:
-                series = kpis.run_kpi(con, config, kpi_id, window, last)
+                series = kpis.run_kpi(engine, config, kpi_id, window, last)
                 history[kpi_id] = [series.values[p.start] for p in window]
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
         problems.extend(_okr_problems(config, calendar, window, history))
     finally:
-        con.close()
+        engine.close()
     return problems
 
 

@@ -1,9 +1,13 @@
-"""An open project: config, working database, ingested sources, and the numbers asked of it.
+"""An open project: config, engine, ingested sources, and the numbers asked of it.
 
-`open_workspace` loads the config, opens the working database and brings every
-source up to date; the functions below compute what the commands show (the
-gate, KPI series and results, OKR scores) for a report period. The runner and
-the interactive commands (`pulse kpis`, `okrs`, `check`, `query`) share them.
+`open_workspace` loads the config, opens the working database and the engine
+the project names (`engine:` in config/pulse.yaml: DuckDB, embedded, by
+default, or Spark; see `pipeline.core.engine`) and brings every source up to
+date; the functions below compute what the commands show (the gate, KPI
+series and results, OKR scores) for a report period. The runner and the
+interactive commands (`pulse kpis`, `okrs`, `check`, `query`) share them.
+This is the one place that chooses the engine; the stages after `kpis` get
+series and scores, never the engine.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pipeline.checks.gate import quality_gate as run_gate
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import ProjectConfig, load_project
 from pipeline.core import database
+from pipeline.core.engine import Engine
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.timings import Timings
@@ -42,12 +47,36 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An open project: its config, database connection, ingest report and result cache."""
+    """An open project: its config, engine (and the local working database), ingest report and result cache."""
 
     config: ProjectConfig
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection  # the local working database (the engine's `local`)
     ingest: sources.IngestReport
     cache: ResultCache | None = None
+    engine: Engine | None = None
+
+    @property
+    def db(self) -> Engine:
+        """The engine that holds the sources (DuckDB on `con` unless the project names another)."""
+        if self.engine is None:
+            from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+            return DuckDBEngine(self.config, self.con)
+        return self.engine
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_engine(config: ProjectConfig, con: duckdb.DuckDBPyConnection) -> Engine:
+    """The engine `engine:` in config/pulse.yaml names, over the local working database `con`."""
+    if config.engine.name == "spark":
+        from pipeline.kpis.spark_engine import SparkEngine  # PySpark loads only for a Spark project
+
+        return SparkEngine(config, con)
+    from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(config, con)
 
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
@@ -59,13 +88,19 @@ def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | N
     config = load_project(root)
     started = time.perf_counter()
     con = database.connect_project(config)
-    progress("loading exports")
-    report = sources.ingest(con, config, progress)
+    try:
+        engine = open_engine(config, con)
+        progress("loading exports")
+        report = engine.load_sources(progress)
+    except BaseException:
+        con.close()
+        raise
     cache = ResultCache(con, {name: source.model_dump(mode="json") for name, source in config.sources.items()},
-                        {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache)
+                        {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache,
+                        engine=engine.describe())
     if timings is not None:
         timings.measure("ingest", started)
-    return Workspace(config=config, con=con, ingest=report, cache=cache)
+    return Workspace(config=config, con=con, ingest=report, cache=cache, engine=engine)
 
 
 def calendar_for(config: ProjectConfig, grain: Grain) -> Calendar:
@@ -92,13 +127,13 @@ def report_window(calendar: Calendar, period: Period, since: Period | None = Non
 
 def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetime | None = None) -> list[CheckResult]:
     """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
-    return run_gate(ws.con, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache)
+    return run_gate(ws.db, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache)
 
 
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
     """Each KPI's query executed once over the whole window, with its segments."""
-    kpis.register_periods(ws.con, window)
-    return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
+    ws.db.register_periods(window)
+    return {kpi_id: kpis.run_kpi(ws.db, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
 
 
 def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, Series]:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-
 from pipeline.config import ProjectConfig
+from pipeline.core.engine import Engine
 from pipeline.core.errors import CheckFailed
 from pipeline.core.periods import Calendar, Period
 
 from .source_checks import CheckResult, rejects_check, run_source_checks
 
 
-def quality_gate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period,
+def quality_gate(engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period,
                  today: date, cache=None) -> list[CheckResult]:
-    """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
-    results = run_source_checks(con, config, calendar, period, today, cache) + rejects_check(con, config)
+    """Run the source checks on the project's engine; a failed `fail` check stops the run (exit code 1)."""
+    results = run_source_checks(engine, config, calendar, period, today, cache) + rejects_check(engine.local, config)
     failed = [c for c in results if c.failed]
     if failed:
         raise CheckFailed(

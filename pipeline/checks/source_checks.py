@@ -7,6 +7,10 @@ freshness (the data reaches the end of the report period by a date column) and
 volume (rows in the report period against the trailing average). Each check is
 `fail` (stops the run), `warn` (shown in the report) or `off`.
 
+The checks' statements are fixed SELECTs in DuckDB's dialect, run by the
+project's engine (`pipeline.core.engine`; Spark runs them translated), values
+bound as parameters.
+
 KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 """
 
@@ -15,10 +19,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-import duckdb
-
 from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
 
@@ -57,7 +60,7 @@ def date_column(source: SourceConfig, chosen: str | None) -> str | None:
 
 
 def run_source_checks(
-    con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
+    engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
     cache: ResultCache | None = None,
 ) -> list[CheckResult]:
     """Every source's checks; with a `cache` (see `pipeline.core.result_cache`), results for unchanged
@@ -65,11 +68,11 @@ def run_source_checks(
     results: list[CheckResult] = []
     for name, source in config.sources.items():
         if cache is None:
-            results.extend(_source_checks(con, name, source, calendar, period, today))
+            results.extend(_source_checks(engine, name, source, calendar, period, today))
             continue
 
         def compute(name=name, source=source) -> list[dict]:
-            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today)]
+            return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today)]
 
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
@@ -77,16 +80,20 @@ def run_source_checks(
     return results
 
 
-def _one(con, sql: str, params: dict | None = None):
-    return con.execute(sql, params or {}).fetchall()[0]
+def _one(engine: Engine, sql: str, params: dict | None = None):
+    return _rows(engine, sql, params)[0]
 
 
-def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, period: Period,
+def _rows(engine: Engine, sql: str, params: dict | None = None) -> list[tuple]:
+    return engine.run_select(QueryRequest(sql, params or {}, "a data-quality check")).rows
+
+
+def _source_checks(engine, name: str, source: SourceConfig, calendar: Calendar, period: Period,
                    today: date) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
-    rows = _one(con, f"SELECT count(*) FROM {table}")[0]
+    rows = _one(engine, f"SELECT count(*) FROM {table}")[0]
     if checks.rows.severity != "off":
         low, high = checks.rows.min, checks.rows.max
         ok = rows >= low and (high is None or rows <= high)
@@ -94,19 +101,14 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
                                f"{rows:,} rows (expected {low:,}" + (f"–{high:,})" if high is not None else " or more)"),
                                {"rows": rows, "min": low, "max": high}))
     if source.primary_key and checks.primary_key != "off":  # counted per file when it was loaded
-        dupes, example = _one(
-            con,
-            "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
-            "FROM _pulse_files WHERE source = $s",
-            {"s": name},
-        )
+        dupes, example = engine.duplicate_keys(name)
         out.append(CheckResult(name, "primary_key_unique", checks.primary_key, dupes == 0,
                                "primary key unique within each file" if dupes == 0 else
                                f"{dupes:,} primary-key values repeated within one file (e.g. in {example})",
                                {"duplicate_keys": dupes}))
     not_null = [c for c, s in source.columns.items() if s.not_null or (s.not_null is None and c in source.primary_key)]
     if not_null and checks.not_null != "off":
-        counts = _one(con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
+        counts = _one(engine, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
                       + f" FROM {table}")
         nulls = {c: n for c, n in zip(not_null, counts) if n}
         out.append(CheckResult(name, "not_null", checks.not_null, not nulls,
@@ -118,21 +120,21 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
             if spec.accepted is None:
                 continue
             col = quote_ident(column)
-            bad, examples = _one(
-                con,
-                f"SELECT count(*), list(DISTINCT CAST({col} AS VARCHAR))[1:3] FROM {table} "
-                f"WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN (SELECT unnest($allowed))",
-                {"allowed": [str(v) for v in spec.accepted]},
-            )
+            allowed = {f"a{i}": str(v) for i, v in enumerate(spec.accepted)}
+            outside = (f"FROM {table} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN "
+                       f"({', '.join('$' + k for k in allowed)})")
+            bad = _one(engine, f"SELECT count(*) {outside}", allowed)[0]
+            examples = [r[0] for r in _rows(engine, f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v {outside} "
+                                                 "ORDER BY v LIMIT 3", allowed)] if bad else []
             out.append(CheckResult(name, f"accepted_values:{column}", checks.accepted_values, bad == 0,
                                    f"{column} only has accepted values" if bad == 0 else
                                    f"{bad:,} rows with {column} not in {spec.accepted}: e.g. {', '.join(examples)}",
                                    {"rows": bad}))
-    out.extend(_date_checks(con, name, source, calendar, period, today, rows))
+    out.extend(_date_checks(engine, name, source, calendar, period, today, rows))
     return out
 
 
-def _date_checks(con, name, source, calendar, period, today, rows) -> list[CheckResult]:
+def _date_checks(engine, name, source, calendar, period, today, rows) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -144,7 +146,7 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
                 continue
             col = quote_ident(column)
             bad, low, high = _one(
-                con,
+                engine,
                 f"SELECT count(*) FILTER (WHERE CAST({col} AS DATE) < $lo OR CAST({col} AS DATE) > $hi), "
                 f"min(CAST({col} AS DATE)), max(CAST({col} AS DATE)) FROM {table}",
                 {"lo": plausible.earliest, "hi": latest_ok},
@@ -157,7 +159,7 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
     column = date_column(source, checks.freshness.column)
     if column and checks.freshness.severity != "off":
         needed = min(period.end, today) - timedelta(days=1)
-        latest = _one(con, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
+        latest = _one(engine, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
         ok = latest is not None and latest >= needed
         out.append(CheckResult(name, "freshness", checks.freshness.severity, ok,
                                f"{column} reaches {latest} (needs {needed})",
@@ -169,7 +171,7 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
         col = quote_ident(column)
         counted = ", ".join(f"count(*) FILTER (WHERE {col} >= $a{i} AND {col} < $b{i})" for i in range(len(periods)))
         bounds = {**{f"a{i}": p.start for i, p in enumerate(periods)}, **{f"b{i}": p.end for i, p in enumerate(periods)}}
-        counts = list(_one(con, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
+        counts = list(_one(engine, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
         current, trailing = counts[-1], counts[:-1]
         history = [c for c in trailing if c]
         if history:
@@ -182,7 +184,7 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
     return out
 
 
-def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[CheckResult]:
+def rejects_check(con, config: ProjectConfig) -> list[CheckResult]:
     """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source)."""
     from pipeline.sources.quarantine import rejected_rows, rejects
 

@@ -97,27 +97,32 @@ class ResultCache:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, contracts: dict[str, object], fingerprints: dict[str, str],
-                 timezone: str, enabled: bool = True) -> None:
+                 timezone: str, enabled: bool = True, engine: str | None = None) -> None:
         self.con = con
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
         self._contracts = contracts
         self._fingerprints = fingerprints
+        # the engine that computes the results (DuckDB's version by default; Spark's when it runs them)
         self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": timezone,
-                      "duckdb": duckdb.__version__}
+                      "duckdb": duckdb.__version__ if engine is None or engine.startswith("duckdb") else engine}
         if enabled:
             tables.ensure(con, *tables.CACHE)
 
     # -- KPI query results ------------------------------------------------------
-    def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
+    def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list, ran: str | None = None) -> str:
+        """`ran`: the text the engine runs when it is not `sql` (a translation, an override file)."""
         periods = [(p.start.isoformat(), p.end.isoformat(), p.label) for p in window]
         bound = {k: encode(v) for k, v in sorted(params.items())}
         read = sources_read(sql, list(self._contracts))
         data = self._data if read is None else {
             **self._data, "sources": {s: self._fingerprints.get(s) for s in read},
             "contracts": {s: self._contracts[s] for s in read}}
-        return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data})
+        parts = {"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data}
+        if ran is not None and ran != sql:
+            parts["ran"] = ran
+        return _digest(parts)
 
     def get_kpi(self, key: str) -> tuple[list[str], list[tuple]] | None:
         if not self.enabled:

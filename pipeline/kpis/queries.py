@@ -21,6 +21,7 @@ import duckdb
 
 from pipeline.config import KpiConfig, ProjectConfig
 from pipeline.core.database import first_line
+from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
@@ -93,18 +94,18 @@ def builtin_parameters(report_period: Period) -> dict[str, object]:
 
 
 def run_kpi(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     config: ProjectConfig,
     kpi_id: str,
     window: list[Period],
     report_period: Period,
     cache: ResultCache | None = None,
 ) -> KpiSeries:
-    """Execute one KPI query over the registered `periods` and shape its series.
+    """Execute one KPI query over the registered `periods` on `engine` and shape its series.
 
     With a `cache`, a result stored for
-    the same SQL, parameters, window and data is used instead of running the
-    query (see `pipeline.core.result_cache`).
+    the same SQL (as the engine runs it), parameters, window and data is used
+    instead of running the query (see `pipeline.core.result_cache`).
     """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
@@ -112,12 +113,14 @@ def run_kpi(
     sql = path.read_text(encoding="utf-8")
     available = {**builtin_parameters(report_period), **kpi.params}
     params = bind_parameters(sql, shown, available)
-    key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
+    request = QueryRequest(sql, params, shown, kpi=kpi_id, path=path)
+    key = cache.kpi_key(kpi_id, sql, params, window, engine.query_text(request)) if cache is not None else ""
     found = cache.get_kpi(key) if cache is not None else None
     if found is not None:
         columns, rows = found
     else:
-        columns, rows = run_sql(con, sql, params, shown)
+        result = engine.run_select(request)
+        columns, rows = result.columns, result.rows
         if cache is not None:
             cache.put_kpi(key, kpi_id, columns, rows)
     return shape_series(kpi_id, kpi, shown, columns, rows, window)

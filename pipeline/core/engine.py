@@ -1,0 +1,129 @@
+"""The engine seam: what the pipeline asks of the database that holds the sources.
+
+Two engines answer it: DuckDB, embedded in the project's working folder (the
+default), and Apache Spark (`engine: spark` in config/pulse.yaml), for exports
+that outgrow one machine. An engine is opened for one project (the workspace
+composes it, see `pipeline.app.workspace`) and then:
+
+- `load_sources` brings every source up to date: its exports read with the
+  column contract, one row per primary key (the newest file, then the last
+  row of a file, wins), and says what it read (`IngestReport`);
+- `run_select` runs one read-only SELECT written in DuckDB's dialect (a KPI,
+  check or ad hoc query, values bound as `$name` parameters) and fetches its
+  small result (`QueryRows`); anything but a SELECT is refused;
+- `register_periods` makes the `periods` table of a run's window;
+- `duplicate_keys` and `latest_date` answer the source checks and the report's
+  "data as of".
+
+Whatever the engine, Pulse's own records (the file bookkeeping of DuckDB's
+ingest, the result caches, the delivery ledger and the runs of `pulse due`)
+stay in the local working database, `local`; reports and manifests stay local
+files. Stages after `kpis` get series, scores and these small values, never
+an engine, so they cannot tell which one ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from .periods import Period
+
+ENGINES = ("duckdb", "spark")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What ingest did with one export file."""
+
+    source: str
+    path: str
+    status: str  # "loaded", "unchanged" or "removed"
+    rows: int  # rows taken into the source's raw table
+    sha256: str
+    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `quarantine.rejects`
+    skipped_headers: int = 0  # rows repeating the header, dropped
+    skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """A source after ingest: its row count and a fingerprint of its files."""
+
+    name: str
+    rows: int
+    fingerprint: str
+    rejected: int = 0  # rows of its current files in quarantine
+    path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended), "rebuild" or "spark"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileLoad, ...]
+    sources: tuple[SourceSummary, ...]
+
+    @property
+    def loaded(self) -> list[FileLoad]:
+        return [f for f in self.files if f.status == "loaded"]
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        """Rows in quarantine per source (sources without any are left out)."""
+        return {s.name: s.rejected for s in self.sources if s.rejected}
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One SELECT for the engine: DuckDB-dialect text, its bound values, how messages name it.
+
+    `kpi` and `path` are set for a KPI query: errors then name the KPI, and an
+    engine may use a hand-written version of the query beside `path` (Spark:
+    `<query>.spark.sql`).
+    """
+
+    sql: str
+    params: dict[str, object]
+    shown: str  # a file path, "query text", or a check's name
+    kpi: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class QueryRows:
+    """A query's small result: column names and rows of Python values (dates, numbers, text)."""
+
+    columns: list[str]
+    rows: list[tuple] = field(default_factory=list)
+
+
+class Engine(Protocol):
+    """What the pipeline asks of the database; see the module's docstring."""
+
+    kind: str  # "duckdb" or "spark"
+    local: duckdb.DuckDBPyConnection  # the working database: bookkeeping, caches, ledger
+
+    def load_sources(self, progress: Progress) -> IngestReport: ...
+
+    def register_periods(self, window: Sequence[Period]) -> None: ...
+
+    def run_select(self, request: QueryRequest) -> QueryRows: ...
+
+    def duplicate_keys(self, source: str) -> tuple[int, str | None]:
+        """Primary-key values repeated within one file of `source`, and a file where that happens."""
+        ...
+
+    def latest_date(self) -> date | None:
+        """The latest date in any source's date or timestamp columns."""
+        ...
+
+    def describe(self) -> str:
+        """The engine and its version, for the manifest's versions and the cache keys."""
+        ...
+
+    def close(self) -> None: ...
