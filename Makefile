@@ -2,7 +2,10 @@
 #   make demo   - install the locked dependencies and build the demo report
 #   make test   - install the locked dependencies and run the whole test suite
 # uv is installed with pip into .tools/ (no global install, no venv module
-# needed); it creates .venv/ from uv.lock exactly.
+# needed); it creates .venv/ from uv.lock exactly, with the `spark` extra
+# (PySpark, sqlglot) so the Spark equality tests run everywhere; Java 17 must be
+# installed for them. A user's `pip install pulse-reports` has no PySpark unless
+# it asks for `pulse-reports[spark]`.
 
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -17,7 +20,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --python $(PYTHON)
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --extra spark --python $(PYTHON)
 	touch $@
 
 install: $(VENV)/.synced
@@ -35,10 +38,11 @@ golden: install
 	PULSE_UPDATE_GOLDEN=1 $(VENV)/bin/python -m pytest -q tests/integration/test_golden.py
 	git --no-pager diff --stat -- tests/golden/
 
-# benchmarks/ (not tests): adds pandas (the bench dependency group); ROWS=100k|1M|10M
+# benchmarks/ (not tests): adds pandas (the bench dependency group); ROWS=100k|1M|10M;
+# SPARK=1 also runs Pulse on a local Spark session beside DuckDB
 bench: install
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group bench
-	$(VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),1M) --format csv
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --extra spark --group bench
+	$(VENV)/bin/python -m benchmarks.run --rows $(or $(ROWS),1M) --format csv $(if $(SPARK),--spark)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pulse reports

@@ -34,6 +34,7 @@ from pipeline.core.paths import display_path
 
 SPARK_SUFFIX = ".spark.sql"
 OVERRIDE_HINT = "see docs/spark.md 'KPI queries on Spark'"
+NO_SPARK_JOIN = ("ASOF", "POSITIONAL")  # DuckDB joins sqlglot would pass through unchanged
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,14 @@ def translate(request: QueryRequest, tables: Collection[str]) -> str:
             return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
         return node
 
+    for join in tree.find_all(exp.Join):
+        method = join.text("method").upper()
+        if method in NO_SPARK_JOIN:
+            raise QueryError(f"{_who(request)}: has no Spark SQL equivalent: {method} JOIN",
+                             f"write a Spark version in {_override_shown(request)}; {OVERRIDE_HINT}")
     tree = tree.transform(doubles)
     try:
-        return tree.sql(dialect="spark", unsupported_level="RAISE")
+        return tree.sql(dialect="spark", unsupported_level="RAISE", comments=False)
     except UnsupportedError as exc:
         raise QueryError(f"{_who(request)}: has no Spark SQL equivalent: {str(exc).splitlines()[0]}",
                          f"write a Spark version in {_override_shown(request)}; {OVERRIDE_HINT}") from None

@@ -51,7 +51,7 @@ from .casting import (
     hint,
 )
 from .csv_text import ENCODING_HINT, shown
-from .spark_read import SPARK_HINT, RawFile, SparkExport, list_exports, read_export, refuse_unsupported
+from .spark_read import SPARK_HINT, RawFile, SparkExport, list_exports, read_groups, refuse_unsupported
 from .spark_session import first_line
 
 SPARK_TYPES = {
@@ -129,53 +129,54 @@ def _digest(export: SparkExport) -> str:
 
 
 def _load_source(spark, name: str, source: SourceConfig, exports: list[SparkExport]) -> SparkSource:
+    """Every file cast and checked together (one pass for the checks, one for the winners per key)."""
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    raws: list[tuple[SparkExport, RawFile | None]] = [(e, read_export(spark, e, name, source)) for e in exports]
-    typed, stats = [], {}
-    styles = _number_styles(name, source, raws)
-    for export, raw in raws:
-        if raw is None:
-            stats[export.rel] = (0, 0, 0)
-            continue
-        matched = _match_columns(export, name, source, raw)
-        frame, checks = _cast(raw, source, matched, styles.get(export.rel), export, name)
-        stats[export.rel] = _file_stats(export, name, source, raw, frame, checks, styles.get(export.rel))
-        typed.append(frame.where(~F.col("_drop")).select(*[F.col(f"`{c}`") for c in source.columns], "_file", "_row"))
-    keys = list(source.primary_key)
+    groups = read_groups(spark, exports, source)
+    for raw in groups:
+        _match_columns(raw.files[0], name, source, raw)
+    styles = _number_styles(spark, name, source, groups)
+    frames = [_cast(raw, source, _match_columns(raw.files[0], name, source, raw), styles, name) for raw in groups]
     columns = list(source.columns)
+    keys = list(source.primary_key)
     duplicate: dict[str, int] = {}
-    if typed:
-        union = typed[0]
-        for frame in typed[1:]:
-            union = union.unionByName(frame)
+    stats: dict[str, tuple[int, int, int]] = {}
+    staged = None
+    if frames:
+        staged = frames[0]
+        for frame in frames[1:]:
+            staged = staged.unionByName(frame)
+        staged = staged.persist(StorageLevel.MEMORY_AND_DISK)  # the files are parsed once
+        stats = _check_files(spark, staged, name, source, groups, styles)
+        kept = staged.where(~F.col("_drop")).select(*[F.col(f"`{c}`") for c in columns], "_file", "_row")
         if keys:
             key_cols = [F.col(f"`{k}`") for k in keys]
-            for row in (union.groupBy("_file", *key_cols).count().where("count > 1").groupBy("_file").count()
-                        .collect()):
-                duplicate[row["_file"]] = int(row["count"])
+            repeated = kept.groupBy("_file", *key_cols).count().where("count > 1").groupBy("_file").count()
+            duplicate = {row["_file"]: int(row["count"]) for row in repeated.collect()}
             newest = Window.partitionBy(*key_cols).orderBy(F.col("_file").desc(), F.col("_row").desc())
-            union = union.withColumn("_rank", F.row_number().over(newest)).where("_rank = 1")
-        current = union.select(*[F.col(f"`{c}`") for c in columns])
+            kept = kept.withColumn("_rank", F.row_number().over(newest)).where("_rank = 1")
+        current = kept.select(*[F.col(f"`{c}`") for c in columns])
     else:
         current = spark.createDataFrame([], ", ".join(f"`{c}` {SPARK_TYPES[s.type]}" for c, s in
                                                       source.columns.items()))
     current = current.persist(StorageLevel.MEMORY_AND_DISK)
-    rows = _action(lambda: current.count(), name, raws)
+    rows = _action(lambda: current.count(), spark, name, source, groups)
+    if staged is not None:
+        staged.unpersist()
     current.createOrReplaceTempView(name)
     loads, hashes = [], []
-    for export, _ in raws:
+    for export in exports:
         digest = _digest(export)
-        count, headers, blanks = stats[export.rel]
+        count, headers, blanks = stats.get(export.rel, (0, 0, 0))
         loads.append(FileLoad(name, export.rel, "loaded", count, digest, 0, headers, blanks))
         hashes.append([export.rel, digest])
     fingerprint = hashlib.sha256(json.dumps(hashes).encode()).hexdigest()
     return SparkSource(name, tuple(loads), duplicate, rows, fingerprint, current)
 
 
-def _action(run, name: str, raws: list[tuple[SparkExport, RawFile | None]]):
+def _action(run, spark, name: str, source: SourceConfig, groups: list[RawFile]):
     """Run a Spark action over a source; a file Spark cannot parse is named in the error."""
     try:
         return run()
@@ -183,15 +184,17 @@ def _action(run, name: str, raws: list[tuple[SparkExport, RawFile | None]]):
         raise
     except Exception as exc:
         message = first_line(exc)
-        for export, raw in raws:  # find the file: read each alone
-            if raw is None:
-                continue
-            try:
-                raw.frame.count()
-            except Exception as inner:
-                raise InputError(f"{export.rel}: cannot read this {export.fmt} file: {first_line(inner)}",
-                                 "a row has more or fewer fields than the header, or a quote is not closed; "
-                                 "fix the file or the reader options (delimiter, quote, escape)") from None
+        for raw in groups:  # find the file: read each alone
+            for export in raw.files:
+                try:
+                    for alone in read_groups(spark, [export], source):
+                        alone.frame.count()
+                except InputError:
+                    raise
+                except Exception as inner:
+                    raise InputError(f"{export.rel}: cannot read this {export.fmt} file: {first_line(inner)}",
+                                     "a row has more or fewer fields than the header, or a quote is not closed; "
+                                     "fix the file or the reader options (delimiter, quote, escape)") from None
         raise InputError(f"sources.{name}: Spark could not read the exports: {message}",
                          "check the reader options and the files") from None
 
@@ -227,8 +230,7 @@ def _full(column, pattern: str):
     return column.rlike(f"^(?:{pattern})\\z")
 
 
-def _number_styles(name: str, source: SourceConfig,
-                   raws: list[tuple[SparkExport, RawFile | None]]) -> dict[str, NumberStyle]:
+def _number_styles(spark, name: str, source: SourceConfig, groups: list[RawFile]) -> dict[str, NumberStyle]:
     """Each file's number style: declared, fixed for JSON (numbers as JSON writes them), or detected
     from its values in one pass over the source's files."""
     from pyspark.sql import functions as F
@@ -236,26 +238,24 @@ def _number_styles(name: str, source: SourceConfig,
     options = source.options
     styles: dict[str, NumberStyle] = {}
     detect = []
-    for export, raw in raws:
-        if raw is None:
-            continue
+    for raw in groups:
         columns = _number_text_columns(source, raw)
         declared = declared_style(options, columns)
-        if export.fmt == "json" and declared is None:
+        if raw.files[0].fmt == "json" and declared is None:
             declared = NumberStyle(".", ())
         if declared is not None:
-            styles[export.rel] = declared
+            styles.update({e.rel: declared for e in raw.files})
         else:
-            detect.append((export, raw, columns))
+            detect.append((raw, columns))
     if not detect:
         return styles
     plain = options.thousands == "none"
     found = None
-    for export, raw, columns in detect:
+    for raw, columns in detect:
         values = raw.frame.where(~F.col("_header") & ~F.col("_blank")) if raw.flagged else raw.frame
         cells = F.explode(F.array(*[F.struct(F.lit(c).alias("c"), F.trim(F.col(f"`{c}`")).alias("t"))
                                     for c in columns]))
-        exploded = values.select(F.lit(export.rel).alias("f"), cells.alias("v")).where(
+        exploded = values.select(F.col("_file").alias("f"), cells.alias("v")).where(
             F.col("v.t").isNotNull() & (F.col("v.t") != ""))
         t = F.col("v.t")
         dots = F.length(t) - F.length(F.regexp_replace(t, r"\.", ""))
@@ -269,58 +269,67 @@ def _number_styles(name: str, source: SourceConfig,
                                          F.min(F.when(dot, example)).alias("dot"),
                                          F.min(F.when(_full(t, AMBIGUOUS), example)).alias("amb"))
         found = part if found is None else found.unionByName(part)
-    results = {row["f"]: row for row in _action(lambda: found.collect(), name, [(e, r) for e, r, _ in detect])}
+    results = {row["f"]: row for row in _action(lambda: found.collect(), spark, name, source, [r for r, _ in detect])}
     hint_text = "set options.decimal (',' or '.') on the source in config/sources.yaml"
-    for export, raw, _ in detect:
-        row = results.get(export.rel)
-        comma, dot, amb = (row["comma"], row["dot"], row["amb"]) if row else (None, None, None)
-        if comma and dot:
-            raise InputError(f"{export.rel}: column '{dot[0]}' of source '{name}': '{shown(dot[1])}' has a decimal "
-                             f"point, but '{shown(comma[1])}' (column '{comma[0]}') a decimal comma",
-                             hint_text + "; values in the other style are then errors")
-        if comma or dot:
-            decimal = "," if comma else "."
-        elif amb:
-            example = shown(amb[1])
-            raise InputError(f"{export.rel}: column '{amb[0]}' of source '{name}': cannot tell whether '{example}' "
-                             f"is {example.replace('.', '').replace(',', '')} or {example.replace(',', '.')}: no "
-                             "value in the file shows its decimal separator", hint_text)
-        else:
-            decimal = delimiter_decimal(raw.delimiter)
-        styles[export.rel] = detected_style(options, decimal)
+    for raw, _ in detect:
+        for export in raw.files:
+            row = results.get(export.rel)
+            comma, dot, amb = (row["comma"], row["dot"], row["amb"]) if row else (None, None, None)
+            if comma and dot:
+                raise InputError(f"{export.rel}: column '{dot[0]}' of source '{name}': '{shown(dot[1])}' has a "
+                                 f"decimal point, but '{shown(comma[1])}' (column '{comma[0]}') a decimal comma",
+                                 hint_text + "; values in the other style are then errors")
+            if comma or dot:
+                decimal = "," if comma else "."
+            elif amb:
+                example = shown(amb[1])
+                raise InputError(f"{export.rel}: column '{amb[0]}' of source '{name}': cannot tell whether "
+                                 f"'{example}' is {example.replace('.', '').replace(',', '')} or "
+                                 f"{example.replace(',', '.')}: no value in the file shows its decimal separator",
+                                 hint_text)
+            else:
+                decimal = delimiter_decimal(raw.delimiter)
+            styles[export.rel] = detected_style(options, decimal)
     return styles
 
 
-def _cast(raw: RawFile, source: SourceConfig, matched: dict[str, str], style: NumberStyle | None,
-          export: SparkExport, name: str):
-    """The file's rows cast to the contract (plus `_file`, `_row`, `_drop`, and `_raw<i>` per check), and the
-    checks: (contract column, cast, raw text) of every typed column."""
+def _cast(raw: RawFile, source: SourceConfig, matched: dict[str, str], styles: dict[str, NumberStyle], name: str):
+    """The file's rows cast to the contract, with `_file`, `_row`, the flags `_header`, `_blank` and `_drop`,
+    `_undecodable` (a row Spark decoded with replacement characters) and, per typed contract column,
+    `_raw_<column>`: its text, to tell a value that did not cast from a missing one. The columns are the
+    same for every file of the source, so the files are checked in one pass."""
     from pyspark.sql import functions as F
 
     types = {f.name: f.dataType.simpleString() for f in raw.frame.schema.fields}
-    selects, checks = [], []
+    selects, texts = [], []
     for column, spec in source.columns.items():
         in_file = matched.get(column)
         if in_file is None:
             selects.append(F.lit(None).cast(SPARK_TYPES[spec.type]).alias(column))
+            if spec.type is not ColumnType.TEXT:
+                texts.append(F.lit(None).cast("string").alias(f"_raw_{column}"))
             continue
-        expr, text = _cast_column(F.col(f"`{in_file}`"), in_file in raw.text_columns, types[in_file], spec, source,
-                                  style, f"sources.{name}.options")
+        expr, text = None, None
+        by_style: dict[NumberStyle | None, list[str]] = {}
+        for export in raw.files:
+            by_style.setdefault(styles.get(export.rel), []).append(export.rel)
+        for style, rels in by_style.items():  # one style per file; usually one for all
+            one, text = _cast_column(F.col(f"`{in_file}`"), in_file in raw.text_columns, types[in_file], spec,
+                                     source, style, f"sources.{name}.options")
+            expr = one if expr is None else F.when(F.col("_file").isin(rels), one).otherwise(expr)
         selects.append(expr.alias(column))
         if spec.type is not ColumnType.TEXT:
-            checks.append((column, expr, text))
+            texts.append(text.alias(f"_raw_{column}"))
     header = F.col("_header") if raw.flagged else F.lit(False)
     blank = F.col("_blank") if raw.flagged else F.lit(False)
-    texts = [F.col(f"`{c}`") for c in raw.columns if c in raw.text_columns]
-    if export.fmt == "csv" and not source.options.encoding and texts:  # Spark replaced bytes that are not UTF-8
-        joined = F.concat_ws(" | ", *texts)
+    as_text = [F.col(f"`{c}`") for c in raw.columns if c in raw.text_columns]
+    if raw.delimiter is not None and not source.options.encoding and as_text:  # CSV read as UTF-8 by default
+        joined = F.concat_ws(" | ", *as_text)
         undecodable = F.when(joined.contains("\ufffd"), joined)
     else:
         undecodable = F.lit(None).cast("string")
-    frame = raw.frame.select(*selects, "_file", "_row", header.alias("_header"), blank.alias("_blank"),
-                             (header | blank).alias("_drop"), undecodable.alias("_undecodable"),
-                             *[text.alias(f"_raw{i}") for i, (_, _, text) in enumerate(checks)])
-    return frame, checks
+    return raw.frame.select(*selects, "_file", "_row", header.alias("_header"), blank.alias("_blank"),
+                            (header | blank).alias("_drop"), undecodable.alias("_undecodable"), *texts)
 
 
 def _cast_column(col, is_text: bool, file_type: str, spec: ColumnSpec, source: SourceConfig,
@@ -360,31 +369,49 @@ def _cast_column(col, is_text: bool, file_type: str, spec: ColumnSpec, source: S
     return text.try_cast("timestamp"), text
 
 
-def _file_stats(export: SparkExport, name: str, source: SourceConfig, raw: RawFile, frame, checks,
-                style: NumberStyle | None) -> tuple[int, int, int]:
-    """Rows kept, header rows and blank rows dropped; a value that does not cast (or text that is not
-    UTF-8) stops the load naming the file, column and value."""
+def _check_files(spark, staged, name: str, source: SourceConfig, groups: list[RawFile],
+                 styles: dict[str, NumberStyle]) -> dict[str, tuple[int, int, int]]:
+    """Per file: rows kept, header rows and blank rows dropped. A value that does not cast (or text that
+    is not UTF-8) stops the load naming the file, column and value; files are looked at in path order."""
     from pyspark.sql import functions as F
 
     keep = ~F.col("_drop")
+    typed = [c for c, spec in source.columns.items() if spec.type is not ColumnType.TEXT]
     parts = [F.count(F.when(keep, 1)).alias("rows"), F.count(F.when(F.col("_header"), 1)).alias("headers"),
              F.count(F.when(F.col("_blank") & ~F.col("_header"), 1)).alias("blanks"),
              F.min(F.when(keep, F.col("_undecodable"))).alias("undecodable")]
-    for i, (column, _, _) in enumerate(checks):
-        raw_text = F.col(f"_raw{i}")
+    for i, column in enumerate(typed):
+        raw_text = F.col(f"`_raw_{column}`")
         parts.append(F.min(F.when(keep & raw_text.isNotNull() & F.col(f"`{column}`").isNull(), raw_text))
                      .alias(f"bad{i}"))
-    row = _action(lambda: frame.agg(*parts).collect()[0], name, [(export, raw)])
-    if row["undecodable"] is not None:
-        raise InputError(f"{export.rel}: the file is not UTF-8 (e.g. a row '{shown(row['undecodable'])}')",
-                         f"{ENCODING_HINT}; with engine: spark an encoding other than UTF-8 must be declared")
-    for i, (column, _, _) in enumerate(checks):
-        value = row[f"bad{i}"]
-        if value is not None:
-            spec = source.columns[column]
-            raise InputError(f"{export.rel}: column '{column}' of source '{name}': '{shown(value)}' is not a valid "
-                             f"{spec.type.value}", hint(spec, source, str(value), style))
-    return int(row["rows"]), int(row["headers"]), int(row["blanks"])
+    required = [c for c, spec in source.columns.items() if spec.required]
+    parts += [F.count(F.when(keep, F.col(f"`{c}`"))).alias(f"present{i}") for i, c in enumerate(required)]
+    found = {row["_file"]: row for row in _action(lambda: staged.groupBy("_file").agg(*parts).collect(), spark,
+                                                   name, source, groups)}
+    if None in found:
+        raise InputError(f"sources.{name}: Spark reported rows from a file Pulse did not list",
+                         "rename the exports to plain names (letters, digits, - _ .)")
+    stats: dict[str, tuple[int, int, int]] = {}
+    for export in [e for raw in groups for e in raw.files]:
+        row = found.get(export.rel)
+        if row is None:
+            continue
+        if row["undecodable"] is not None:
+            raise InputError(f"{export.rel}: the file is not UTF-8 (e.g. a row '{shown(row['undecodable'])}')",
+                             f"{ENCODING_HINT}; with engine: spark an encoding other than UTF-8 must be declared")
+        for i, column in enumerate(typed):
+            value = row[f"bad{i}"]
+            if value is not None:
+                spec = source.columns[column]
+                raise InputError(f"{export.rel}: column '{column}' of source '{name}': '{shown(value)}' is not a "
+                                 f"valid {spec.type.value}", hint(spec, source, str(value), styles.get(export.rel)))
+        if export.fmt == "json" and row["rows"]:  # JSON files are read together: a key no record has is missing
+            for i, column in enumerate(required):
+                if not row[f"present{i}"]:
+                    raise InputError(f"{export.rel}: required column '{column}' of source '{name}' is missing "
+                                     "(no record has a value)", "add it to the export, or set required: false")
+        stats[export.rel] = (int(row["rows"]), int(row["headers"]), int(row["blanks"]))
+    return stats
 
 
 def latest_date(spark, config: ProjectConfig) -> date | None:
@@ -394,8 +421,9 @@ def latest_date(spark, config: ProjectConfig) -> date | None:
         names = [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
         if not names:
             continue
-        parts = ", ".join(f"max(CAST(`{c.replace('`', '``')}` AS DATE))" for c in names)
-        row = spark.sql(f"SELECT greatest({parts}) FROM `{name}`").collect()[0]
+        parts = [f"max(CAST(`{c.replace('`', '``')}` AS DATE))" for c in names]
+        latest_of = parts[0] if len(parts) == 1 else f"greatest({', '.join(parts)})"
+        row = spark.sql(f"SELECT {latest_of} FROM `{name}`").collect()[0]
         if row[0] is not None and (latest is None or row[0] > latest):
             latest = row[0]
     return latest

@@ -32,6 +32,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from pipeline.config import SourceConfig
 from pipeline.core.errors import ConfigError, InputError
@@ -70,6 +71,17 @@ class RawFile:
     duplicates: tuple[str, ...] = ()  # header names present twice (lower case)
     delimiter: str | None = None
     flagged: bool = False  # the frame has _header and _blank
+    files: tuple[SparkExport, ...] = ()  # the files read together into `frame`
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the head of a CSV file says: files with the same layout are read together."""
+
+    names: tuple[str, ...]  # the header's names
+    columns: tuple[str, ...]  # the names made unique
+    duplicates: tuple[str, ...]
+    delimiter: str
 
 
 def refuse_unsupported(name: str, source: SourceConfig) -> None:
@@ -128,35 +140,76 @@ def _rel(root: Path, path: Path) -> str:
     return lexical
 
 
-def read_export(spark, export: SparkExport, name: str, source: SourceConfig) -> RawFile | None:
-    """The file's rows as Spark reads them; None for an empty file (no columns, no rows)."""
-    from pyspark.sql import functions as F
-
-    if export.size == 0 and export.fmt in ("parquet", "xlsx"):
-        raise InputError(f"{_shown(export)}: the {export.fmt} file is empty (0 bytes)",
-                         "export it again; an empty export should still be a valid file")
-    if export.size == 0:
-        return None
-    try:
+def read_groups(spark, exports: list[SparkExport], source: SourceConfig) -> list[RawFile]:
+    """The source's files as Spark reads them, in as few reads as keep their meaning: CSV files with the same
+    header and delimiter together, JSON files together (columns by name), Parquet and Excel one by one.
+    Empty files (no columns, no rows) are left out."""
+    groups: dict[tuple, list[tuple[SparkExport, object]]] = {}
+    for export in exports:
+        if export.size == 0 and export.fmt in ("parquet", "xlsx"):
+            raise InputError(f"{_shown(export)}: the {export.fmt} file is empty (0 bytes)",
+                             "export it again; an empty export should still be a valid file")
+        if export.size == 0:
+            continue
         if export.fmt == "csv":
-            found = _read_csv(spark, export, source)
+            layout = _guard(export, lambda e=export: _csv_layout(spark, e, source))
+            if layout is not None:
+                groups.setdefault(("csv", layout), []).append((export, layout))
         elif export.fmt == "json":
-            found = _read_json(spark, export)
-        elif export.fmt == "parquet":
-            frame = spark.read.parquet(export.uri)
-            found = RawFile(frame, list(frame.columns), frozenset(
-                f.name for f in frame.schema.fields if f.dataType.simpleString() == "string"))
+            multiline = _guard(export, lambda e=export: _json_layout(spark, e))
+            if multiline is not None:
+                groups.setdefault(("json", multiline), []).append((export, multiline))
         else:
-            found = _read_excel(spark, export, source)
+            groups[(export.fmt, export.rel)] = [(export, None)]
+    out = []
+    for (fmt, _), members in groups.items():
+        files = [e for e, _ in members]
+        layout = members[0][1]
+        found = _guard(files[0] if len(files) == 1 else None, lambda: _read(spark, fmt, files, layout, source))
+        out.append(found)
+    return out
+
+
+def _guard(export: SparkExport | None, read):
+    try:
+        return read()
     except (InputError, ConfigError):
         raise
     except Exception as exc:
-        raise InputError(f"{_shown(export)}: cannot read this {export.fmt} file: {first_line(exc)}",
+        where = _shown(export) if export is not None else "the exports"
+        raise InputError(f"{where}: cannot read: {first_line(exc)}",
                          "check the reader options (delimiter, quote, encoding, header) of its source") from None
-    if found is None:
-        return None
-    frame = found.frame.withColumn("_file", F.lit(export.rel)).withColumn("_row", F.monotonically_increasing_id())
-    return RawFile(frame, found.columns, found.text_columns, found.duplicates, found.delimiter, found.flagged)
+
+
+def _read(spark, fmt: str, files: list[SparkExport], layout, source: SourceConfig) -> RawFile:
+    from pyspark.sql import functions as F
+
+    if fmt == "csv":
+        found = _read_csv(spark, files, layout, source)
+    elif fmt == "json":
+        found = _read_json(spark, files, layout)
+    elif fmt == "parquet":
+        frame = spark.read.parquet(files[0].uri)
+        found = RawFile(frame, list(frame.columns), frozenset(
+            f.name for f in frame.schema.fields if f.dataType.simpleString() == "string"))
+    else:
+        found = _read_excel(spark, files[0], source)
+    frame = found.frame
+    if len(files) == 1:
+        frame = frame.withColumn("_file", F.lit(files[0].rel))
+    else:  # the file each row came from, by the path Spark reports
+        names = F.create_map(*[x for e in files for x in (F.lit(_spark_path(e)), F.lit(e.rel))])
+        frame = frame.withColumn("_file", names[F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "/")])
+    frame = frame.withColumn("_row", F.monotonically_increasing_id())  # file order within each file
+    return RawFile(frame, found.columns, found.text_columns, found.duplicates, found.delimiter, found.flagged,
+                   tuple(files))
+
+
+def _spark_path(export: SparkExport) -> str:
+    """The file's path as Spark's `_metadata.file_path` gives it (local files without `file:`)."""
+    if export.local is not None:
+        return quote(str(export.local.resolve()), safe="/:+@!$&'()*,;=~-._")
+    return export.uri
 
 
 def _shown(export: SparkExport) -> str:
@@ -188,19 +241,17 @@ def sniff_delimiter(line: str, shown: str) -> str:
     return counts[0][1]
 
 
-def _read_csv(spark, export: SparkExport, source: SourceConfig) -> RawFile | None:
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType, StructField, StructType
-
+def _csv_layout(spark, export: SparkExport, source: SourceConfig) -> CsvLayout | None:
+    """The file's delimiter and header from its first lines; None for a file of blank lines."""
     options = source.options
     text = _head(spark, export, options.encoding)
     lines = [line for line in text.split("\n") if line.strip("\r \t")]
     if not lines:
         return None
     delimiter = options.delimiter or sniff_delimiter(lines[0], _shown(export))
-    quote = options.quote
-    escape = options.escape if options.escape is not None else quote
-    record = _first_record(lines, delimiter, quote, escape)
+    quote_char = options.quote
+    escape = options.escape if options.escape is not None else quote_char
+    record = _first_record(lines, delimiter, quote_char, escape)
     if options.header:
         names = [(n.strip() or f"column{i}") for i, n in enumerate(record)]
     else:
@@ -214,20 +265,32 @@ def _read_csv(spark, export: SparkExport, source: SourceConfig) -> RawFile | Non
             counter += 1
             unique = f"{column}_{counter}"
         columns.append(unique)
+    return CsvLayout(tuple(names), tuple(columns), duplicates, delimiter)
+
+
+def _read_csv(spark, files: list[SparkExport], layout: CsvLayout, source: SourceConfig) -> RawFile:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    options = source.options
+    quote_char = options.quote
+    escape = options.escape if options.escape is not None else quote_char
+    columns = list(layout.columns)
     schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(columns))])
     reader = spark.read.schema(schema).options(
-        header="true" if options.header else "false", enforceSchema="true", sep=delimiter,
-        quote=quote or "\u0000", escape=escape or "\u0000", encoding=options.encoding or "UTF-8",
+        header="true" if options.header else "false", enforceSchema="true", sep=layout.delimiter,
+        quote=quote_char or "\u0000", escape=escape or "\u0000", encoding=options.encoding or "UTF-8",
         mode="FAILFAST", multiLine="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false",
         comment="\u0000", nullValue="", emptyValue="",
     )
-    frame = reader.csv(export.uri).toDF(*columns)
+    frame = reader.csv([e.uri for e in files])
+    frame = frame.select(*[F.col(f"_c{i}").alias(c) for i, c in enumerate(columns)], "_metadata")
     header = [F.lower(F.trim(F.regexp_replace(F.coalesce(F.col(f"`{c}`"), F.lit("")), "\ufeff", ""))) == n.lower()
-              for c, n in zip(columns, names)]
+              for c, n in zip(columns, layout.names)]
     blank = [F.trim(F.coalesce(F.col(f"`{c}`"), F.lit(""))) == "" for c in columns]
     frame = frame.withColumn("_header", _all(header) if options.header else F.lit(False)).withColumn(
         "_blank", _all(blank))
-    return RawFile(frame, columns, frozenset(columns), duplicates, delimiter, flagged=True)
+    return RawFile(frame, columns, frozenset(columns), layout.duplicates, layout.delimiter, flagged=True)
 
 
 def _all(conditions):
@@ -252,20 +315,23 @@ def _first_record(lines: list[str], delimiter: str, quote: str, escape: str) -> 
         return [lines[0]]
 
 
-def _read_json(spark, export: SparkExport) -> RawFile | None:
+def _json_layout(spark, export: SparkExport) -> bool | None:
+    """Whether the file is one JSON array (else JSON lines); None for a file of blanks."""
     if export.local is not None:
         with open(export.local, "rb") as handle:
             head = handle.read(HEAD_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
     else:
         first = spark.read.text(export.uri).limit(1).collect()
         head = first[0][0].lstrip().encode() if first else b""
-    if not head:
-        return None
+    return head.startswith(b"[") if head else None
+
+
+def _read_json(spark, files: list[SparkExport], multiline: bool) -> RawFile:
     frame = spark.read.options(primitivesAsString="true", mode="FAILFAST",
-                               multiLine="true" if head.startswith(b"[") else "false").json(export.uri)
+                               multiLine="true" if multiline else "false").json([e.uri for e in files])
     columns = [c for c in frame.columns if c != "_corrupt_record"]
-    return RawFile(frame, columns, frozenset(
-        f.name for f in frame.schema.fields if f.dataType.simpleString() == "string"))
+    text = frozenset(f.name for f in frame.schema.fields if f.dataType.simpleString() == "string")
+    return RawFile(frame.select(*[f"`{c}`" for c in columns], "_metadata"), columns, text)
 
 
 def _read_excel(spark, export: SparkExport, source: SourceConfig) -> RawFile:
