@@ -12,6 +12,7 @@ the loopback address and has no web UI.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -56,12 +57,20 @@ def session_conf(config: ProjectConfig) -> dict[str, str]:
             "spark.sql.warehouse.dir": str(config.workdir / "spark-warehouse"),
         }
         if config.project.memory_limit:
-            local["spark.driver.memory"] = config.project.memory_limit.replace(" ", "").upper().rstrip("B").replace(
-                "I", "")
+            local["spark.driver.memory"] = f"{java_megabytes(config.project.memory_limit)}m"
         conf.update(local)
     conf.update({key: str(value).lower() if isinstance(value, bool) else str(value)
                  for key, value in engine.conf.items()})
     return conf
+
+
+UNITS = {"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def java_megabytes(size: str) -> int:
+    """`memory_limit` ("1.5GB", "512 MiB") as whole mebibytes, as Java's -Xmx takes them."""
+    number, unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", size, re.I).groups()
+    return max(1, int(float(number) * UNITS[unit.upper()] / 2**20))
 
 
 def open_session(config: ProjectConfig):

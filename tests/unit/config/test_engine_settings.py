@@ -9,7 +9,7 @@ import yaml
 
 from pipeline.config import load_project
 from pipeline.core.errors import ConfigError
-from pipeline.sources.spark_session import is_uri, session_conf
+from pipeline.sources.spark_session import is_uri, java_megabytes, session_conf
 from support.messy import make
 
 
@@ -65,3 +65,8 @@ def test_spark_connect_sessions_get_no_local_settings(tmp_path):
                                           ("C:/exports/x.csv", False)])
 def test_storage_uris_are_told_from_project_paths(pattern, uri):
     assert is_uri(pattern) is uri
+
+
+@pytest.mark.parametrize("size, megabytes", [("1.5GB", 1430), ("512 MiB", 512), ("2GiB", 2048), ("100KB", 1)])
+def test_memory_limit_becomes_the_local_drivers_memory(size, megabytes):
+    assert java_megabytes(size) == megabytes
