@@ -323,7 +323,7 @@ def _cast(raw: RawFile, source: SourceConfig, matched: dict[str, str], styles: d
     header = F.col("_header") if raw.flagged else F.lit(False)
     blank = F.col("_blank") if raw.flagged else F.lit(False)
     as_text = [F.col(f"`{c}`") for c in raw.columns if c in raw.text_columns]
-    if raw.delimiter is not None and not source.options.encoding and as_text:  # CSV read as UTF-8 by default
+    if raw.delimiter is not None and as_text:  # CSV: Spark replaces bytes its charset cannot decode
         joined = F.concat_ws(" | ", *as_text)
         undecodable = F.when(joined.contains("\ufffd"), joined)
     else:
@@ -397,6 +397,11 @@ def _check_files(spark, staged, name: str, source: SourceConfig, groups: list[Ra
         if row is None:
             continue
         if row["undecodable"] is not None:
+            declared = source.options.encoding
+            if declared:
+                raise InputError(f"{export.rel}: bytes that are not valid {declared} (the source declares "
+                                 f"encoding: {declared}), e.g. in a row '{shown(row['undecodable'])}'",
+                                 "fix options.encoding on the source in config/sources.yaml")
             raise InputError(f"{export.rel}: the file is not UTF-8 (e.g. a row '{shown(row['undecodable'])}')",
                              f"{ENCODING_HINT}; with engine: spark an encoding other than UTF-8 must be declared")
         for i, column in enumerate(typed):

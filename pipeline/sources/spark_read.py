@@ -279,7 +279,7 @@ def _read_csv(spark, files: list[SparkExport], layout: CsvLayout, source: Source
     schema = StructType([StructField(f"_c{i}", StringType()) for i in range(len(columns))])
     reader = spark.read.schema(schema).options(
         header="true" if options.header else "false", enforceSchema="true", sep=layout.delimiter,
-        quote=quote_char or "\u0000", escape=escape or "\u0000", encoding=options.encoding or "UTF-8",
+        quote=quote_char or "\u0000", escape=escape or "\u0000", encoding=java_charset(options.encoding),
         mode="FAILFAST", multiLine="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false",
         comment="\u0000", nullValue="", emptyValue="",
     )
@@ -291,6 +291,16 @@ def _read_csv(spark, files: list[SparkExport], layout: CsvLayout, source: Source
     frame = frame.withColumn("_header", _all(header) if options.header else F.lit(False)).withColumn(
         "_blank", _all(blank))
     return RawFile(frame, columns, frozenset(columns), layout.duplicates, layout.delimiter, flagged=True)
+
+
+def java_charset(encoding: str | None) -> str:
+    """A Python codec name as Java knows the charset (Java also takes most Python aliases, e.g. cp1252)."""
+    if not encoding:
+        return "UTF-8"
+    name = codecs.lookup(encoding).name
+    return {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "iso8859-1": "ISO-8859-1", "utf-16": "UTF-16",
+            "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "mac-roman": "x-MacRoman"}.get(
+        name, name.replace("iso8859-", "ISO-8859-"))
 
 
 def _all(conditions):

@@ -43,6 +43,8 @@ def session_conf(config: ProjectConfig) -> dict[str, str]:
         "spark.sql.session.timeZone": config.project.timezone,
         "spark.sql.ansi.enabled": "true",
         "spark.sql.caseSensitive": "false",
+        # a declared encoding may be any Java charset (windows-1252, ...), not only Spark 4's few defaults
+        "spark.sql.legacy.javaCharsets": "true",
     }
     if not engine.remote:
         local = {
@@ -94,7 +96,8 @@ def open_session(config: ProjectConfig):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 spark = builder.getOrCreate()
-            for key in ("spark.sql.session.timeZone", "spark.sql.ansi.enabled", "spark.sql.shuffle.partitions"):
+            for key in ("spark.sql.session.timeZone", "spark.sql.ansi.enabled", "spark.sql.shuffle.partitions",
+                        "spark.sql.legacy.javaCharsets"):
                 spark.conf.set(key, conf[key])  # a session reused from earlier in this process
     except ConfigError:
         raise
