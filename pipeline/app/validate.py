@@ -4,10 +4,11 @@ Runs as far as it can, and one problem never hides another: config problems
 of every file (then the valid rest of the config is used for what follows, see
 `config.project.check_project`); every source's path patterns and exports (a
 source that cannot be loaded is left out, the others load); every KPI query
-over a window (a source that could not be loaded is an empty table of its
-column contract, so the query's own errors still show); then the SMART lint
-of every key result. Errors make the exit code 1; warnings alone 0; a folder
-that is not a project is exit code 2.
+over a window, in the query sandbox as in a run (a source that could not be
+loaded is an empty table of its column contract, so the query's own errors
+still show; a refused query is listed like any other); then the SMART lint of
+every key result. Errors make the exit code 1; warnings alone 0; a folder that
+is not a project is exit code 2.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
 from pipeline.sources import ingest as sources
 
-from .workspace import open_engine
+from .workspace import open_engine, open_sandbox
 
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 
@@ -59,32 +60,39 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         return problems + [Problem("warning", "exports and queries were not checked: the config above could not "
                                               "be read far enough", "fix the errors above and run pulse validate again")]
     problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
+    unchecked = _broken_sources(config)
+    loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
     try:
-        con = database.connect_project(config)
+        sandbox = open_sandbox(loadable)
+        engine = open_engine(loadable, sandbox)  # DuckDB or Spark, as config/pulse.yaml says
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
-        engine = open_engine(config, con)  # DuckDB or Spark, as config/pulse.yaml says
-    except PulseError as exc:
-        con.close()
-        return problems + [Problem("error", exc.message, exc.hint or "")]
-    try:
-        unchecked = _broken_sources(config)
-        loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
-        if engine.kind == "duckdb":  # every source's problems at once
-            _report, failed = sources.ingest_each(con, loadable)
-            problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
-            _empty_tables(con, loadable)
-        else:  # Spark reads every source on each run: its first problem stops the queries
-            try:
-                engine.load_sources(lambda _message: None)
-            except PulseError as exc:
-                return problems + [Problem("error", exc.message, exc.hint or "")]
+        try:  # ingest, the only writer, on its own connection
+            con = database.connect_project(loadable)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        try:
+            if engine.kind == "duckdb":  # every source that can load, loads; every source's problems at once
+                _report, failed = sources.ingest_each(con, loadable)
+                problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
+            else:  # Spark reads every source on each run: its first problem stops the queries
+                engine.load_sources(con, lambda _message: None)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        finally:
+            con.close()
+        # every KPI query runs under the sandbox's rules, as in a run (see pipeline.core.sandbox)
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
-        engine.register_periods(window)
         history: dict[str, list[float | None]] = {}
+        try:
+            engine.register_periods(window)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        if engine.kind == "duckdb":
+            _empty_tables(sandbox.con, loadable)
         for kpi_id in config.kpis:
             skipped = _skipped(config, kpi_id, unchecked)
             if skipped is not None:
@@ -97,7 +105,10 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
         problems.extend(_okr_problems(config, calendar, window, history))
     finally:
-        engine.close()
+        try:
+            engine.close()
+        finally:
+            sandbox.close()
     return problems
 
 

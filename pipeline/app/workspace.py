@@ -1,13 +1,18 @@
 """An open project: config, engine, ingested sources, and the numbers asked of it.
 
-`open_workspace` loads the config, opens the working database and the engine
-the project names (`engine:` in config/pulse.yaml: DuckDB, embedded, by
-default, or Spark; see `pipeline.core.engine`) and brings every source up to
-date; the functions below compute what the commands show (the gate, KPI
-series and results, OKR scores) for a report period. The runner and the
-interactive commands (`pulse kpis`, `okrs`, `check`, `query`) share them.
-This is the one place that chooses the engine; the stages after `kpis` get
-series and scores, never the engine.
+`open_workspace` loads the config, opens the engine the project names
+(`engine:` in config/pulse.yaml: DuckDB, embedded, by default, or Spark; see
+`pipeline.core.engine`), brings every source up to date on a read-write
+connection to the working database and closes it; checks, KPI and ad hoc
+queries then run read-only: on DuckDB in the query sandbox (see
+`pipeline.core.sandbox`), opened when first used, on Spark under the same
+statement rules, with the sandbox holding the caches it reads. Closing the workspace (`close`, or leaving its `with`
+block) closes the sandbox and writes the results this run added to the cache
+on a read-write connection again. The functions below compute what the
+commands show (the gate, KPI series and results, OKR scores) for a report
+period. The runner and the interactive commands (`pulse kpis`, `okrs`,
+`check`, `query`) share them. This is the one place that chooses the engine;
+the stages after `kpis` get series and scores, never the engine.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -28,6 +33,7 @@ from pipeline.core import database
 from pipeline.core.engine import Engine
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
+from pipeline.core.sandbox import Sandbox
 from pipeline.core.timings import Timings
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.comparisons import KpiResult, compare
@@ -35,6 +41,7 @@ from pipeline.kpis.queries import Series
 from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import CycleResult, choose_cycle, evaluate, kr_ids
 from pipeline.sources import ingest as sources
+from pipeline.sources.paths import sandbox_rules
 
 from .lock import project_lock
 
@@ -47,60 +54,92 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An open project: its config, engine (and the local working database), ingest report and result cache."""
+    """An open project: its config, engine, ingest report, the sandbox (the working database, read-only)
+    and its result cache."""
 
     config: ProjectConfig
-    con: duckdb.DuckDBPyConnection  # the local working database (the engine's `local`)
+    sandbox: Sandbox
     ingest: sources.IngestReport
+    engine: Engine
     cache: ResultCache | None = None
-    engine: Engine | None = None
+    data_as_of: date | None = None  # the latest date in the sources (the report's "data as of")
 
     @property
-    def db(self) -> Engine:
-        """The engine that holds the sources (DuckDB on `con` unless the project names another)."""
-        if self.engine is None:
-            from pipeline.kpis.duckdb_engine import DuckDBEngine
-
-            return DuckDBEngine(self.config, self.con)
-        return self.engine
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed, read-only connection (opened when first used)."""
+        return self.sandbox.con
 
     def close(self) -> None:
-        self.db.close()
+        """Release the engine, close the sandbox, then write the results this run added to the cache
+        (read-write)."""
+        try:
+            self.engine.close()
+        finally:
+            self.sandbox.close()
+        if self.cache is not None and self.cache.pending:
+            con = database.connect_project(self.config)
+            try:
+                self.cache.flush(con)
+            finally:
+                con.close()
 
+    def __enter__(self) -> Workspace:
+        return self
 
-def open_engine(config: ProjectConfig, con: duckdb.DuckDBPyConnection) -> Engine:
-    """The engine `engine:` in config/pulse.yaml names, over the local working database `con`."""
-    if config.engine.name == "spark":
-        from pipeline.kpis.spark_engine import SparkEngine  # PySpark loads only for a Spark project
-
-        return SparkEngine(config, con)
-    from pipeline.kpis.duckdb_engine import DuckDBEngine
-
-    return DuckDBEngine(config, con)
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
-                   use_cache: bool = True) -> Workspace:
-    """Load the config, open the working database and bring sources up to date.
+                   use_cache: bool = True, config: ProjectConfig | None = None) -> Workspace:
+    """Load the config (unless given), open its engine, bring sources up to date and prepare the query sandbox.
 
-    KPI and check results on this connection are cached (see `pipeline.core.result_cache`) unless `use_cache` is false.
+    Ingest is the only writer: its read-write connection is closed before any
+    query runs. KPI and check results are cached (see
+    `pipeline.core.result_cache`) unless `use_cache` is false.
     """
-    config = load_project(root)
+    config = config or load_project(root)
     started = time.perf_counter()
-    con = database.connect_project(config)
+    sandbox = open_sandbox(config)
+    engine = open_engine(config, sandbox)
     try:
-        engine = open_engine(config, con)
-        progress("loading exports")
-        report = engine.load_sources(progress)
+        con = database.connect_project(config)
+        try:
+            progress("loading exports")
+            report = engine.load_sources(con, progress)
+            if use_cache:
+                ResultCache.prepare(con)
+        finally:
+            con.close()
+        as_of = engine.latest_date()
     except BaseException:
-        con.close()
+        engine.close()
+        sandbox.close()
         raise
-    cache = ResultCache(con, {name: source.model_dump(mode="json") for name, source in config.sources.items()},
+    cache = ResultCache({name: source.model_dump(mode="json") for name, source in config.sources.items()},
                         {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache,
                         engine=engine.describe())
     if timings is not None:
         timings.measure("ingest", started)
-    return Workspace(config=config, con=con, ingest=report, cache=cache, engine=engine)
+    return Workspace(config=config, sandbox=sandbox, ingest=report, engine=engine, cache=cache, data_as_of=as_of)
+
+
+def open_engine(config: ProjectConfig, sandbox: Sandbox) -> Engine:
+    """The engine `engine:` in config/pulse.yaml names; `sandbox` is the working database, read-only."""
+    if config.engine.name == "spark":
+        from pipeline.kpis.spark_engine import SparkEngine  # PySpark loads only for a Spark project
+
+        return SparkEngine(config, sandbox)
+    from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(config, sandbox)
+
+
+def open_sandbox(config: ProjectConfig) -> Sandbox:
+    """The project's query sandbox: its working database read-only, files where the project allows."""
+    settings = config.project
+    return Sandbox(config.workdir / "pulse.duckdb", settings.timezone, sandbox_rules(config), settings.memory_limit,
+                   settings.threads)
 
 
 def calendar_for(config: ProjectConfig, grain: Grain) -> Calendar:
@@ -127,13 +166,13 @@ def report_window(calendar: Calendar, period: Period, since: Period | None = Non
 
 def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetime | None = None) -> list[CheckResult]:
     """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
-    return run_gate(ws.db, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache)
+    return run_gate(ws.engine, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache)
 
 
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
     """Each KPI's query executed once over the whole window, with its segments."""
-    ws.db.register_periods(window)
-    return {kpi_id: kpis.run_kpi(ws.db, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
+    ws.engine.register_periods(window)
+    return {kpi_id: kpis.run_kpi(ws.engine, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
 
 
 def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, Series]:

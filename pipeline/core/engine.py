@@ -5,21 +5,25 @@ default), and Apache Spark (`engine: spark` in config/pulse.yaml), for exports
 that outgrow one machine. An engine is opened for one project (the workspace
 composes it, see `pipeline.app.workspace`) and then:
 
-- `load_sources` brings every source up to date: its exports read with the
-  column contract, one row per primary key (the newest file, then the last
+- `load_sources` brings every source up to date on the read-write connection
+  to the working database it is given (the only time Pulse writes it before
+  the queries: DuckDB's ingest loads the sources there, Spark reads them into
+  its own session), one row per primary key (the newest file, then the last
   row of a file, wins), and says what it read (`IngestReport`);
-- `run_select` runs one read-only SELECT written in DuckDB's dialect (a KPI,
-  check or ad hoc query, values bound as `$name` parameters) and fetches its
-  small result (`QueryRows`); anything but a SELECT is refused;
+- `check` refuses anything but one read-only SELECT, before a cached result
+  is used; `run_select` runs such a SELECT written in DuckDB's dialect (a KPI,
+  check or ad hoc query, values bound as `$name` parameters) within its time
+  limit and fetches its small result (`QueryRows`);
 - `register_periods` makes the `periods` table of a run's window;
 - `duplicate_keys` and `latest_date` answer the source checks and the report's
   "data as of".
 
 Whatever the engine, Pulse's own records (the file bookkeeping of DuckDB's
-ingest, the result caches, the delivery ledger and the runs of `pulse due`)
-stay in the local working database, `local`; reports and manifests stay local
-files. Stages after `kpis` get series, scores and these small values, never
-an engine, so they cannot tell which one ran.
+ingest, the result caches, the quarantine, the delivery ledger and the runs of
+`pulse due`) stay in the local working database; queries see it only through
+the read-only query sandbox (`local`, see `pipeline.core.sandbox`); reports
+and manifests stay local files. Stages after `kpis` get series, scores and
+these small values, never an engine, so they cannot tell which one ran.
 """
 
 from __future__ import annotations
@@ -79,12 +83,24 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class TimeLimit:
+    """How long a query may run, and how the user sets that (named when it stops one)."""
+
+    seconds: float
+    setting: str  # e.g. "project.query_timeout in config/pulse.yaml" or "--timeout"
+    hint: str
+
+
+@dataclass(frozen=True)
 class QueryRequest:
     """One SELECT for the engine: DuckDB-dialect text, its bound values, how messages name it.
 
     `kpi` and `path` are set for a KPI query: errors then name the KPI, and an
     engine may use a hand-written version of the query beside `path` (Spark:
-    `<query>.spark.sql`).
+    `<query>.spark.sql`). `rule` ends a refusal of user-written SQL (e.g. "a
+    KPI file holds exactly one SELECT"); None marks Pulse's own SQL (the source
+    checks). `explain`: an EXPLAIN of one SELECT is allowed too (`pulse query`,
+    on DuckDB).
     """
 
     sql: str
@@ -92,6 +108,9 @@ class QueryRequest:
     shown: str  # a file path, "query text", or a check's name
     kpi: str | None = None
     path: Path | None = None
+    rule: str | None = None
+    limit: TimeLimit | None = None
+    explain: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,13 +125,29 @@ class Engine(Protocol):
     """What the pipeline asks of the database; see the module's docstring."""
 
     kind: str  # "duckdb" or "spark"
-    local: duckdb.DuckDBPyConnection  # the working database: bookkeeping, caches, ledger
 
-    def load_sources(self, progress: Progress) -> IngestReport: ...
+    @property
+    def local(self) -> duckdb.DuckDBPyConnection:
+        """The working database, read-only (the query sandbox): result caches, quarantine records."""
+        ...
+
+    def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
+        """Bring the sources up to date; `con` is the working database, read-write, closed afterwards."""
+        ...
 
     def register_periods(self, window: Sequence[Period]) -> None: ...
 
-    def run_select(self, request: QueryRequest) -> QueryRows: ...
+    def check(self, request: QueryRequest) -> None:
+        """Refuse (QueryError, exit 2) anything but one read-only SELECT: file, statement, why."""
+        ...
+
+    def query_text(self, request: QueryRequest) -> str:
+        """The text the engine runs for `request` (a translation or an override; for the cache key)."""
+        ...
+
+    def run_select(self, request: QueryRequest) -> QueryRows:
+        """Check and run one SELECT within `request.limit`, and fetch its rows."""
+        ...
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:
         """Primary-key values repeated within one file of `source`, and a file where that happens."""
@@ -126,4 +161,6 @@ class Engine(Protocol):
         """The engine and its version, for the manifest's versions and the cache keys."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the engine holds for its queries (the sandbox stays the workspace's)."""
+        ...

@@ -1,8 +1,10 @@
 """The embedded engine: the project's DuckDB file, wrapping the sources, checks and KPI code that runs on it.
 
-Ingest loads the exports into `.pulse/pulse.duckdb` (see `pipeline.sources.ingest`);
-queries run on the same connection, which also holds Pulse's own records
-(`local`). See `pipeline.core.engine` for the interface.
+Ingest loads the exports into `.pulse/pulse.duckdb` on the read-write
+connection it is given (see `pipeline.sources.ingest`); checks, KPI and ad hoc
+queries then run on the read-only query sandbox over the same file (see
+`pipeline.core.sandbox`), which is also `local`. See `pipeline.core.engine`
+for the interface.
 """
 
 from __future__ import annotations
@@ -15,31 +17,45 @@ import duckdb
 from pipeline.config import ProjectConfig
 from pipeline.core.engine import IngestReport, Progress, QueryRequest, QueryRows
 from pipeline.core.periods import Period
+from pipeline.core.sandbox import Sandbox, check_statement
 from pipeline.sources import ingest as sources
 
 from . import queries
 
 
 class DuckDBEngine:
-    """Sources, checks and queries in the project's working DuckDB database."""
+    """Sources in the project's working DuckDB database; queries in its sandbox."""
 
     kind = "duckdb"
 
-    def __init__(self, config: ProjectConfig, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, config: ProjectConfig, sandbox: Sandbox) -> None:
         self.config = config
-        self.local = con
+        self.sandbox = sandbox
+        self._as_of: date | None = None
 
-    def load_sources(self, progress: Progress) -> IngestReport:
-        return sources.ingest(self.local, self.config, progress)
+    @property
+    def local(self) -> duckdb.DuckDBPyConnection:
+        return self.sandbox.con
+
+    def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
+        report = sources.ingest(con, self.config, progress)
+        self._as_of = sources.latest_date(con, self.config)
+        return report
 
     def register_periods(self, window: Sequence[Period]) -> None:
-        queries.register_periods(self.local, list(window))
+        queries.register_periods(self.sandbox, list(window))
+
+    def check(self, request: QueryRequest) -> None:
+        if request.rule is not None:
+            check_statement(self.local, request.sql, request.shown, request.rule, request.explain)
 
     def query_text(self, request: QueryRequest) -> str:
         return request.sql
 
     def run_select(self, request: QueryRequest) -> QueryRows:
-        columns, rows = queries.run_sql(self.local, request.sql, request.params, request.shown)
+        columns, rows = queries.run_sql(self.local, request.sql, request.params, request.shown, request.limit,
+                                        rule=request.rule, explain=request.explain,
+                                        name=f"KPI '{request.kpi}'" if request.kpi else "")
         return QueryRows(columns, rows)
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:
@@ -49,10 +65,10 @@ class DuckDBEngine:
         return int(dupes), example
 
     def latest_date(self) -> date | None:
-        return sources.latest_date(self.local, self.config)
+        return self._as_of
 
     def describe(self) -> str:
         return f"duckdb {duckdb.__version__}"
 
     def close(self) -> None:
-        self.local.close()
+        """Nothing of its own: the sandbox is the workspace's to close."""

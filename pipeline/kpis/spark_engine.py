@@ -3,9 +3,12 @@
 Spark reads the exports and holds each source as a persisted view (see
 `pipeline.sources.spark_ingest`); the `periods` table is a small view too;
 KPI, check and ad hoc queries run translated to Spark SQL (see `spark_sql`)
-and only their small results come back to this process. Pulse's own records
-stay in the local working database (`local`). A query runs at most
-`engine.query_timeout` seconds when that is set. See `pipeline.core.engine`.
+and only their small results come back to this process. The sandbox's rules
+hold: one read-only SELECT per query, refused in the same words as on DuckDB
+(see `spark_sql.check`), reading only the sources and `periods`, stopped at
+its time limit (`project.query_timeout`, `pulse query --timeout`). Pulse's own
+records stay in the local working database, read through the query sandbox
+(`local`). See `pipeline.core.engine`.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from pipeline.config import ProjectConfig
 from pipeline.core.engine import IngestReport, Progress, QueryRequest, QueryRows
 from pipeline.core.errors import QueryError
 from pipeline.core.periods import Period
+from pipeline.core.sandbox import Sandbox
 from pipeline.sources import spark_ingest
 from pipeline.sources.spark_session import first_line, open_session
 
-from .spark_sql import SparkQuery, spark_error, spark_query
+from .spark_sql import SparkQuery, check, spark_error, spark_query
 
 
 class SparkEngine:
@@ -32,13 +36,18 @@ class SparkEngine:
 
     kind = "spark"
 
-    def __init__(self, config: ProjectConfig, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, config: ProjectConfig, sandbox: Sandbox) -> None:
         self.config = config
-        self.local = con
+        self.sandbox = sandbox
         self.spark = open_session(config)
         self._sources: dict[str, spark_ingest.SparkSource] = {}
 
-    def load_sources(self, progress: Progress) -> IngestReport:
+    @property
+    def local(self) -> duckdb.DuckDBPyConnection:
+        return self.sandbox.con
+
+    def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
+        """Spark reads every source into its session; the working database `con` is not needed."""
         report, self._sources = spark_ingest.load_sources(self.spark, self.config, progress)
         return report
 
@@ -47,6 +56,9 @@ class SparkEngine:
                                            "period_start date, period_end date, label string")
         frame.createOrReplaceTempView("periods")
 
+    def check(self, request: QueryRequest) -> None:
+        check(request, list(self.config.sources))
+
     def _query(self, request: QueryRequest) -> SparkQuery:
         return spark_query(request, list(self.config.sources))
 
@@ -54,6 +66,7 @@ class SparkEngine:
         return self._query(request).sql
 
     def run_select(self, request: QueryRequest) -> QueryRows:
+        self.check(request)
         query = self._query(request)
         try:
             frame = self.spark.sql(query.sql, args=query.params or None)
@@ -73,21 +86,34 @@ class SparkEngine:
         return QueryRows(names, [tuple(row) for row in rows])
 
     def _collect(self, frame, request: QueryRequest, query: SparkQuery) -> list:
-        timeout = self.config.engine.query_timeout
+        """The rows, the job cancelled (by its tag) when it runs past the request's time limit."""
+        limit = request.limit
         tag = f"pulse-{uuid.uuid4().hex}"
-        timer = None
-        if timeout:
+        lock = threading.Lock()
+        state = {"running": True, "fired": False}
+
+        def stop() -> None:
+            with lock:
+                if state["running"]:
+                    state["fired"] = True
+                    self.spark.interruptTag(tag)
+
+        timer = threading.Timer(limit.seconds, stop) if limit else None
+        if timer is not None:
             self.spark.addTag(tag)
-            timer = threading.Timer(timeout, lambda: self.spark.interruptTag(tag))
+            timer.daemon = True
             timer.start()
         try:
             return frame.collect()
         except Exception as exc:
-            if timer is not None and not timer.is_alive():
-                raise QueryError(f"{request.shown}: stopped after {timeout:g} s (engine.query_timeout)",
-                                 "make the query cheaper, or raise query_timeout in config/pulse.yaml") from None
+            if limit is not None and state["fired"]:
+                who = f"KPI '{request.kpi}' ({request.shown})" if request.kpi else request.shown
+                raise QueryError(f"{who}: stopped after {limit.seconds:g} s, its time limit ({limit.setting})",
+                                 limit.hint) from None
             raise spark_error(request, query, first_line(exc)) from None
         finally:
+            with lock:
+                state["running"] = False
             if timer is not None:
                 timer.cancel()
                 self.spark.removeTag(tag)
@@ -103,7 +129,8 @@ class SparkEngine:
         return f"spark {self.spark.version}"
 
     def close(self) -> None:
-        """Release the sources' cached rows and views; the session stays for this process."""
+        """Release the sources' cached rows and views; the session stays for this process, the sandbox
+        is the workspace's to close."""
         for name, held in self._sources.items():
             try:
                 self.spark.catalog.dropTempView(name)
@@ -111,4 +138,3 @@ class SparkEngine:
             except Exception:  # a session already stopped has nothing left to release
                 pass
         self._sources = {}
-        self.local.close()

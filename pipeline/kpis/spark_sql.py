@@ -5,8 +5,11 @@ DuckDB's dialect and written as Spark SQL by sqlglot when it runs, with
 three rules of Pulse's own:
 
 - only one read-only SELECT is run (a query, set operation or CTE); anything
-  else (INSERT, CREATE, SET, ATTACH, PRAGMA, COPY, several statements) is
-  refused, as DuckDB's query sandbox refuses it;
+  else (INSERT, CREATE, SET, ATTACH, PRAGMA, COPY, EXPLAIN, several
+  statements) is refused by the DuckDB sandbox's own check, DuckDB's parser
+  (`pipeline.core.sandbox.check_statement`), in the same words (file,
+  statement, why); an override file, Spark SQL, is checked by sqlglot and
+  refused in those words too;
 - a query reads only the sources, `periods` and its own CTEs: a table
   function (`read_csv(...)`), a file path (Spark's ``csv.`/path` ``) or any
   other table is refused, so a query cannot reach files Pulse did not ingest;
@@ -25,12 +28,14 @@ instead of the translation.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.core.engine import QueryRequest
 from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
+from pipeline.core.sandbox import SANDBOX_HINT, check_statement, refused_statement, several_statements
+from pipeline.core.sql_text import parser_connection
 
 SPARK_SUFFIX = ".spark.sql"
 OVERRIDE_HINT = "see docs/spark.md 'KPI queries on Spark'"
@@ -55,36 +60,62 @@ def _who(request: QueryRequest) -> str:
     return f"{request.shown} (KPI '{request.kpi}')" if request.kpi else request.shown
 
 
-def _refusals(tree, request: QueryRequest, tables: Collection[str]) -> None:
-    """One SELECT reading only the sources, `periods` and its own CTEs; else a QueryError."""
+# sqlglot's statement nodes as DuckDB names the statement kinds (the sandbox's refusals name them so)
+_KINDS = {"Insert": "INSERT", "Update": "UPDATE", "Delete": "DELETE", "Create": "CREATE", "Drop": "DROP",
+          "Set": "SET", "Pragma": "PRAGMA", "Merge": "MERGE_INTO", "Alter": "ALTER", "Use": "USE",
+          "Attach": "ATTACH", "Detach": "DETACH", "Copy": "COPY", "Describe": "EXPLAIN", "Cache": "CACHE",
+          "Uncache": "UNCACHE", "Refresh": "REFRESH", "LoadData": "LOAD", "Transaction": "TRANSACTION",
+          "Commit": "TRANSACTION", "Rollback": "TRANSACTION"}
+
+
+def _kind(node) -> str:
     from sqlglot import exp
 
-    if not isinstance(tree, exp.Query):
-        kind = type(tree).__name__.upper()
-        raise QueryError(f"{_who(request)}: only a SELECT can run as a query, not {kind}",
-                         "queries read the sources; they never change data or settings")
-    for node in tree.walk():
-        if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Command, exp.Set,
-                             exp.Pragma, exp.Merge, exp.Alter, exp.Use, exp.Attach, exp.Copy)):
-            raise QueryError(f"{_who(request)}: only a SELECT can run as a query, not "
-                             f"{type(node).__name__.upper()}", "queries read the sources; they never change data")
+    if isinstance(node, exp.Command):  # a statement sqlglot keeps as text: its first word (ADD, EXPLAIN, ...)
+        return str(node.this).upper()
+    return _KINDS.get(type(node).__name__, type(node).__name__.upper())
+
+
+def _statements(text: str, statements: list, shown: str, rule: str | None) -> None:
+    """The sandbox's statement rule on Spark SQL text (an override file): one statement, and it only
+    reads; refused in the words of `pipeline.core.sandbox.check_statement`."""
+    from sqlglot import exp
+
+    rule = rule or "a KPI file holds exactly one SELECT"
+    for number, tree in enumerate(statements, 1):
+        where = f" (statement {number} of {len(statements)})" if len(statements) > 1 else ""
+        part = text if len(statements) == 1 else tree.sql(dialect="spark")
+        if not isinstance(tree, exp.Query):
+            raise refused_statement(shown, part, _kind(tree), rule, where)
+        for node in tree.walk():
+            if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Set, exp.Pragma, exp.Use, exp.Copy)):
+                raise refused_statement(shown, part, _kind(node), rule, where)
+    if len(statements) > 1:
+        raise several_statements(shown, len(statements), statements[1].sql(dialect="spark"), rule)
+
+
+def _reads_only(tree, request: QueryRequest, tables: Collection[str]) -> None:
+    """A query reads only the sources, `periods` and its own CTEs (Spark's counterpart of the sandbox's
+    allowed folders: no table function, file path or other table); else a QueryError."""
+    from sqlglot import exp
+
     ctes = {cte.alias.lower() for cte in tree.find_all(exp.CTE)}
     known = {t.lower() for t in tables} | {"periods"}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
-            raise QueryError(f"{_who(request)}: reading files from a query ({table.this.sql()}) is not allowed "
-                             "on Spark", "make the files a source in config/sources.yaml")
+            raise QueryError(f"{_who(request)}: refused: reading files from a query ({table.this.sql()}) is not "
+                             "allowed on Spark", "make the files a source in config/sources.yaml; " + SANDBOX_HINT)
         name, schema = table.name.lower(), table.db.lower()
         if schema and schema != "main":
-            raise QueryError(f"{_who(request)}: '{table.sql()}' is not a source: a query reads only the sources "
-                             "and periods", "make the files a source in config/sources.yaml")
+            raise QueryError(f"{_who(request)}: refused: '{table.sql()}' is not a source: a query reads only the "
+                             "sources and periods", "make the files a source in config/sources.yaml")
         if name not in known and name not in ctes:
-            raise QueryError(f"{_who(request)}: '{table.name}' is not a source (sources: "
+            raise QueryError(f"{_who(request)}: refused: '{table.name}' is not a source (sources: "
                              f"{', '.join(sorted(tables)) or 'none'}, and periods)",
                              "a query reads the sources of config/sources.yaml and the periods table")
 
 
-def _parse(sql: str, dialect: str, request: QueryRequest, shown: str):
+def _parse(sql: str, dialect: str, request: QueryRequest, shown: str) -> list:
     import sqlglot
     from sqlglot.errors import ParseError
 
@@ -94,10 +125,34 @@ def _parse(sql: str, dialect: str, request: QueryRequest, shown: str):
         detail = str(exc).splitlines()[0]
         raise QueryError(f"{shown}: cannot parse the query ({dialect} SQL): {detail}",
                          "fix the query; try it with 'pulse query' to iterate") from None
-    if len(statements) != 1:
-        raise QueryError(f"{shown}: {len(statements)} statements; a query is one SELECT",
-                         "keep one SELECT per query file")
-    return statements[0]
+    if not statements:
+        raise QueryError(f"{shown}: no SQL statement (empty, or only comments); "
+                         f"{request.rule or 'a KPI file holds exactly one SELECT'}",
+                         "write the SELECT; see docs/security.md 'The query sandbox'")
+    return statements
+
+
+def check(request: QueryRequest, tables: Collection[str]) -> None:
+    """Refuse anything but one read-only SELECT over the sources, as the DuckDB sandbox does.
+
+    The DuckDB text is checked by DuckDB's own parser (`check_statement`, on a
+    private connection that reaches nothing), so the refusal reads the same on
+    both engines; an override file, Spark SQL, by sqlglot in the same words.
+    EXPLAIN is refused: Spark returns no rows for it.
+    """
+    if request.path is not None and override_path(request.path).is_file():
+        path = override_path(request.path)
+        shown = display_path(path)
+        text = path.read_text(encoding="utf-8")
+        statements = _parse(text, "spark", request, shown)
+        _statements(text, statements, shown, request.rule)
+        _reads_only(statements[0], replace(request, shown=shown), tables)
+        return
+    if request.rule is not None:
+        check_statement(parser_connection(), request.sql, request.shown, request.rule)
+    statements = _parse(request.sql, "duckdb", request, _who(request))
+    _statements(request.sql, statements, request.shown, request.rule)
+    _reads_only(statements[0], request, tables)
 
 
 def translate(request: QueryRequest, tables: Collection[str]) -> str:
@@ -105,8 +160,10 @@ def translate(request: QueryRequest, tables: Collection[str]) -> str:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError, UnsupportedError
 
-    tree = _parse(request.sql, "duckdb", request, _who(request))
-    _refusals(tree, request, tables)
+    statements = _parse(request.sql, "duckdb", request, _who(request))
+    _statements(request.sql, statements, request.shown, request.rule)
+    tree = statements[0]
+    _reads_only(tree, request, tables)
 
     def doubles(node):
         if isinstance(node, exp.Literal) and node.is_number and any(ch in node.this for ch in ".eE"):
@@ -144,8 +201,10 @@ def spark_query(request: QueryRequest, tables: Collection[str], available: dict[
         path = override_path(request.path)
         shown = display_path(path)
         text = path.read_text(encoding="utf-8")
-        tree = _parse(text, "spark", request, shown)
-        _refusals(tree, QueryRequest(text, request.params, shown, request.kpi, path), tables)
+        statements = _parse(text, "spark", request, shown)
+        _statements(text, statements, shown, request.rule)
+        tree = statements[0]
+        _reads_only(tree, replace(request, shown=shown), tables)
         names = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
         values = {**(available or {}), **request.params}
         unknown = [n for n in names if n not in values]

@@ -3,19 +3,18 @@ jars, nothing downloaded), a small project's KPIs computed through it, equal to 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from pipeline.app import workspace
 from pipeline.core.errors import QueryError
-from pipeline.core.periods import Grain
 from support.messy import make
-from support.project import NOW
 
 SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 FILES = {"data/a.csv": "id;amount;name;day\n1;1.234,5;x;2026-09-30\n2;12,5;y;2026-10-02\n3;7,25;z;2026-10-31\n",
@@ -63,15 +62,36 @@ def server(tmp_path_factory):
             process.kill()
 
 
-def kpi_values(root: Path) -> tuple[str, dict]:
-    ws = workspace.open_workspace(root)
-    try:
+# One process cannot hold a local Spark session and a Spark Connect one (PySpark refuses the second), and
+# other test modules start local sessions in the test workers: each project's figures come from a process of
+# its own, as from a pulse command.
+KPI_VALUES = """
+import json, sys
+from pathlib import Path
+from pipeline.core.errors import PulseError
+
+try:
+    with workspace.open_workspace(Path(sys.argv[1])) as ws:
         calendar = workspace.calendar_for(ws.config, Grain.MONTH)
         period = workspace.resolve_period(ws.config, Grain.MONTH, "2026-10", NOW)
         window = workspace.report_window(calendar, period)
-        return ws.db.describe(), workspace.kpi_series(ws, ["item_count"], window, period)["item_count"]
-    finally:
-        ws.close()
+        series = workspace.kpi_series(ws, ["item_count"], window, period)["item_count"]
+        print(json.dumps({"engine": ws.engine.describe(), "values": {d.isoformat(): v for d, v in series.items()}}))
+except PulseError as exc:
+    print(json.dumps({"error": exc.message}))
+"""
+
+
+def kpi_values(root: Path) -> tuple[str, dict]:
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    done = subprocess.run([sys.executable, "-c", KPI_VALUES, str(root)], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if "error" in found:
+        raise QueryError(found["error"])
+    return found["engine"], found["values"]
 
 
 def test_a_project_through_spark_connect_gives_duckdbs_figures(tmp_path, server):

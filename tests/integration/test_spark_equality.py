@@ -28,7 +28,7 @@ def numbers(root: Path) -> dict:
     """What each engine hands the rest of the pipeline, for the demo's report periods."""
     ws = workspace.open_workspace(root)
     try:
-        out: dict = {"engine": ws.db.kind, "ingest": ws.ingest, "latest": ws.db.latest_date()}
+        out: dict = {"engine": ws.engine.kind, "ingest": ws.ingest, "latest": ws.data_as_of}
         report = ws.config.reports["monthly"]
         calendar = workspace.calendar_for(ws.config, report.grain)
         for label in PERIODS:

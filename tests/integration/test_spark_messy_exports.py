@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.app.workspace import open_sandbox
 from pipeline.config import load_project
 from pipeline.core.database import connect
 from pipeline.core.engine import QueryRequest
@@ -59,13 +60,14 @@ def spark_loader():
     def spark_load(root: Path):
         config = load_project(root)
         con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
-        engine = SparkEngine(config, con)
+        engine = SparkEngine(config, open_sandbox(config))
         try:
-            report = engine.load_sources(lambda _m: None)
+            report = engine.load_sources(con, lambda _m: None)
             rows = engine.run_select(QueryRequest("SELECT id, amount, name, day FROM items ORDER BY ALL", {}, "test"))
             return report, sorted(rows.rows, key=repr), engine.duplicate_keys("items")
         finally:
             engine.close()
+            con.close()
 
     return spark_load
 

@@ -8,7 +8,11 @@ import pytest
 
 from pipeline.core.engine import QueryRequest
 from pipeline.core.errors import QueryError
-from pipeline.kpis.spark_sql import override_path, spark_error, spark_query, translate
+from pipeline.core.paths import display_path
+from pipeline.core.sandbox import check_statement
+from pipeline.core.sql_text import parser_connection
+from pipeline.kpis.queries import KPI_QUERY
+from pipeline.kpis.spark_sql import check, override_path, spark_error, spark_query, translate
 from support.project import REPO
 
 SOURCES = ["sales", "tickets"]
@@ -39,20 +43,60 @@ def test_decimal_literals_become_doubles():
     assert "CAST(3 AS DOUBLE)" not in text
 
 
-@pytest.mark.parametrize("sql, word", [
-    ("INSERT INTO sales VALUES (1)", "INSERT"),
-    ("CREATE TABLE x AS SELECT 1", "CREATE"),
-    ("SET threads = 1", "SET"),
-    ("ATTACH 'other.duckdb'", "ATTACH"),
-    ("PRAGMA version", "PRAGMA"),
-    ("DROP TABLE sales", "DROP"),
+REFUSED = [
+    "INSERT INTO sales VALUES (1)",
+    "CREATE TABLE x AS SELECT 1",
+    "SET threads = 1",
+    "ATTACH 'other.duckdb'",
+    "PRAGMA version",
+    "DROP TABLE sales",
+    "COPY (SELECT * FROM sales) TO 'out.csv'",
+    "EXPLAIN SELECT * FROM sales",
+    "SELECT 1 FROM sales; SELECT 2 FROM sales",
+    "SELECT 1 FROM sales; DROP TABLE sales",
+    "WITH gone AS (DELETE FROM sales RETURNING *) SELECT * FROM gone",
+    "-- nothing but a comment",
+]
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_anything_but_one_select_is_refused_in_the_sandbox_s_words(sql):
+    """Spark runs the DuckDB sandbox's own statement check: the same message (file, statement, why), exit 2."""
+    with pytest.raises(QueryError) as on_duckdb:
+        check_statement(parser_connection(), sql, "queries/x.sql", KPI_QUERY)
+    with pytest.raises(QueryError) as on_spark:
+        check(request(sql, rule=KPI_QUERY), SOURCES)
+    assert on_spark.value.message == on_duckdb.value.message
+    assert on_spark.value.hint == on_duckdb.value.hint
+    assert on_spark.value.exit_code == 2
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("INSERT INTO sales SELECT * FROM sales", "refused: 'INSERT INTO sales SELECT * FROM sales' is a INSERT "
+                                              "statement, and it changes the database; a KPI file holds exactly "
+                                              "one SELECT"),
+    ("SET spark.sql.ansi.enabled = false", "is a SET statement, and it changes a setting"),
+    ("CACHE TABLE sales", "is a CACHE statement, and it changes the database"),
+    ("EXPLAIN SELECT * FROM sales", "is a EXPLAIN statement, and it explains a query instead of returning its rows"),
+    ("SELECT 1 FROM sales; DROP TABLE sales", "refused (statement 2 of 2): 'DROP TABLE sales' is a DROP statement"),
+    ("SELECT 1 FROM sales; SELECT 2 FROM sales", "refused: 2 statements (the second: 'SELECT 2 FROM sales')"),
 ])
-def test_anything_but_a_select_is_refused(sql, word):
-    with pytest.raises(QueryError, match=f"only a SELECT can run as a query, not {word}"):
-        translate(request(sql), SOURCES)
+def test_an_override_file_is_refused_in_the_same_words(tmp_path, sql, message):
+    path = tmp_path / "revenue.sql"
+    path.write_text("SELECT 1 AS value FROM sales")
+    override_path(path).write_text(sql)
+    req = request(path.read_text(), kpi="revenue", path=path, rule=KPI_QUERY)
+    for refuse in (lambda: check(req, SOURCES), lambda: spark_query(req, SOURCES)):
+        with pytest.raises(QueryError) as raised:
+            refuse()
+        assert raised.value.message.startswith(f"{display_path(override_path(path))}: refused")
+        assert message in raised.value.message
+        assert raised.value.exit_code == 2
 
 
-def test_several_statements_are_refused():
+def test_pulse_s_own_sql_is_held_to_one_select_too():
+    with pytest.raises(QueryError, match="is a DROP statement"):
+        translate(request("DROP TABLE sales"), SOURCES)
     with pytest.raises(QueryError, match="2 statements"):
         translate(request("SELECT 1 FROM sales; SELECT 2 FROM sales"), SOURCES)
 
