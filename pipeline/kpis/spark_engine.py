@@ -86,36 +86,37 @@ class SparkEngine:
         return QueryRows(names, [tuple(row) for row in rows])
 
     def _collect(self, frame, request: QueryRequest, query: SparkQuery) -> list:
-        """The rows, the job cancelled (by its tag) when it runs past the request's time limit."""
+        """The rows; past the request's time limit its jobs are cancelled (by their tag), again every half
+        second until the collect ends, as a job may start after the first cancel (planning takes a while)."""
         limit = request.limit
         tag = f"pulse-{uuid.uuid4().hex}"
-        lock = threading.Lock()
-        state = {"running": True, "fired": False}
+        done = threading.Event()
+        fired = threading.Event()
 
-        def stop() -> None:
-            with lock:
-                if state["running"]:
-                    state["fired"] = True
-                    self.spark.interruptTag(tag)
+        def watch(seconds: float) -> None:
+            if done.wait(seconds):
+                return
+            fired.set()
+            while not done.is_set():
+                self.spark.interruptTag(tag)
+                done.wait(0.5)
 
-        timer = threading.Timer(limit.seconds, stop) if limit else None
-        if timer is not None:
+        watcher = threading.Thread(target=watch, args=(limit.seconds,), daemon=True) if limit else None
+        if watcher is not None:
             self.spark.addTag(tag)
-            timer.daemon = True
-            timer.start()
+            watcher.start()
         try:
             return frame.collect()
         except Exception as exc:
-            if limit is not None and state["fired"]:
+            if limit is not None and fired.is_set():
                 who = f"KPI '{request.kpi}' ({request.shown})" if request.kpi else request.shown
                 raise QueryError(f"{who}: stopped after {limit.seconds:g} s, its time limit ({limit.setting})",
                                  limit.hint) from None
             raise spark_error(request, query, first_line(exc)) from None
         finally:
-            with lock:
-                state["running"] = False
-            if timer is not None:
-                timer.cancel()
+            done.set()
+            if watcher is not None:
+                watcher.join()
                 self.spark.removeTag(tag)
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:

@@ -68,7 +68,10 @@ def server(tmp_path_factory):
 KPI_VALUES = """
 import json, sys
 from pathlib import Path
+from pipeline.app import workspace
 from pipeline.core.errors import PulseError
+from pipeline.core.periods import Grain
+from support.project import NOW
 
 try:
     with workspace.open_workspace(Path(sys.argv[1])) as ws:
