@@ -217,7 +217,7 @@ def check(project: Path, period: str | None, report: str | None) -> None:
         calendar = workspace.calendar_for(ws.config, report_config.grain)
         chosen = workspace.resolve_period(ws.config, report_config.grain, period)
         results = workspace.quality_gate(ws, calendar, chosen)
-    print_checks(results, chosen)
+    print_checks(results, chosen, ws.config.project.locale)
 
 
 @cli.command()

@@ -90,9 +90,11 @@ def run_report(
             {kr.kpi for o in cycle.config.objectives.values() for kr in o.key_results.values() if kr.kpi}
         )
         ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
-        full = kpi_series_full(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
+        window = report_window(calendar, period, cycle.before if cycle else None)
+        full = kpi_series_full(ws, ids, window, period)
         series = {k: s.values for k, s in full.items()}
-        results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
+        results = [compare(k, config.kpis[k], series[k], calendar, period, samples=full[k].samples)
+                   for k in report.kpis]
         checks = checks + kpi_anomalies(results, config.kpis)
         timings.measure("kpis", started)
         started = time.perf_counter()
@@ -111,6 +113,7 @@ def run_report(
         sql={k: config.query_path(k).read_text(encoding="utf-8") for k in report.kpis},
         restatements=restated,
         restated_since=previous.built_at if previous else "",
+        window=tuple(window),
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
     segments: dict[str, SegmentOutputs] = {}
@@ -118,16 +121,18 @@ def run_report(
         jobs = []
         bursts = list(segment_results(full, report.kpis, report.burst_by, config, calendar, period))
         stems = segment_stems(name, [segment for segment, _results, _wide in bursts])  # unique, bounded file names
-        for segment, seg_results, wide_only in bursts:
+        source_checks = [c for c in checks if not c.scope.startswith("kpi:")]
+        for segment, seg_results, _wide_only in bursts:
             reported = previous.values_of(segment) if previous else {}
-            seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
-                                 restatements=restatements(reported, seg_results))
+            # the segment's own anomalies, not the company's: a segment report states the segment's figures
+            seg_inputs = replace(inputs, segment=segment, okr=None, restatements=restatements(reported, seg_results),
+                                 checks=source_checks + kpi_anomalies(seg_results, config.kpis))
             jobs.append(SegmentJob(segment, stems[segment], seg_results, seg_inputs))
         # segments render in worker processes (render_workers, see report.segments)
         for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
             segments[job.segment] = SegmentOutputs(
-                job.results, job.inputs.company_wide_only, tuple(seg_files),
+                job.results, frozenset(r.kpi_id for r in job.results if r.company_wide), tuple(seg_files),
                 build_summary(config, name, report, period, job.results, job.inputs))
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages,
                        build_summary(config, name, report, period, results, inputs), segments)

@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.checks.source_checks import CheckResult
@@ -15,8 +16,8 @@ from pipeline.config import ProjectConfig
 from pipeline.core.periods import Period
 from pipeline.kpis.comparisons import KpiResult
 from pipeline.okrs.cycles import CycleResult
-from pipeline.report.context import HEALTH_LABELS
-from pipeline.report.formatting import NumberStyle, format_change, format_relative, format_value
+from pipeline.report.context import COMPANY_WIDE, HEALTH_LABELS, check_text, sample_note
+from pipeline.report.formatting import format_kpi_change, format_value, kpi_style
 from pipeline.report.okr_section import okr_section
 
 if TYPE_CHECKING:
@@ -27,33 +28,37 @@ HEALTH_STYLES = {"green": "green", "amber": "yellow", "red": "red", "none": "dim
 
 
 def print_kpi_table(results: list[KpiResult], period: Period, locale: str, currency: str) -> None:
-    """The KPI table: value, change vs previous period and last year, target, health."""
+    """The KPI table: value, its change against the previous period and last year (the same change the
+    report shows: relative, or in percentage points for rates), target, health."""
     table = Table(title=f"KPIs for {period.label}", title_justify="left")
-    for heading, justify in (("KPI", "left"), ("Value", "right"), ("vs prev.", "right"), ("%", "right"),
-                             ("vs last year", "right"), ("Target", "right"), ("Health", "left")):
+    for heading, justify in (("KPI", "left"), ("Value", "right"), ("vs prev.", "right"), ("Previous", "right"),
+                             ("vs last year", "right"), ("Last year", "right"), ("Target", "right"),
+                             ("Health", "left")):
         table.add_column(heading, justify=justify)
     for r in results:
-        style = NumberStyle(r.unit, r.decimals, locale, currency)
+        style = kpi_style(r, locale, currency)
+        note = sample_note(r, locale)
         table.add_row(
-            r.title,
-            format_value(r.value, style),
-            format_change(r.change_abs, style),
-            format_relative(r.change_rel, locale),
-            format_relative(r.yoy_rel, locale),
+            r.title + (f" ({COMPANY_WIDE})" if r.company_wide else ""),
+            format_value(r.value, style) + (f" [yellow]{note}[/]" if note else ""),
+            format_kpi_change(r.change, style),
+            format_value(r.previous, style),
+            format_kpi_change(r.yoy, style),
+            format_value(r.last_year, style),
             "—" if r.target is None else format_value(r.target, style),
             f"[{HEALTH_STYLES[r.health.value]}]{HEALTH_LABELS[r.health]}[/]",
         )
-    Console(width=max(100, Console().width)).print(table)
+    Console(width=max(130, Console().width)).print(table)
 
 
-def print_checks(results: list[CheckResult], period: Period) -> None:
-    """Every data-quality check with its outcome and numbers."""
+def print_checks(results: list[CheckResult], period: Period, locale: str = "en") -> None:
+    """Every data-quality check with its outcome and numbers (written in the project's locale)."""
     table = Table(title=f"Data-quality checks for {period.label}", title_justify="left")
     for heading in ("Source", "Check", "Severity", "Result", "Details"):
         table.add_column(heading)
     for c in results:
         outcome = "[green]passed[/]" if c.passed else "[yellow]warning[/]" if c.warning else "[red]failed[/]"
-        table.add_row(c.scope, c.name, c.severity, outcome, c.message)
+        table.add_row(c.scope, c.name, c.severity, outcome, escape(check_text(c, locale)))
     Console(width=max(120, Console().width)).print(table)
 
 
@@ -113,7 +118,7 @@ def okr_json(result: CycleResult, config: ProjectConfig, period: Period) -> str:
                         "status": k.status.value,
                         "confidence": k.checkin.confidence if k.checkin else None,
                         "comment": k.checkin.comment if k.checkin else None,
-                        "note": k.note or None,
+                        "note": k.note_text() or None,
                     }
                     for k in o.key_results
                 ],

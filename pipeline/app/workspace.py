@@ -182,8 +182,8 @@ def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: 
 
 def kpi_results(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: Period) -> list[KpiResult]:
     """Run each KPI's query once over the window and compare the periods."""
-    series = kpi_series(ws, kpi_ids, report_window(calendar, period), period)
-    return [compare(k, ws.config.kpis[k], series[k], calendar, period) for k in kpi_ids]
+    full = kpi_series_full(ws, kpi_ids, report_window(calendar, period), period)
+    return [compare(k, ws.config.kpis[k], full[k].values, calendar, period, samples=full[k].samples) for k in kpi_ids]
 
 
 def okr_results(

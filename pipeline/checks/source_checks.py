@@ -11,6 +11,10 @@ The checks' statements are fixed SELECTs in DuckDB's dialect, run by the
 project's engine (`pipeline.core.engine`; Spark runs them translated), values
 bound as parameters.
 
+A check states its outcome as a wording with placeholders and the numbers
+beside it (see `pipeline.core.wording`): the report writes the numbers in its
+locale, logs and errors in plain English digits (`CheckResult.message`).
+
 KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 """
 
@@ -24,21 +28,32 @@ from pipeline.core.database import quote_ident
 from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
+from pipeline.core.wording import PLAIN, NumberWords, fill
 
 # a check's numbers: counts, ratios, dates, column names, NULL counts per column
 CheckNumber = int | float | bool | str | date | None | dict[str, int]
+CACHED_FORMAT = 2  # the shape of a cached CheckResult (2: wording + numbers); results of another shape are not reused
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check's outcome, with the numbers behind it."""
+    """One check's outcome: its wording (with `{name:kind}` placeholders) and the numbers behind it."""
 
     scope: str  # source name or "kpi:<id>"
     name: str
     severity: str  # "fail" or "warn" (what a failure of this check means)
     passed: bool
-    message: str
+    wording: str
     numbers: dict[str, CheckNumber] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The outcome in words, numbers in plain English digits (logs, errors, the manifest)."""
+        return self.text(PLAIN)
+
+    def text(self, words: NumberWords) -> str:
+        """The outcome in words, numbers written by `words` (e.g. the report's locale)."""
+        return fill(self.wording, self.numbers, words)
 
     @property
     def failed(self) -> bool:
@@ -75,7 +90,8 @@ def run_source_checks(
             return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today)]
 
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
-                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
+                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
+                 "record": CACHED_FORMAT}
         results.extend(CheckResult(**item) for item in cache.checks(engine.local, name, parts, compute))
     return results
 
@@ -98,23 +114,27 @@ def _source_checks(engine, name: str, source: SourceConfig, calendar: Calendar, 
         low, high = checks.rows.min, checks.rows.max
         ok = rows >= low and (high is None or rows <= high)
         out.append(CheckResult(name, "row_count", checks.rows.severity, ok,
-                               f"{rows:,} rows (expected {low:,}" + (f"–{high:,})" if high is not None else " or more)"),
+                               "{rows:count} rows (expected {min:count}"
+                               + ("–{max:count})" if high is not None else " or more)"),
                                {"rows": rows, "min": low, "max": high}))
     if source.primary_key and checks.primary_key != "off":  # counted per file when it was loaded
         dupes, example = engine.duplicate_keys(name)
         out.append(CheckResult(name, "primary_key_unique", checks.primary_key, dupes == 0,
                                "primary key unique within each file" if dupes == 0 else
-                               f"{dupes:,} primary-key values repeated within one file (e.g. in {example})",
-                               {"duplicate_keys": dupes}))
+                               "{duplicate_keys:count} primary-key values repeated within one file (e.g. in {example})",
+                               {"duplicate_keys": dupes, "example": example}))
     not_null = [c for c, s in source.columns.items() if s.not_null or (s.not_null is None and c in source.primary_key)]
     if not_null and checks.not_null != "off":
         counts = _one(engine, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
                       + f" FROM {table}")
         nulls = {c: n for c, n in zip(not_null, counts) if n}
         out.append(CheckResult(name, "not_null", checks.not_null, not nulls,
-                               "no missing values in " + ", ".join(not_null) if not nulls else
-                               "missing values: " + ", ".join(f"{c} ({n:,} rows)" for c, n in nulls.items()),
-                               {"nulls": nulls}))
+                               "no missing values in {columns}" if not nulls else
+                               "missing values: " + ", ".join(f"{{column_{i}}} ({{nulls_{i}:count}} rows)"
+                                                              for i in range(len(nulls))),
+                               {"nulls": nulls, "columns": ", ".join(not_null),
+                                **{f"column_{i}": c for i, c in enumerate(nulls)},
+                                **{f"nulls_{i}": n for i, n in enumerate(nulls.values())}}))
     if checks.accepted_values != "off":
         for column, spec in source.columns.items():
             if spec.accepted is None:
@@ -127,9 +147,10 @@ def _source_checks(engine, name: str, source: SourceConfig, calendar: Calendar, 
             examples = [r[0] for r in _rows(engine, f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v {outside} "
                                                  "ORDER BY v LIMIT 3", allowed)] if bad else []
             out.append(CheckResult(name, f"accepted_values:{column}", checks.accepted_values, bad == 0,
-                                   f"{column} only has accepted values" if bad == 0 else
-                                   f"{bad:,} rows with {column} not in {spec.accepted}: e.g. {', '.join(examples)}",
-                                   {"rows": bad}))
+                                   "{column} only has accepted values" if bad == 0 else
+                                   "{rows:count} rows with {column} not in {accepted}: e.g. {examples}",
+                                   {"rows": bad, "column": column, "accepted": str(spec.accepted),
+                                    "examples": ", ".join(examples or [])}))
     out.extend(_date_checks(engine, name, source, calendar, period, today, rows))
     return out
 
@@ -152,17 +173,18 @@ def _date_checks(engine, name, source, calendar, period, today, rows) -> list[Ch
                 {"lo": plausible.earliest, "hi": latest_ok},
             )
             out.append(CheckResult(name, f"plausible_dates:{column}", plausible.severity, bad == 0,
-                                   f"{column} between {low} and {high}" if bad == 0 else
-                                   f"{bad:,} rows with {column} outside {plausible.earliest}…{latest_ok} "
-                                   f"(found {low}…{high}); a wrong date format?",
-                                   {"rows": bad, "min": low, "max": high}))
+                                   "{column} between {min:date} and {max:date}" if bad == 0 else
+                                   "{rows:count} rows with {column} outside {earliest:date}…{latest:date} "
+                                   "(found {min:date}…{max:date}); a wrong date format?",
+                                   {"rows": bad, "min": low, "max": high, "column": column,
+                                    "earliest": plausible.earliest, "latest": latest_ok}))
     column = date_column(source, checks.freshness.column)
     if column and checks.freshness.severity != "off":
         needed = min(period.end, today) - timedelta(days=1)
         latest = _one(engine, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
         ok = latest is not None and latest >= needed
         out.append(CheckResult(name, "freshness", checks.freshness.severity, ok,
-                               f"{column} reaches {latest} (needs {needed})",
+                               "{column} reaches {latest:date} (needs {needed:date})",
                                {"latest": latest, "needed": needed, "column": column}))
     column = date_column(source, checks.volume.column)
     if column and checks.volume.severity != "off" and rows:
@@ -179,8 +201,10 @@ def _date_checks(engine, name, source, calendar, period, today, rows) -> list[Ch
             ratio = current / average if average else 0.0
             ok = volume.low <= ratio <= volume.high
             out.append(CheckResult(name, "volume", volume.severity, ok,
-                                   f"{current:,} rows in {period.label}, {ratio:.0%} of the trailing average {average:,.0f}",
-                                   {"rows": current, "trailing_average": round(average, 1), "ratio": round(ratio, 3)}))
+                                   "{rows:count} rows in {period}, {ratio:share} of the trailing average "
+                                   "{trailing_average:amount}",
+                                   {"rows": current, "trailing_average": round(average, 1), "ratio": round(ratio, 3),
+                                    "period": period.label}))
     return out
 
 
@@ -196,8 +220,8 @@ def rejects_check(con, config: ProjectConfig) -> list[CheckResult]:
         found = rejects(con, name) if count else []
         out.append(CheckResult(name, "rejects", "warn", count == 0,
                                "no rows quarantined" if count == 0 else
-                               f"{count:,} rows quarantined (kept out of {name}), e.g. {found[0].where()}; "
+                               "{rows:count} rows quarantined (kept out of {source}), e.g. {example}; "
                                "see table _pulse_rejects",
-                               {"rows": count, "values": len(found),
+                               {"rows": count, "values": len(found), "source": name,
                                 "example": found[0].where() if found else None}))
     return out

@@ -43,6 +43,7 @@ class KpiConfig(Strict):
     thresholds: Thresholds | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     anomaly_sigma: float | None = Field(default=3.0, gt=0)  # flag values this many std devs off their history
+    min_sample: int | None = Field(default=None, ge=1)  # fewer observations (the query's sample_size): "low sample"
 
     @field_validator("thresholds")
     @classmethod

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from datetime import date
 from functools import cache
 
 import duckdb
@@ -56,6 +58,30 @@ def tables_named(sql: str) -> set[str] | None:
     except (duckdb.Error, RuntimeError):
         return None
     return {_ALIAS.sub("", name) for name in named}
+
+
+def shown_with_values(sql: str, values: Mapping[str, object]) -> str:
+    """The query as a reader should see it: each `$name` with a value replaced by that value, the name kept in
+    a comment (`24 /* $sla_hours */`). For display only (the methodology appendix): queries always run with
+    their values bound as parameters, never with this text."""
+
+    def shown(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None or name not in values:
+            return match.group()
+        return f"{_literal(values[name])} /* ${name} */"
+
+    return _QUOTED_OR_PARAM.sub(shown, sql)
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def has_order_by(sql: str) -> bool:

@@ -84,8 +84,9 @@ def text_body(summary: EmailSummary, pdf_name: str) -> str:
         lines.append("")
     lines.append("Key figures")
     for kpi in summary.kpis:
-        wide = " (company-wide)" if kpi.company_wide_only else ""
-        lines.append(f"  {kpi.title}{wide}: {kpi.value} ({kpi.change_rel} vs previous; target {kpi.target}; "
+        scope = f" ({kpi.scope_note})" if kpi.scope_note else ""
+        sample = f" [{kpi.sample_note}]" if kpi.sample_note else ""
+        lines.append(f"  {kpi.title}{scope}: {kpi.value}{sample} ({kpi.change} vs previous; target {kpi.target}; "
                      f"{kpi.health_label})")
     if summary.quality_warnings:
         lines += ["", "Data-quality warnings"] + [f"  - {w}" for w in summary.quality_warnings]

@@ -2,10 +2,11 @@
 
 Before the queries run, a `periods` table (period_start DATE, period_end DATE
 exclusive, label VARCHAR) is registered with one row per period of the window.
-A KPI query joins its facts to it and returns `period` and `value` columns and,
-optionally, dimension columns (rows whose dimensions are all NULL are the
-company-wide figure). Values are bound as named parameters: `$name` in a query
-is the KPI's `params.name`, or one of the built-ins `report_start`,
+A KPI query joins its facts to it and returns `period` and `value` columns,
+optionally `sample_size` (how many observations the value rests on, for the
+KPI's `min_sample`) and, optionally, dimension columns: every other column
+(rows whose dimensions are all NULL are the company-wide figure). Values are
+bound as named parameters: `$name` in a query is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
 
 Queries run in the sandbox (see `pipeline.core.sandbox`): a KPI file holds
@@ -35,7 +36,9 @@ from pipeline.core.sandbox import SANDBOX_HINT, Sandbox, TimeLimitReached, check
 from pipeline.core.sql_text import query_parameters
 
 Series = dict[date, "float | None"]
+Samples = dict[date, "int | None"]
 NESTED_LOOP_DEFAULT = 5  # DuckDB's nested_loop_join_threshold
+SAMPLE_COLUMN = "sample_size"  # reserved like period and value: never a dimension
 KPI_QUERY = "a KPI file holds exactly one SELECT"
 READ_HINT = ("SQL reads files only under the folders of the sources' paths and queries/, and no network; "
              "see docs/security.md 'What a query may read'")
@@ -47,11 +50,18 @@ class KpiSeries:
 
     `by_dimension[column][segment]` is the series of one segment, from rows
     where exactly that dimension column is set (e.g. region = 'Sjælland').
+    `samples` (and `samples_by_dimension`, shaped the same) hold the query's
+    `sample_size` per period when it returns one; a period without a row has None.
     """
 
     kpi_id: str
     values: Series
     by_dimension: dict[str, dict[str, Series]] = field(default_factory=dict)
+    samples: Samples = field(default_factory=dict)
+    samples_by_dimension: dict[str, dict[str, Samples]] = field(default_factory=dict)
+
+    def segment_samples(self, dimension: str, segment: str) -> Samples:
+        return self.samples_by_dimension.get(dimension, {}).get(segment, {})
 
 
 def register_periods(target: duckdb.DuckDBPyConnection | Sandbox, window: list[Period]) -> duckdb.DuckDBPyConnection:
@@ -173,10 +183,19 @@ def shape_series(
                 "a KPI query returns 'period' (the period_start of the periods table) and 'value'",
             )
     p_index, v_index = lowered.index("period"), lowered.index("value")
-    dim_indexes = [i for i in range(len(columns)) if i not in (p_index, v_index)]
+    s_index = lowered.index(SAMPLE_COLUMN) if SAMPLE_COLUMN in lowered else None
+    if kpi.min_sample is not None and s_index is None:
+        raise QueryError(
+            f"{shown}: the KPI has min_sample: {kpi.min_sample} but its query returns no '{SAMPLE_COLUMN}' column",
+            f"return the number of observations behind each value as {SAMPLE_COLUMN} "
+            "(e.g. count(t.satisfaction) AS sample_size); see docs/configuration.md 'The KPI query contract'",
+        )
+    dim_indexes = [i for i in range(len(columns)) if i not in (p_index, v_index, s_index)]
     starts = {p.start for p in window}
     found: dict[date, float | None] = {}
+    found_samples: Samples = {}
     segments: dict[str, dict[str, dict[date, float | None]]] = {columns[i]: {} for i in dim_indexes}
+    segment_samples: dict[str, dict[str, Samples]] = {columns[i]: {} for i in dim_indexes}
     for row in rows:
         period = row[p_index]
         if isinstance(period, datetime):
@@ -188,10 +207,12 @@ def shape_series(
             )
         set_dims = [i for i in dim_indexes if row[i] is not None]
         if not set_dims:
-            target, where = found, "for period"
+            target, target_samples, where = found, found_samples, "for period"
         elif len(set_dims) == 1:
-            target = segments[columns[set_dims[0]]].setdefault(str(row[set_dims[0]]), {})
-            where = f"for {columns[set_dims[0]]} = {row[set_dims[0]]!r} in period"
+            column, segment = columns[set_dims[0]], str(row[set_dims[0]])
+            target = segments[column].setdefault(segment, {})
+            target_samples = segment_samples[column].setdefault(segment, {})
+            where = f"for {column} = {row[set_dims[0]]!r} in period"
         else:
             continue  # combinations of several dimensions are not reported on
         if period in target:
@@ -200,16 +221,38 @@ def shape_series(
                 "group by the period (GROUP BY ALL), or return extra columns only as dimensions",
             )
         target[period] = _number(row[v_index], shown, period)
+        if s_index is not None:
+            target_samples[period] = _count(row[s_index], shown, period)
     filler = 0.0 if kpi.fill == "zero" else None
 
     def filled(values: dict[date, float | None]) -> dict[date, float | None]:
         return {p.start: values.get(p.start, filler) for p in window}
 
+    def counted(samples: Samples) -> Samples:
+        return {p.start: samples.get(p.start) for p in window} if s_index is not None else {}
+
     return KpiSeries(
         kpi_id,
         filled(found),
         {column: {name: filled(v) for name, v in sorted(by.items())} for column, by in segments.items() if by},
+        counted(found_samples),
+        {column: {name: counted(v) for name, v in sorted(by.items())}
+         for column, by in segment_samples.items() if by and s_index is not None},
     )
+
+
+def _count(value: object, shown: str, period: date) -> int | None:
+    """A sample_size: a whole number of observations, or NULL (none)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__int__"):
+        raise QueryError(f"{shown}: {SAMPLE_COLUMN} {value!r} for period {period.isoformat()} is not a number",
+                         f"{SAMPLE_COLUMN} is a count of observations, e.g. count(*) AS {SAMPLE_COLUMN}")
+    number = float(value)  # type: ignore[arg-type]
+    if math.isnan(number) or number < 0 or number != int(number):
+        raise QueryError(f"{shown}: {SAMPLE_COLUMN} {value!r} for period {period.isoformat()} is not a whole "
+                         "number of observations", f"{SAMPLE_COLUMN} is a count, e.g. count(*) AS {SAMPLE_COLUMN}")
+    return int(number)
 
 
 def _number(value: object, shown: str, period: date) -> float | None:

@@ -35,6 +35,7 @@ from datetime import date
 from enum import Enum
 
 from pipeline.config.okrs import Aggregation, KeyResultConfig, KrType, StatusThresholds
+from pipeline.core.wording import PLAIN, NumberWords, fill
 
 
 class Status(str, Enum):
@@ -99,7 +100,10 @@ class KrScore:
     expected: float
     status: Status
     checkin: CheckIn | None
-    note: str = ""
+    note: str = ""  # a wording: {baseline:value} is written by the reader (see pipeline.core.wording)
+
+    def note_text(self, words: NumberWords = PLAIN) -> str:
+        return fill(self.note, {"baseline": self.baseline}, words)
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ def score_key_result(
     note = ""
     if baseline is not None and kr.target is not None and kr.type in (KrType.INCREASE_TO, KrType.DECREASE_TO) \
             and wrong_side(kr.type, baseline, kr.target):
-        note = f"the target lies behind the baseline ({baseline:g}); scored as met or not met"
+        note = "the target lies behind the baseline ({baseline:value}); scored as met or not met"
     if p is None:
         note = "no baseline (no KPI value before the cycle)" if baseline is None and current is not None else "no data yet"
     score = 0.0 if p is None else min(1.0, max(0.0, p))

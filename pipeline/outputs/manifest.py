@@ -65,6 +65,8 @@ class KpiValue(_Record):
     last_year: float | None
     target: float | None
     health: str
+    sample: int | None = None  # observations behind the value (the query's sample_size), when it returns one
+    low_sample: bool = False  # fewer than the KPI's min_sample
 
 
 class KeyResultRecord(_Record):
@@ -205,7 +207,7 @@ def config_hash(root: Path) -> str:
 
 def kpi_values(results: Sequence[KpiResult]) -> dict[str, KpiValue]:
     return {r.kpi_id: KpiValue(value=r.value, previous=r.previous, last_year=r.last_year, target=r.target,
-                               health=r.health.value) for r in results}
+                               health=r.health.value, sample=r.sample, low_sample=r.low_sample) for r in results}
 
 
 def okr_record(okr: CycleResult | None) -> OkrRecord | None:

@@ -1,5 +1,9 @@
 """Report navigation and appendices: table of contents, methodology, OKR rules.
 
+The methodology shows each KPI's SQL as it runs: the values bound to its `$name`
+parameters written in (`24 /* $sla_hours */`), one element per line with its
+indentation kept, so a long line wraps under itself instead of at column 0.
+
 Pure: the SQL texts are read by the runner and handed in.
 """
 
@@ -9,8 +13,12 @@ from dataclasses import dataclass
 
 from pipeline.config import ProjectConfig
 from pipeline.config.okrs import StatusThresholds
+from pipeline.core.periods import Period
+from pipeline.core.sql_text import query_parameters, shown_with_values
+from pipeline.kpis.queries import builtin_parameters
 
-from .okr_section import OkrSection
+from .formatting import date_range, format_number
+from .okr_section import SCORE_DECIMALS, OkrSection
 
 UNIT_WORDS = {
     "count": "count",
@@ -30,6 +38,12 @@ class TocEntry:
 
 
 @dataclass(frozen=True)
+class SqlLine:
+    indent: str  # CSS length of the line's leading whitespace, e.g. "4ch"
+    text: str  # the line without its leading whitespace ("" for a blank line)
+
+
+@dataclass(frozen=True)
 class MethodologyRow:
     kpi_id: str
     title: str
@@ -37,7 +51,9 @@ class MethodologyRow:
     unit: str
     direction: str
     query_name: str
-    sql: str
+    sql: str  # the query with its bound values written in
+    sql_lines: tuple[SqlLine, ...] = ()
+    bound_values: str = ""  # "$sla_hours = 24", the values written into `sql`
 
 
 def table_of_contents(okr: OkrSection | None, has_checks: bool, has_restatements: bool) -> tuple[TocEntry, ...]:
@@ -56,10 +72,15 @@ def table_of_contents(okr: OkrSection | None, has_checks: bool, has_restatements
     return tuple(entries)
 
 
-def methodology_rows(config: ProjectConfig, kpi_ids: list[str], sql: dict[str, str]) -> tuple[MethodologyRow, ...]:
+def methodology_rows(config: ProjectConfig, kpi_ids: list[str], sql: dict[str, str],
+                     period: Period | None = None) -> tuple[MethodologyRow, ...]:
     rows = []
     for kpi_id in kpi_ids:
         kpi = config.kpis[kpi_id]
+        text = sql.get(kpi_id, "").strip()
+        available = {**(builtin_parameters(period) if period is not None else {}), **kpi.params}
+        used = {name: available[name] for name in query_parameters(text) if name in available}
+        shown = shown_with_values(text, used)
         rows.append(MethodologyRow(
             kpi_id=kpi_id,
             title=kpi.title,
@@ -67,12 +88,33 @@ def methodology_rows(config: ProjectConfig, kpi_ids: list[str], sql: dict[str, s
             unit=UNIT_WORDS[kpi.unit.value],
             direction=DIRECTION_WORDS[kpi.direction.value],
             query_name=f"queries/{kpi.query or kpi_id}.sql",
-            sql=sql.get(kpi_id, "").strip(),
+            sql=shown,
+            sql_lines=sql_lines(shown),
+            bound_values=", ".join(f"${name} = {value}" for name, value in used.items()),
         ))
     return tuple(rows)
 
 
-def okr_rules(thresholds: StatusThresholds) -> tuple[str, ...]:
+def sql_lines(sql: str) -> tuple[SqlLine, ...]:
+    """Each line with its indentation as a CSS length (tabs count as four spaces)."""
+    lines = []
+    for line in sql.expandtabs(4).splitlines():
+        text = line.lstrip(" ")
+        lines.append(SqlLine(f"{len(line) - len(text)}ch", text.rstrip()))
+    return tuple(lines)
+
+
+def window_words(window: tuple[Period, ...], locale: str) -> str:
+    """The span the KPI queries ran over: "24 periods (1 November 2024 – 31 October 2026)"."""
+    if not window:
+        return ""
+    return f"{len(window)} periods ({date_range(window[0].start, window[-1].end, locale)})"
+
+
+def okr_rules(thresholds: StatusThresholds, locale: str = "en") -> tuple[str, ...]:
+    on_track = format_number(thresholds.on_track, SCORE_DECIMALS, locale)
+    at_risk = format_number(thresholds.at_risk, SCORE_DECIMALS, locale)
+    grade = format_number(0.7, 1, locale)
     return (
         "increase_to: progress = (current − baseline) / (target − baseline); "
         "decrease_to: progress = (baseline − current) / (baseline − target).",
@@ -80,9 +122,9 @@ def okr_rules(thresholds: StatusThresholds) -> tuple[str, ...]:
         "milestone: 1 when the latest check-in says done, else the share done it reports.",
         "Current value: the KPI over the cycle up to the report period — the latest value, the sum, or the average. "
         "Baseline 'auto' is the KPI's value in the period before the cycle; cumulative (sum) key results start at 0.",
-        "Score: progress clamped to 0–1 (0.7 is a good stretch result); attainment keeps the unclamped value.",
+        f"Score: progress clamped to 0–1 ({grade} is a good stretch result); attainment keeps the unclamped value.",
         "Expected progress: the elapsed share of the cycle at the end of the report period (1 for stay_above/stay_below).",
-        f"Status: achieved at score 1; otherwise on track when the score is at most {thresholds.on_track:.2f} "
-        f"behind the expected progress, at risk when at most {thresholds.at_risk:.2f}, else off track.",
+        f"Status: achieved at score 1; otherwise on track when the score is at most {on_track} "
+        f"behind the expected progress, at risk when at most {at_risk}, else off track.",
         "Objective score: the weight-averaged score of its key results; its status follows the same rule.",
     )

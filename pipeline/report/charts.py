@@ -74,7 +74,14 @@ class TrendData:
 
     labels: period labels ("2026-10"), oldest first; values: this series (None = gap);
     target: a constant target line or None; tick_format: float -> y tick text;
-    last_year: the same periods one year earlier (None = not shown, None items = gaps).
+    last_year: the same periods one year earlier (None = not shown, None items = gaps);
+    axis_format: all y ticks -> their texts at once (one unit and one number of
+    decimals for the whole axis), used instead of tick_format when given;
+    low_sample: per value, True when it rests on too few observations (drawn as a
+    hollow marker, with a "low sample" legend entry); whole_ticks: y ticks on
+    whole numbers only (counts); axis_scale: raw units per unit of the axis
+    labels (24 when hours are labelled in days), so ticks fall on round numbers
+    of what the labels say.
     """
 
     labels: tuple[str, ...]
@@ -82,6 +89,10 @@ class TrendData:
     target: float | None
     tick_format: Callable[[float], str]
     last_year: tuple[float | None, ...] | None = None
+    axis_format: Callable[[list[float]], list[str]] | None = None
+    low_sample: tuple[bool, ...] | None = None
+    whole_ticks: bool = False  # counts: y ticks on whole numbers only
+    axis_scale: float = 1.0  # raw units per axis unit (24: hours shown in days); ticks are round in axis units
 
 
 # -- trend -------------------------------------------------------------------------
@@ -90,7 +101,8 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
 
     A legend ("this year", "last year", "target") sits above the plot when
     there is more than the one line to tell apart. Every other period is
-    labelled, counting back from the last one.
+    labelled, counting back from the last one. The y axis starts at 0 or above
+    unless a value shown is negative.
 
     Axes, grid, tick labels and legend are placed by hand (matplotlib's tick
     and legend machinery costs two thirds of the time); the labels are real
@@ -104,17 +116,23 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
         raise ValueError(f"trend chart: {len(data.labels)} labels for {n} values")
     if data.last_year is not None and len(data.last_year) != n:
         raise ValueError(f"trend chart: last_year has {len(data.last_year)} values, expected {n}")
+    if data.low_sample is not None and len(data.low_sample) != n:
+        raise ValueError(f"trend chart: low_sample has {len(data.low_sample)} flags, expected {n}")
     xs = list(range(n))
     ys = _nan(data.values)
     last_year = _nan(data.last_year) if data.last_year is not None and _has_number(data.last_year) else None
     shown = [*ys, *(last_year or []), *([] if data.target is None else [float(data.target)])]
-    lo, hi = _y_limits(shown)
+    lo, hi = _y_limits(shown, floor_at_zero=True)
     if any(not math.isnan(v) for v in shown):
         eps = 1e-9 * (hi - lo)
-        ticks = [float(t) for t in MaxNLocator(3).tick_values(lo, hi) if lo - eps <= t <= hi + eps]
+        scale = data.axis_scale
+        ticks = [float(t) * scale for t in MaxNLocator(3, integer=data.whole_ticks).tick_values(lo / scale, hi / scale)
+                 if lo - eps <= t * scale <= hi + eps]
+        ticks = [0.0 if abs(t) <= eps else t for t in ticks]  # no "−0"
     else:
         ticks = []  # nothing to scale: an empty frame, no made-up numbers
-    tick_labels = [data.tick_format(t) for t in ticks]
+    tick_labels = data.axis_format(ticks) if data.axis_format is not None else [data.tick_format(t) for t in ticks]
+    low_points = [i for i in xs if data.low_sample and data.low_sample[i] and not math.isnan(ys[i])]
     x_ticks = [i for i in xs if i % 2 == (n - 1) % 2]
     x_labels = [_short(data.labels[i]) for i in x_ticks]
 
@@ -123,6 +141,8 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
         legend.append(("last year", LAST_YEAR, "-", 1.0))
     if data.target is not None:
         legend.append(("target", TARGET, (0, (4, 2)), 1.0))
+    if low_points:
+        legend.append(("low sample", ACCENT, "hollow", 1.0))
     show_legend = len(legend) > 1
 
     # layout in inches: room for the widest y label, the x labels and the legend
@@ -154,6 +174,9 @@ def trend_svg(data: TrendData, width_in: float = 3.3, height_in: float = 1.35) -
         last = _last_number(ys)
         if last is not None:
             ax.plot([last], [ys[last]], marker="o", markersize=4, color=ACCENT, zorder=4, clip_on=False)
+        if low_points:  # values from too few observations: hollow markers
+            ax.plot(low_points, [ys[i] for i in low_points], linestyle="none", marker="o", markersize=4,
+                    markerfacecolor="white", markeredgecolor=ACCENT, markeredgewidth=1.0, zorder=4.5, clip_on=False)
         y_text = blended_transform_factory(ax.transAxes, ax.transData)
         for tick, label in zip(ticks, tick_labels):
             ax.text(-label_gap / plot_w, tick, label, transform=y_text, ha="right", va="center",
@@ -174,15 +197,21 @@ def _legend(fig: Figure, entries, x: float, y: float, width_in: float, height_in
 
     sample = 0.16
     for label, color, style, width in entries:
-        fig.add_artist(Line2D([x / width_in, (x + sample) / width_in], [y / height_in] * 2, color=color,
-                              linestyle=style, linewidth=width, transform=fig.transFigure))
+        if style == "hollow":  # a marker, not a line
+            fig.add_artist(Line2D([(x + sample / 2) / width_in], [y / height_in], color=color, linestyle="none",
+                                  marker="o", markersize=4, markerfacecolor="white", markeredgewidth=width,
+                                  transform=fig.transFigure))
+        else:
+            fig.add_artist(Line2D([x / width_in, (x + sample) / width_in], [y / height_in] * 2, color=color,
+                                  linestyle=style, linewidth=width, transform=fig.transFigure))
         x += sample + 0.04
         fig.text(x / width_in, (y - LEGEND_SIZE * 0.36 / 72) / height_in, label, ha="left", va="baseline", color=INK,
                  fontsize=LEGEND_SIZE)
         x += _text_width_in(label, LEGEND_SIZE) + 0.12
 
 
-def _y_limits(values: list[float]) -> tuple[float, float]:
+def _y_limits(values: list[float], floor_at_zero: bool = False) -> tuple[float, float]:
+    """The y range: the values with a margin; with `floor_at_zero`, never below 0 when no value is."""
     numbers = [v for v in values if not math.isnan(v)]
     if not numbers:
         return 0.0, 1.0
@@ -190,8 +219,14 @@ def _y_limits(values: list[float]) -> tuple[float, float]:
     span = hi - lo
     if span == 0:
         span = abs(hi) * 0.2 or 1.0
-        return lo - span / 2, hi + span / 2
-    return lo - span * 0.08, hi + span * 0.08
+        low, high = lo - span / 2, hi + span / 2
+    else:
+        low, high = lo - span * 0.08, hi + span * 0.08
+    if floor_at_zero and lo >= 0 and low < 0:
+        low = 0.0
+        if hi == 0:
+            high = 1.0  # all zero: a 0..1 frame, the line on its floor
+    return low, high
 
 
 def _short(label: str) -> str:

@@ -12,25 +12,30 @@ from datetime import date
 from markupsafe import Markup
 
 from pipeline.checks.source_checks import CheckResult
-from pipeline.config import Direction, ProjectConfig, ReportConfig
+from pipeline.config import Direction, ProjectConfig, ReportConfig, Unit
 from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import Health, KpiResult
 from pipeline.kpis.restatements import Restatement
 from pipeline.okrs.cycles import CycleResult
 
-from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents
+from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents, window_words
 from .charts import TrendData, sparkline_svg, trend_svg
 from .formatting import (
     NOT_AVAILABLE,
+    LocaleWords,
     NumberStyle,
+    axis_labels,
+    axis_scale,
     date_range,
     format_change,
-    format_relative,
+    format_kpi_change,
     format_value,
+    kpi_style,
     long_date,
     period_name,
 )
-from .okr_section import OkrSection, movers, okr_section
+from .movers import movers
+from .okr_section import OkrSection, okr_section
 from .theme import ThemeAssets
 
 HEALTH_LABELS = {
@@ -39,22 +44,23 @@ HEALTH_LABELS = {
     Health.RED: "Off track",
     Health.NONE: "—",
 }
+COMPANY_WIDE = "company-wide"
+LOW_SAMPLE = "low sample"
 
 
 @dataclass(frozen=True)
 class KpiRow:
-    """One KPI as the report shows it."""
+    """One KPI as the report shows it (table row and trend chart)."""
 
     kpi_id: str
     title: str
     description: str
     value: str
     previous: str
-    change_abs: str
-    change_rel: str
+    change: str  # the KPI's change against the previous period: "+4.2 %", or "−0.3 pp" for a rate
     change_class: str  # "good", "bad" or "flat": is the move favourable?
     last_year: str
-    yoy_rel: str
+    yoy: str  # the same kind of change against the same period last year
     yoy_class: str
     target: str
     gap: str
@@ -63,6 +69,9 @@ class KpiRow:
     chart_svg: Markup
     sparkline_svg: Markup
     company_wide_only: bool = False  # in a segment's report: this KPI has no segment breakdown
+    scope_note: str = ""  # "company-wide" for such a KPI, shown beside its name everywhere
+    low_sample: bool = False  # the value rests on fewer observations than the KPI's min_sample
+    sample_note: str = ""  # "low sample: 23 (min. 30)"
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ class ReportInputs:
     restatements: list[Restatement] = field(default_factory=list)
     restated_since: str = ""
     segment: str | None = None
-    company_wide_only: frozenset[str] = frozenset()
+    window: tuple[Period, ...] = ()  # the periods the KPI queries ran over
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,8 @@ class ReportContext:
     logo: str
     toc: tuple[TocEntry, ...]
     kpis: tuple[KpiRow, ...]
-    health_counts: tuple[tuple[str, str, int], ...]  # (class, label, count)
-    movers: tuple[str, ...]  # "Revenue rose 4.2 % on September, ahead of target."
+    health_counts: tuple[tuple[str, str, int], ...]  # (class, label, count) of the report's own KPIs
+    movers: tuple[str, ...]  # "Revenue rose 4.2 % from September to DKK 444,068, DKK 35,932 behind target."
     okr: OkrSection | None
     okr_rules: tuple[str, ...]
     quality_warnings: tuple[str, ...]  # failed `warn` checks, for the box on page one
@@ -125,6 +134,8 @@ class ReportContext:
     restatements: tuple[RestatedRow, ...]
     restated_since: str
     methodology: tuple[MethodologyRow, ...]
+    query_window: str = ""  # "24 periods (1 November 2024 – 31 October 2026)"
+    low_sample_note: bool = False  # some value is marked "low sample": explain it in a footnote
 
 
 def movement_class(delta: float | None, direction: Direction) -> str:
@@ -135,47 +146,70 @@ def movement_class(delta: float | None, direction: Direction) -> str:
     return "good" if up == (direction is Direction.UP) else "bad"
 
 
-def kpi_row(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False) -> KpiRow:
-    style = NumberStyle(result.unit, result.decimals, locale, currency)
-    values = tuple(p.value for p in result.series)
-    chart = trend_svg(
+def sample_note(result: KpiResult, locale: str) -> str:
+    """"low sample: 23 (min. 30)" when the value rests on too few observations, else ""."""
+    if not result.low_sample:
+        return ""
+    words = LocaleWords(locale)
+    return f"{LOW_SAMPLE}: {words.count(result.sample or 0)} (min. {words.count(result.min_sample or 0)})"
+
+
+def trend_chart(result: KpiResult, style: NumberStyle) -> str:
+    """The KPI's 12-period chart: one unit on its axis, low-sample values hollow."""
+    scale = axis_scale(style, [*(p.value for p in result.series), *result.last_year_series, result.target])
+    return trend_svg(
         TrendData(
             labels=tuple(p.label for p in result.series),
-            values=values,
+            values=tuple(p.value for p in result.series),
             target=result.target,
-            tick_format=lambda v: format_value(v, NumberStyle(result.unit, 0 if abs(v) >= 10 else 1, locale, currency)),
+            tick_format=lambda v: format_value(v, style),
             last_year=result.last_year_series,
+            axis_format=lambda ticks: axis_labels(ticks, style, scale),
+            axis_scale=scale,
+            low_sample=tuple(p.low_sample for p in result.series),
+            whole_ticks=result.unit is Unit.COUNT,
         )
     )
+
+
+def kpi_row(result: KpiResult, locale: str, currency: str) -> KpiRow:
+    style = kpi_style(result, locale, currency)
     return KpiRow(
         kpi_id=result.kpi_id,
         title=result.title,
         description=result.description,
         value=format_value(result.value, style),
         previous=format_value(result.previous, style),
-        change_abs=format_change(result.change_abs, style),
-        change_rel=format_relative(result.change_rel, locale),
+        change=format_kpi_change(result.change, style),
         change_class=movement_class(result.change_abs, result.direction),
         last_year=format_value(result.last_year, style),
-        yoy_rel=format_relative(result.yoy_rel, locale),
+        yoy=format_kpi_change(result.yoy, style),
         yoy_class=movement_class(result.yoy_abs, result.direction),
         target="—" if result.target is None else format_value(result.target, style),
         gap="—" if result.gap is None else format_change(result.gap, style),
         health=result.health.value,
         health_label=HEALTH_LABELS[result.health],
-        chart_svg=Markup(chart),
-        sparkline_svg=Markup(sparkline_svg(values)),
-        company_wide_only=company_wide_only,
+        chart_svg=Markup(trend_chart(result, style)),
+        sparkline_svg=Markup(sparkline_svg(tuple(p.value for p in result.series))),
+        company_wide_only=result.company_wide,
+        scope_note=COMPANY_WIDE if result.company_wide else "",
+        low_sample=result.low_sample,
+        sample_note=sample_note(result, locale),
     )
 
 
-def _quality_rows(checks: list[CheckResult]) -> tuple[QualityRow, ...]:
+def check_text(check: CheckResult, locale: str) -> str:
+    """A check's outcome in words, its numbers in the report's locale."""
+    return check.text(LocaleWords(locale))
+
+
+def _quality_rows(checks: list[CheckResult], locale: str) -> tuple[QualityRow, ...]:
     rows = []
     for c in checks:
         if c.scope.startswith("kpi:") and c.passed:
             continue  # KPI anomaly checks are listed only when they flag something
         status = "passed" if c.passed else "warning" if c.warning else "failed"
-        rows.append(QualityRow(c.scope, c.name, status, c.message))
+        rows.append(QualityRow(c.scope, c.name, status, check_text(c, locale)))
     return tuple(rows)
 
 
@@ -193,13 +227,14 @@ def build_context(
     if inputs.okr is not None and config.okrs is not None:
         objectives = config.okrs.cycles[inputs.okr.name].objectives
         section = okr_section(inputs.okr, objectives, config.kpis, locale, currency, config.okrs.status)
-    rows = tuple(kpi_row(r, locale, currency, r.kpi_id in inputs.company_wide_only) for r in results)
+    rows = tuple(kpi_row(r, locale, currency) for r in results)
+    own = [r for r in results if not r.company_wide]  # the cover counts the report's own KPIs
     counts = tuple(
-        (h.value, HEALTH_LABELS[h], sum(1 for r in results if r.health is h))
+        (h.value, HEALTH_LABELS[h], sum(1 for r in own if r.health is h))
         for h in (Health.GREEN, Health.AMBER, Health.RED)
     )
     styles = {r.kpi_id: NumberStyle(r.unit, r.decimals, locale, currency) for r in results}
-    quality = _quality_rows(inputs.checks)
+    quality = _quality_rows(inputs.checks, locale)
     theme = inputs.theme or ThemeAssets(Markup(""), "")
     return ReportContext(
         company=config.project.company,
@@ -221,14 +256,16 @@ def build_context(
         health_counts=counts,
         movers=movers(results, calendar, period, locale, currency),
         okr=section,
-        okr_rules=okr_rules(config.okrs.status) if config.okrs else (),
-        quality_warnings=tuple(f"{c.scope}: {c.message}" for c in inputs.checks if c.warning),
+        okr_rules=okr_rules(config.okrs.status, locale) if config.okrs else (),
+        quality_warnings=tuple(f"{c.scope}: {check_text(c, locale)}" for c in inputs.checks if c.warning),
         quality_checks=quality,
-        not_available_note=any(NOT_AVAILABLE in (r.value, r.change_rel, r.yoy_rel, r.change_abs) for r in rows),
+        not_available_note=any(NOT_AVAILABLE in (r.value, r.change, r.yoy) for r in rows),
         restatements=tuple(
             RestatedRow(r.title, format_value(r.old, styles[r.kpi_id]), format_value(r.new, styles[r.kpi_id]))
             for r in inputs.restatements
         ),
         restated_since=inputs.restated_since,
-        methodology=methodology_rows(config, [r.kpi_id for r in results], inputs.sql),
+        methodology=methodology_rows(config, [r.kpi_id for r in results], inputs.sql, period),
+        query_window=window_words(inputs.window, locale),
+        low_sample_note=any(r.low_sample for r in rows),
     )

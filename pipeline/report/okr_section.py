@@ -1,7 +1,9 @@
-"""The OKR part of the report context, and the executive summary's sentences.
+"""The OKR part of the report context.
 
 Turns a scored cycle into formatted rows (scores, bars, statuses, check-ins),
-and the KPI results into the "moved most" sentences. Pure: no I/O.
+every number written in the project's locale ("0.34" in en, "0,34" in da and
+en_DK). Check-in comments are plain text: the template escapes them, so markup
+in a comment is shown as typed, never interpreted. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from pipeline.config import Direction, KpiConfig, Unit
+from pipeline.config import KpiConfig, Unit
 from pipeline.config.okrs import StatusThresholds
-from pipeline.core.periods import Calendar, Period
-from pipeline.kpis.comparisons import KpiResult
 from pipeline.okrs.cycles import CycleResult
 from pipeline.okrs.scoring import STATUS_LABELS, KrScore, ObjectiveScore, Status
 
 from .charts import bullet_svg
-from .formatting import NumberStyle, date_range, format_change, format_relative, format_value, long_date, period_name
+from .formatting import LocaleWords, NumberStyle, date_range, format_number, format_value, long_date
+
+SCORE_DECIMALS = 2
 
 STATUS_ORDER = (Status.ACHIEVED, Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK, Status.NOT_STARTED)
 TYPE_LABELS = {
@@ -82,6 +84,8 @@ class OkrSection:
     counts: tuple[StatusCount, ...]
     on_track: str  # the pace thresholds, e.g. "0.10"
     at_risk: str
+    score_range: str = "0.00–1.00"  # the score scale, in the locale
+    stretch: str = "0.7"  # a good stretch result
 
 
 def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: str) -> KrRow:
@@ -98,16 +102,16 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
         baseline="—" if kpi is None or kr.type.value.startswith("stay") else format_value(score.baseline, style),
         current="—" if kpi is None else format_value(score.current, style),
         target="done" if kpi is None else format_value(kr.target, style),
-        score=f"{score.score:.2f}",
-        attainment="n/a" if score.attainment is None else f"{score.attainment:.2f}",
-        expected=f"{score.expected:.2f}",
+        score=format_number(score.score, SCORE_DECIMALS, locale),
+        attainment=format_number(score.attainment, SCORE_DECIMALS, locale),
+        expected=format_number(score.expected, SCORE_DECIMALS, locale),
         bullet_svg=Markup(bullet_svg(score.score, score.expected, score.status.value)),
         status=score.status.value,
         status_label=STATUS_LABELS[score.status],
         confidence=checkin.confidence or "—" if checkin else "—",
         comment=checkin.comment if checkin else "",
         checkin_date=long_date(checkin.day, locale) if checkin else "",
-        note=score.note,
+        note=score.note_text(LocaleWords(locale, style)),
     )
 
 
@@ -118,7 +122,7 @@ def objective_row(objective: ObjectiveScore, config_objectives, kpis, locale: st
         title=conf.title,
         owner=conf.owner,
         description=conf.description,
-        score=f"{objective.score:.2f}",
+        score=format_number(objective.score, SCORE_DECIMALS, locale),
         status=objective.status.value,
         status_label=STATUS_LABELS[objective.status],
         key_results=tuple(kr_row(k, kpis, locale, currency) for k in objective.key_results),
@@ -143,37 +147,12 @@ def okr_section(cycle: CycleResult, config_objectives, kpis, locale: str, curren
     return OkrSection(
         cycle=cycle.name,
         cycle_range=date_range(cycle.start, cycle.end, locale),
-        expected=f"{cycle.expected:.2f}",
+        expected=format_number(cycle.expected, SCORE_DECIMALS, locale),
         final=cycle.final,
         objectives=objectives,
         counts=counts,
-        on_track=f"{thresholds.on_track:.2f}",
-        at_risk=f"{thresholds.at_risk:.2f}",
+        on_track=format_number(thresholds.on_track, SCORE_DECIMALS, locale),
+        at_risk=format_number(thresholds.at_risk, SCORE_DECIMALS, locale),
+        score_range=f"{format_number(0, SCORE_DECIMALS, locale)}–{format_number(1, SCORE_DECIMALS, locale)}",
+        stretch=format_number(0.7, 1, locale),
     )
-
-
-def movers(results: list[KpiResult], calendar: Calendar, period: Period, locale: str, currency: str,
-           count: int = 3) -> tuple[str, ...]:
-    """Sentences on the KPIs that moved most relative to the previous period."""
-    previous_name = _short_period_name(calendar.shift(period, -1), locale)
-    moved = [r for r in results if r.change_rel is not None and r.change_abs]
-    moved.sort(key=lambda r: abs(r.change_rel or 0), reverse=True)
-    sentences = []
-    for r in moved[:count]:
-        verb = "rose" if (r.change_abs or 0) > 0 else "fell"
-        style = NumberStyle(r.unit, r.decimals, locale, currency)
-        if r.unit is Unit.PERCENT:
-            amount = format_change(abs(r.change_abs or 0), style).lstrip("+")  # percentage points
-        else:
-            amount = format_relative(abs(r.change_rel or 0), locale).lstrip("+")
-        sentence = f"{r.title} {verb} {amount} on {previous_name}, to {format_value(r.value, style)}"
-        if r.target is not None and r.value is not None and r.direction is not Direction.NEUTRAL:
-            ahead = r.value >= r.target if r.direction is Direction.UP else r.value <= r.target
-            sentence += ", ahead of target" if ahead else ", behind target"
-        sentences.append(sentence + ".")
-    return tuple(sentences)
-
-
-def _short_period_name(period: Period, locale: str) -> str:
-    name = period_name(period, locale)
-    return name.split(" ")[0] if period.grain.value == "month" else name

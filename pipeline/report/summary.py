@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
 
-from .context import HEALTH_LABELS, ReportInputs, movement_class
-from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
-from .okr_section import movers, status_counts
+from .context import COMPANY_WIDE, HEALTH_LABELS, ReportInputs, check_text, movement_class, sample_note
+from .formatting import date_range, format_kpi_change, format_value, kpi_style, long_date, period_name
+from .movers import movers
+from .okr_section import status_counts
 
 
 class _Frozen(BaseModel):
@@ -26,14 +27,20 @@ class _Frozen(BaseModel):
 
 
 class KpiLine(_Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
     title: str
     value: str
-    change_rel: str  # against the previous period, e.g. "+4.2 %"
+    # the KPI's change against the previous period as the report shows it: "+4.2 %", "−0.3 pp" for a rate
+    # (read from `change_rel` in manifests written before it had this name)
+    change: str = Field(validation_alias=AliasChoices("change", "change_rel"))
     change_class: str  # good | bad | flat
     target: str
     health: str  # green | amber | red | none
     health_label: str
     company_wide_only: bool = False
+    scope_note: str = ""  # "company-wide" in a segment's summary for a KPI without a segment breakdown
+    sample_note: str = ""  # "low sample: 23 (min. 30)"
 
 
 class OkrCount(_Frozen):
@@ -62,17 +69,19 @@ class EmailSummary(_Frozen):
     quality_warnings: tuple[str, ...]
 
 
-def kpi_line(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False) -> KpiLine:
-    style = NumberStyle(result.unit, result.decimals, locale, currency)
+def kpi_line(result: KpiResult, locale: str, currency: str) -> KpiLine:
+    style = kpi_style(result, locale, currency)
     return KpiLine(
         title=result.title,
         value=format_value(result.value, style),
-        change_rel=format_relative(result.change_rel, locale),
+        change=format_kpi_change(result.change, style),
         change_class=movement_class(result.change_abs, result.direction),
         target="—" if result.target is None else format_value(result.target, style),
         health=result.health.value,
         health_label=HEALTH_LABELS[result.health],
-        company_wide_only=company_wide_only,
+        company_wide_only=result.company_wide,
+        scope_note=COMPANY_WIDE if result.company_wide else "",
+        sample_note=sample_note(result, locale),
     )
 
 
@@ -99,8 +108,8 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         okr_cycle=cycle.name if cycle is not None else None,
         okr_counts=counts,
         movers=movers(results, calendar, period, locale, currency),
-        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.company_wide_only) for r in results),
-        quality_warnings=tuple(f"{c.scope}: {c.message}" for c in inputs.checks if c.warning),
+        kpis=tuple(kpi_line(r, locale, currency) for r in results),
+        quality_warnings=tuple(f"{c.scope}: {check_text(c, locale)}" for c in inputs.checks if c.warning),
     )
 
 

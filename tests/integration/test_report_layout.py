@@ -193,3 +193,21 @@ def test_restated_data_is_reported_with_old_and_new_values(tmp_path, demo_export
     assert restated["revenue"]["new"] == pytest.approx(old_revenue + 1000 * int(row[8]))
     html = (result.folder / "monthly.html").read_text()
     assert 'id="restatements"' in html and "Figures restated since the last run" in html
+
+
+def test_a_long_sql_line_wraps_under_itself_not_at_column_0(built):
+    """In the PDF, the wrapped rest of a long SQL line starts right of the line's own indentation."""
+    _, result = built
+    placed: list[tuple[float, str]] = []  # (x in points, text) of every text run of the methodology pages
+
+    def visit(text, cm, tm, _font, _size):
+        if text.strip():
+            placed.append((tm[4] * cm[0] + tm[5] * cm[2] + cm[4], text.strip()))
+
+    for page in PdfReader(result.folder / "monthly.pdf").pages:
+        page.extract_text(visitor_text=visit)
+    select = min(x for x, text in placed if text.startswith("SELECT p.period_start"))  # column 0 of the SQL
+    start = next(x for x, text in placed if text.startswith("median(date_diff") and "first_response_at" in text)
+    rest = next(x for x, text in placed if text.startswith("3600.0) AS value"))  # wrapped: the line is too long
+    assert start > select + 10  # the line's own indentation (7 characters)
+    assert rest > start + 3, (select, start, rest)  # the rest hangs under the line, not at column 0

@@ -637,6 +637,12 @@ def test_increase_target_below_the_baseline_is_met_or_not_never_a_growing_ratio(
     fell = score_key_result("aov", kr, cycle, [585.0], None, None, StatusThresholds())
     assert (fell.attainment, fell.score) == (0.0, 0.0)
     assert "behind the baseline" in fell.note
+    assert fell.note_text() == "the target lies behind the baseline (680); scored as met or not met"  # plain
+    from pipeline.config import Unit
+    from pipeline.report.formatting import LocaleWords, NumberStyle
+
+    danish = LocaleWords("da", NumberStyle(Unit.CURRENCY, 0, "da", "DKK"))  # the report: the KPI's unit, its locale
+    assert fell.note_text(danish) == "the target lies behind the baseline (680\u00a0kr.); scored as met or not met"
     held = score_key_result("aov", kr, cycle, [660.0], None, None, StatusThresholds())
     assert (held.attainment, held.score, held.status.value) == (1.0, 1.0, "achieved")
 

@@ -243,3 +243,59 @@ def test_bullet_is_deterministic() -> None:
     charts._bullet_svg.cache_clear()
     charts._CANVASES.clear()
     assert bullet_svg(0.33, 0.6, "at_risk") == first
+
+
+# -- one axis, one unit; nothing below zero that is not there -----------------------
+def tick_texts(root: ET.Element) -> list[str]:
+    """The y tick labels: the texts at the left edge, right-aligned."""
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if "text-anchor: end" in t.get("style", "")]
+
+
+def percent_axis(ticks: list[float]) -> list[str]:
+    from pipeline.config import Unit
+    from pipeline.report.formatting import NumberStyle, axis_labels
+
+    return axis_labels(ticks, NumberStyle(Unit.PERCENT, 1, "en"))
+
+
+@pytest.mark.parametrize("values", [
+    (0.0,) * 12,  # a late rate of 0 every month: was -40 %..40 %
+    (0.0, 0.01, 0.0, 0.02, 0.0, 0.0, 0.03, 0.0, 0.01, 0.0, 0.0, 0.01),
+    (0.001, 0.002, 0.001, 0.0, 0.003, 0.001, 0.002, 0.001, 0.0, 0.002, 0.001, 0.004),
+])
+def test_a_rate_axis_does_not_go_below_zero_unless_a_value_does(values):
+    labels = tick_texts(parse(trend_svg(TrendData(LABELS, values, None, money, axis_format=percent_axis))))
+    assert labels and not any(label.startswith(("-", "\u2212")) for label in labels), labels
+    assert labels[0].startswith("0")
+    negative = tick_texts(parse(trend_svg(TrendData(LABELS, (-0.02,) + values[1:], None, money,
+                                                     axis_format=percent_axis))))
+    assert negative[0].startswith("-") or negative[0].startswith("\u2212"), negative
+
+
+def test_a_count_axis_has_whole_ticks():
+    labels = tick_texts(parse(trend_svg(TrendData(LABELS, (0.0,) * 11 + (1.0,), None, lambda v: f"{v:g}",
+                                                  whole_ticks=True))))
+    assert labels == ["0", "1"]
+
+
+def test_a_duration_axis_is_labelled_in_one_unit_on_round_numbers():
+    from pipeline.config import Unit
+    from pipeline.report.formatting import NumberStyle, axis_labels
+
+    style = NumberStyle(Unit.DURATION, 1, "en")
+    hours = (45.0, 47.5, 52.0, 44.0, 60.0, 46.0, 49.0, 45.5, 47.0, 51.0, 46.7, 52.8)  # 1.8 d .. 2.5 d
+    labels = tick_texts(parse(trend_svg(TrendData(LABELS, hours, None, money, axis_scale=24.0,
+                                                  axis_format=lambda ticks: axis_labels(ticks, style, 24.0)))))
+    assert labels and all(label.endswith("\u00a0d") for label in labels), labels  # never "45.0 h" beside "2.5 d"
+    assert all(len(label.split(".")[-1]) <= 3 for label in labels), labels  # 2.0 d, 2.5 d: not 1.875 d
+
+
+def test_low_sample_values_are_hollow_and_explained():
+    flags = (False,) * 11 + (True,)
+    svg = trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=flags))
+    assert "low sample" in texts(parse(svg))
+    assert "fill: #ffffff" in svg  # the hollow marker (white inside), in the chart and the legend
+    plain = trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=(False,) * 12))
+    assert "low sample" not in texts(parse(plain)) and "fill: #ffffff" not in plain
+    with pytest.raises(ValueError, match="low_sample"):
+        trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=(True,)))

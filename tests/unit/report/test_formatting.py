@@ -70,7 +70,7 @@ def test_mover_sentences_follow_the_locale():
 
     from pipeline.config import KpiConfig
     from pipeline.kpis.comparisons import compare
-    from pipeline.report.okr_section import movers
+    from pipeline.report.movers import movers
 
     cal = Calendar(Grain.MONTH)
     period = cal.parse("2026-10", day(2026, 11, 25))
@@ -78,5 +78,107 @@ def test_mover_sentences_follow_the_locale():
     values = {p.start: 0.025 for p in cal.window(period, 23)}
     values[period.start] = 0.035
     result = compare("return_rate", kpi, values, cal, period)
-    assert movers([result], cal, period, "da", "DKK") == (f"Return rate rose 1,0{NB}pp on september, to 3,5{NB}%.",)
-    assert movers([result], cal, period, "en", "DKK") == (f"Return rate rose 1.0{NB}pp on September, to 3.5{NB}%.",)
+    assert movers([result], cal, period, "da", "DKK") == (f"Return rate rose 1,0{NB}pp from september to 3,5{NB}%.",)
+    assert movers([result], cal, period, "en", "DKK") == (f"Return rate rose 1.0{NB}pp from September to 3.5{NB}%.",)
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "unit", "locale", "expected"),
+    [
+        ("relative", 0.042, Unit.CURRENCY, "en", f"+4.2{NB}%"),
+        ("relative", -0.133, Unit.COUNT, "da", f"\u221213,3{NB}%"),
+        ("points", 0.03, Unit.PERCENT, "en_DK", f"+3,0{NB}pp"),  # a rate: never "+361.5 %"
+        ("absolute", 5.0, Unit.COUNT, "en", "+5.0"),  # from 0: no relative change exists
+    ],
+)
+def test_a_kpis_change_is_written_one_way(kind, amount, unit, locale, expected):
+    from pipeline.kpis.comparisons import Change, ChangeKind
+    from pipeline.report.formatting import format_kpi_change
+
+    assert format_kpi_change(Change(ChangeKind(kind), amount), NumberStyle(unit, 1, locale, "DKK")) == expected
+    assert format_kpi_change(None, NumberStyle(unit, 1, locale, "DKK")) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", ["32,858", "116%", "7.9", "967", "Oct 31, 2026"]),
+        ("en_DK", ["32.858", f"116{NB}%", "7,9", "967", "31 Oct 2026"]),
+        ("da", ["32.858", f"116{NB}%", "7,9", "967", "31. okt. 2026"]),
+    ],
+)
+def test_sentences_from_other_stages_are_filled_in_the_reports_locale(locale, expected):
+    from pipeline.core.wording import PLAIN, fill
+    from pipeline.report.formatting import LocaleWords
+
+    wording = "{rows:count}|{ratio:share}|{z:decimal}|{average:amount}|{day:date}"
+    numbers = {"rows": 32858, "ratio": 1.16, "z": 7.91, "average": 967.4, "day": date(2026, 10, 31)}
+    words = PLAIN if locale == "en" else LocaleWords(locale)
+    filled = fill(wording, numbers, words).split("|")
+    if locale == "en":
+        assert filled == ["32,858", "116%", "7.9", "967", "2026-10-31"]  # plain: logs and errors
+        filled = fill(wording, numbers, LocaleWords("en")).split("|")
+        expected = ["32,858", f"116{NB}%", "7.9", "967", "Oct 31, 2026"]
+    assert filled == expected
+
+
+def test_a_wording_leaves_other_braces_alone_and_refuses_unknown_kinds():
+    from pipeline.core.wording import fill
+    from pipeline.report.formatting import LocaleWords
+
+    style = NumberStyle(Unit.CURRENCY, 0, "da", "DKK")
+    assert fill("{x} {baseline:value} {y:count}", {"baseline": 1234.0, "y": None}, LocaleWords("da", style)) == (
+        f"{{x}} 1.234{NB}kr. n/a")
+    with pytest.raises(ValueError, match="kind"):
+        fill("{n:percent}", {"n": 1}, LocaleWords("da"))
+
+
+def test_scores_and_sentences_in_the_locale():
+    from pipeline.report.formatting import format_number, sentence
+
+    assert format_number(0.3369, 2, "en_DK") == "0,34"
+    assert format_number(0.3369, 2, "en") == "0.34"
+    assert format_number(None, 2, "da") == "n/a"
+    assert sentence(f"Revenue fell to 444.068{NB}kr.") == f"Revenue fell to 444.068{NB}kr."
+    assert sentence("Orders rose to 753") == "Orders rose to 753."
+
+
+@pytest.mark.parametrize(
+    ("unit", "ticks", "scale", "locale", "expected"),
+    [
+        # hours labelled in days on a days axis: one unit, the decimals the step needs
+        (Unit.DURATION, [36.0, 48.0, 60.0], 24.0, "da", [f"1,5{NB}d", f"2,0{NB}d", f"2,5{NB}d"]),
+        (Unit.DURATION, [0.0, 24.0, 48.0], 24.0, "en", [f"0{NB}d", f"1{NB}d", f"2{NB}d"]),
+        (Unit.DURATION, [5.0, 10.0, 15.0], 1.0, "en", [f"5{NB}h", f"10{NB}h", f"15{NB}h"]),
+        (Unit.PERCENT, [0.0, 0.025, 0.05], 1.0, "en", [f"0.0{NB}%", f"2.5{NB}%", f"5.0{NB}%"]),
+        (Unit.CURRENCY, [400000.0, 600000.0], 1.0, "en_DK", [f"400.000{NB}kr.", f"600.000{NB}kr."]),
+        (Unit.NUMBER, [3.8, 4.0, 4.2], 1.0, "da", ["3,8", "4,0", "4,2"]),
+    ],
+)
+def test_an_axis_has_one_unit_and_one_number_of_decimals(unit, ticks, scale, locale, expected):
+    from pipeline.report.formatting import axis_labels
+
+    assert axis_labels(ticks, NumberStyle(unit, 1, locale, "DKK"), scale) == expected
+
+
+def test_a_duration_axis_is_in_days_when_its_largest_value_is():
+    from pipeline.report.formatting import axis_scale
+
+    style = NumberStyle(Unit.DURATION, 1, "en")
+    assert axis_scale(style, [45.0, 60.0, None]) == 24.0  # one value of 2.5 d: the whole axis in days
+    assert axis_scale(style, [3.9, 15.2]) == 1.0
+    assert axis_scale(NumberStyle(Unit.COUNT, 0, "en"), [60.0, 90.0]) == 1.0
+
+
+def test_a_duration_row_is_written_in_one_unit():
+    from pipeline.config import KpiConfig
+    from pipeline.kpis.comparisons import compare
+    from pipeline.report.formatting import kpi_style
+
+    cal = Calendar(Grain.MONTH)
+    period = cal.parse("2026-10", date(2026, 11, 25))
+    values = {p.start: 46.7 for p in cal.window(period, 23)}
+    values[period.start] = 52.8
+    result = compare("resolution", KpiConfig(title="Resolution", unit="duration", decimals=1), values, cal, period)
+    style = kpi_style(result, "en_DK", "DKK")
+    assert (format_value(result.value, style), format_value(result.previous, style)) == (f"2,2{NB}d", f"1,9{NB}d")

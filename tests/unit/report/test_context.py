@@ -1,0 +1,94 @@
+"""The report context of a segment, and sentences from other stages written in the report's locale."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from pipeline.checks.source_checks import CheckResult
+from pipeline.config import KpiConfig, load_project
+from pipeline.core.periods import Calendar, Grain
+from pipeline.kpis.anomalies import kpi_anomalies
+from pipeline.kpis.comparisons import compare
+from pipeline.report.context import ReportInputs, build_context
+from support.project import REPO
+
+NB = "\u00a0"
+CAL = Calendar(Grain.MONTH)
+OCTOBER = CAL.parse("2026-10", date(2026, 11, 25))
+WINDOW = CAL.window(OCTOBER, 23)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_project(REPO)
+
+
+def result(kpi_id: str, kpi: KpiConfig, history: list[float], october: float):
+    values = {p.start: history[i % len(history)] for i, p in enumerate(WINDOW)}
+    values[OCTOBER.start] = october
+    return compare(kpi_id, kpi, values, CAL, OCTOBER)
+
+
+def segment_results():
+    own = result("revenue", KpiConfig(title="Revenue", unit="currency", thresholds={"good": 50000, "warn": 40000}),
+                 [52000.0], 51000.0)  # green
+    wide = result("complaints", KpiConfig(title="Complaints", unit="count", direction="down",
+                                          thresholds={"good": 5, "warn": 8}), [17.0], 13.0)  # red, company-wide
+    return [own, replace(wide, company_wide=True)]
+
+
+def test_a_segments_cover_counts_and_sentences_are_its_own(config):
+    report = config.reports["regional"]
+    context = build_context(config, "regional", report, OCTOBER, segment_results(),
+                            ReportInputs(data_as_of=date(2026, 10, 31), segment="Sjælland"))
+    counts = {label: count for _cls, label, count in context.health_counts}
+    assert counts == {"On track": 1, "Watch": 0, "Off track": 0}  # the company's red complaints are not counted
+    assert not any("Complaints" in m for m in context.movers)
+    complaints = next(k for k in context.kpis if k.kpi_id == "complaints")
+    assert complaints.scope_note == "company-wide" and complaints.company_wide_only
+    assert next(k for k in context.kpis if k.kpi_id == "revenue").scope_note == ""
+
+
+def test_anomalies_of_company_wide_figures_say_so():
+    wild = result("complaints", KpiConfig(title="Complaints", unit="count"), [10.0, 12.0, 11.0, 9.0], 40.0)
+    kpis = {"complaints": KpiConfig(title="Complaints", unit="count")}
+    (own,) = kpi_anomalies([wild], kpis)
+    (wide,) = kpi_anomalies([replace(wild, company_wide=True)], kpis)
+    assert own.message.startswith("Complaints is ") and not own.passed
+    assert wide.message.startswith("Complaints (company-wide) is ")
+
+
+@pytest.mark.parametrize(("locale", "volume", "anomaly"), [
+    ("da", f"32.858 rows in 2026-10, 116{NB}% of the trailing average 28.326",
+     "Complaints is 7,9 standard deviations above its 11-period average"),
+    ("en", f"32,858 rows in 2026-10, 116{NB}% of the trailing average 28,326",
+     "Complaints is 7.9 standard deviations above its 11-period average"),
+])
+def test_check_messages_in_the_report_follow_its_locale(config, locale, volume, anomaly):
+    checks = [
+        CheckResult("sales", "volume", "warn", False, "{rows:count} rows in {period}, {ratio:share} of the trailing "
+                    "average {trailing_average:amount}",
+                    {"rows": 32858, "period": "2026-10", "ratio": 1.16, "trailing_average": 28325.7}),
+        CheckResult("kpi:complaints", "anomaly", "warn", False, "{kpi} is {sigmas:decimal} standard deviations "
+                    "{side} its {periods:count}-period average",
+                    {"kpi": "Complaints", "sigmas": 7.9, "side": "above", "periods": 11}),
+    ]
+    config = replace(config, project=config.project.model_copy(update={"locale": locale}))
+    context = build_context(config, "monthly", config.reports["monthly"], OCTOBER, segment_results()[:1],
+                            ReportInputs(data_as_of=date(2026, 10, 31), checks=checks))
+    assert context.quality_warnings == (f"sales: {volume}", f"kpi:complaints: {anomaly}")
+    assert [row.message for row in context.quality_checks] == [volume, anomaly]
+    assert checks[0].message == "32,858 rows in 2026-10, 116% of the trailing average 28,326"  # logs: plain
+
+
+def test_an_email_summary_archived_before_the_change_field_was_named_so_still_reads():
+    from pipeline.report.summary import KpiLine
+
+    old = {"title": "Revenue", "value": "444.068 kr.", "change_rel": "+4,0 %", "change_class": "good",
+           "target": "—", "health": "none", "health_label": "—"}
+    line = KpiLine.model_validate(old)
+    assert line.change == "+4,0 %" and line.scope_note == "" and line.sample_note == ""
+    assert "change_rel" not in line.model_dump() and line.model_dump()["change"] == "+4,0 %"
