@@ -3,15 +3,20 @@
 Per source, with defaults that need no configuration (see `SourceChecks` in
 config): row count range, primary key unique within each file, primary-key
 (and `not_null`) columns without NULLs, `accepted` values, plausible dates,
-freshness (the data reaches the end of the report period by a date column) and
-volume (rows in the report period against the trailing average). Each check is
-`fail` (stops the run), `warn` (shown in the report) or `off`.
+coverage (the report period is not before the source's first event or after
+its last, see `coverage`), freshness (the event time reaches the end of the
+report period, allowing `grace_days` without events) and volume (rows in the
+report period against the trailing average). Freshness, volume and coverage
+measure the source's event-time column. Each check is `fail` (stops the run),
+`warn` (shown in the report) or `off`. A report's gate runs the checks of the
+sources its KPIs read (`sources`), not every source.
 
 KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -21,6 +26,9 @@ from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
+from pipeline.sources.coverage import SourceRange
+
+from .coverage import OUTSIDE, UNKNOWN, covered_message, outside_message, period_coverage
 
 # a check's numbers: counts, ratios, dates, column names, NULL counts per column
 CheckNumber = int | float | bool | str | date | None | dict[str, int]
@@ -46,33 +54,29 @@ class CheckResult:
         return not self.passed and self.severity == "warn"
 
 
-def date_column(source: SourceConfig, chosen: str | None) -> str | None:
-    """The column freshness and volume are measured by."""
-    if chosen:
-        return chosen
-    for name, spec in source.columns.items():
-        if spec.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
-            return name
-    return None
-
-
 def run_source_checks(
     con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
-    cache: ResultCache | None = None,
+    cache: ResultCache | None = None, sources: Sequence[str] | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
 ) -> list[CheckResult]:
-    """Every source's checks; with a `cache` (see `pipeline.core.result_cache`), results for unchanged
-    data are reused."""
+    """The checks of `sources` (default: every source); with a `cache` (see
+    `pipeline.core.result_cache`), results for unchanged data are reused. `ranges`: each source's
+    first and last event as ingest found them (measured here when not given)."""
     results: list[CheckResult] = []
     for name, source in config.sources.items():
-        if cache is None:
-            results.extend(_source_checks(con, name, source, calendar, period, today))
+        if sources is not None and name not in sources:
             continue
+        found = (ranges or {}).get(name)
 
-        def compute(name=name, source=source) -> list[dict]:
-            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today)]
+        def compute(name=name, source=source, found=found) -> list[dict]:
+            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today, found)]
 
+        if cache is None:
+            results.extend(CheckResult(**item) for item in compute())
+            continue
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
-                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
+                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
+                 "event_time": source.event_column}
         results.extend(CheckResult(**item) for item in cache.checks(name, parts, compute))
     return results
 
@@ -82,7 +86,7 @@ def _one(con, sql: str, params: dict | None = None):
 
 
 def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, period: Period,
-                   today: date) -> list[CheckResult]:
+                   today: date, found: SourceRange | None) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -128,11 +132,17 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
                                    f"{column} only has accepted values" if bad == 0 else
                                    f"{bad:,} rows with {column} not in {spec.accepted}: e.g. {', '.join(examples)}",
                                    {"rows": bad}))
-    out.extend(_date_checks(con, name, source, calendar, period, today, rows))
+    out.extend(_date_checks(con, name, source, calendar, period, today, rows, found))
     return out
 
 
-def _date_checks(con, name, source, calendar, period, today, rows) -> list[CheckResult]:
+def _range_of(con, name: str, column: str) -> SourceRange:
+    col = quote_ident(column)
+    first, last = _one(con, f"SELECT CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {quote_ident(name)}")
+    return SourceRange(name, column, first, last)
+
+
+def _date_checks(con, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -154,16 +164,21 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
                                    f"{bad:,} rows with {column} outside {plausible.earliest}…{latest_ok} "
                                    f"(found {low}…{high}); a wrong date format?",
                                    {"rows": bad, "min": low, "max": high}))
-    column = date_column(source, checks.freshness.column)
-    if column and checks.freshness.severity != "off":
-        needed = min(period.end, today) - timedelta(days=1)
-        latest = _one(con, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
-        ok = latest is not None and latest >= needed
-        out.append(CheckResult(name, "freshness", checks.freshness.severity, ok,
-                               f"{column} reaches {latest} (needs {needed})",
-                               {"latest": latest, "needed": needed, "column": column}))
-    column = date_column(source, checks.volume.column)
-    if column and checks.volume.severity != "off" and rows:
+    column = source.event_column
+    if column is None:
+        return out
+    if found is None or found.column != column:
+        found = _range_of(con, name, column)
+    covers = period_coverage(found, period, today, checks.freshness.grace_days)
+    if checks.coverage != "off" and covers.status != UNKNOWN:
+        outside = covers.status == OUTSIDE
+        out.append(CheckResult(name, "coverage", checks.coverage, not outside,
+                               outside_message(covers, period) if outside else covered_message(covers, period),
+                               {"first": covers.first, "last": covers.last, "status": covers.status,
+                                "column": column}))
+    if checks.freshness.severity != "off":
+        out.append(_freshness(name, column, checks.freshness, period, today, found.last))
+    if checks.volume.severity != "off" and rows:
         volume = checks.volume
         periods = [calendar.shift(period, -i) for i in range(volume.periods, -1, -1)]
         col = quote_ident(column)
@@ -182,13 +197,35 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
     return out
 
 
-def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[CheckResult]:
-    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source)."""
+def _freshness(name: str, column: str, freshness, period: Period, today: date, latest: date | None) -> CheckResult:
+    """The event time reaches the period's last day (or yesterday, for a period not over yet), allowing
+    `grace_days` days without events at its end; a failure says exactly how to relax it."""
+    needed = min(period.end, today) - timedelta(days=1)
+    grace = freshness.grace_days
+    ok = latest is not None and latest >= needed - timedelta(days=grace)
+    allowed = f"up to {grace} day{'s' if grace != 1 else ''} without events allowed"
+    if latest is None:
+        message = f"{column} has no values (needs {needed})"
+    elif latest >= needed:
+        message = f"{column} reaches {latest} (needs {needed})"
+    else:
+        behind = (needed - latest).days
+        message = f"{column} reaches {latest}, {behind} day{'s' if behind != 1 else ''} before {needed} ({allowed})"
+        if not ok and latest >= period.start:  # (data that ends before the period: see the coverage check)
+            message += (f"; if {name} has no events on such days, set sources.{name}.checks.freshness.grace_days: "
+                        f"{behind} (or severity: warn)")
+    return CheckResult(name, "freshness", freshness.severity, ok, message,
+                       {"latest": latest, "needed": needed, "grace_days": grace, "column": column})
+
+
+def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                  sources: Sequence[str] | None = None) -> list[CheckResult]:
+    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source of `sources`)."""
     from pipeline.sources.quarantine import rejected_rows, rejects
 
     out: list[CheckResult] = []
     for name, source in config.sources.items():
-        if source.on_bad_rows != "quarantine":
+        if source.on_bad_rows != "quarantine" or (sources is not None and name not in sources):
             continue
         count = rejected_rows(con, name)
         found = rejects(con, name) if count else []
