@@ -66,6 +66,12 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 NOW_OPTION = click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this moment (ISO 8601).")
 
 
+def _echo_warnings(lines: list[str]) -> None:
+    """Failed checks and partial coverage, on stderr above an interactive command's output."""
+    for line in lines:
+        click.echo(line, err=True)
+
+
 def _echo_delivery(delivered) -> None:
     for line in delivered.lines():
         click.echo(line)
@@ -145,19 +151,26 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
 @click.option("--report", "-r", help="Take the KPIs and grain of this report (default: the default report).")
 @click.option("--all", "all_kpis", is_flag=True, help="Show every configured KPI, not only the report's.")
+@NOW_OPTION
 @click.pass_obj
-def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) -> None:
+def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, now: datetime | None) -> None:
     """Print the KPI table for a period in the terminal."""
+    from pipeline.kpis.lineage import sources_of
+
     from . import workspace
     from .terminal import print_kpi_table
 
     ws = workspace.open_workspace(project, progress_printer())
     name, report_config = ws.config.report(report)
     calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+    chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
     ids = list(ws.config.kpis) if all_kpis else report_config.kpis
-    results = workspace.kpi_results(ws, ids, calendar, chosen)
-    ws.con.close()
+    try:
+        warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, ids), now)
+        results = workspace.kpi_results(ws, ids, calendar, chosen)
+    finally:
+        ws.con.close()
+    _echo_warnings(warnings)
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
 
@@ -168,12 +181,14 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
 @click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@NOW_OPTION
 @click.pass_obj
-def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
+def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
+          now: datetime | None) -> None:
     """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer())
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), now)
 
 
 @cli.command()
@@ -181,9 +196,14 @@ def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: 
 @click.option("--cycle", "-c", help="The OKR cycle (default: the one containing the period).")
 @click.option("--report", "-r", help="Use this report's grain (default: the default report).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@NOW_OPTION
 @click.pass_obj
-def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
+def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str,
+         now: datetime | None) -> None:
     """Print the OKR tree: objectives, key results, scores and status."""
+    from pipeline.kpis.lineage import sources_of
+    from pipeline.okrs.cycles import choose_cycle
+
     from . import workspace
     from .terminal import okr_json, print_okr_tree
 
@@ -192,9 +212,14 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
     if ws.config.okrs is None:
         raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
     calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    result = workspace.okr_results(ws, calendar, chosen, cycle)
-    ws.con.close()
+    chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
+    try:
+        measured = workspace.cycle_kpis(choose_cycle(ws.config.okrs, calendar, chosen, cycle))
+        warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, measured), now)
+        result = workspace.okr_results(ws, calendar, chosen, cycle)
+    finally:
+        ws.con.close()
+    _echo_warnings(warnings)
     assert result is not None
     if fmt == "json":
         click.echo(okr_json(result, ws.config, chosen))
@@ -203,20 +228,27 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
 
 
 @cli.command()
+@click.argument("report_name", metavar="[REPORT]", required=False)
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
-@click.option("--report", "-r", help="Use this report's grain (default: the default report).")
+@click.option("--report", "-r", help="The report whose gate to run (same as REPORT; default: the default report).")
+@click.option("--all", "all_sources", is_flag=True, help="Check every source, not only those the report's KPIs read.")
+@NOW_OPTION
 @click.pass_obj
-def check(project: Path, period: str | None, report: str | None) -> None:
-    """Run the data-quality gate alone: ingest and every source check."""
+def check(project: Path, report_name: str | None, period: str | None, report: str | None, all_sources: bool,
+          now: datetime | None) -> None:
+    """Run REPORT's data-quality gate alone: ingest and the checks of the sources its KPIs read."""
     from . import workspace
     from .terminal import print_checks
 
+    if report_name and report and report_name != report:
+        raise UsageError(f"two reports given: '{report_name}' and --report '{report}'", "give one of them")
     ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
     try:
-        results = workspace.quality_gate(ws, calendar, chosen)
+        _name, report_config = ws.config.report(report_name or report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
+        scope = None if all_sources else workspace.report_scope(ws.config, report_config, calendar, chosen).sources
+        results = workspace.quality_gate(ws, calendar, chosen, now, scope)
     finally:
         ws.con.close()
     print_checks(results, chosen)

@@ -3,6 +3,8 @@
 The `periods` table is registered for the chosen period's window, so a KPI
 query runs unchanged; results print as a terminal table or are written as
 CSV, JSON, Parquet or Excel (to stdout for the text formats, or `-o FILE`).
+Failed checks of the sources the query reads (what would stop `pulse run`)
+are printed as warnings on stderr above the output.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
 from pipeline.kpis import queries as kpis
+from pipeline.kpis.lineage import query_sources
 
 from . import workspace
 
@@ -68,20 +71,27 @@ def run_query(
     fmt: str | None,
     output: Path | None,
     progress=None,
+    now: datetime | None = None,
 ) -> None:
     if fmt is None:  # not given: from the output file's extension, else a table
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
         raise UsageError(f"--format {fmt} writes a binary file", "add -o FILE")
     ws = workspace.open_workspace(root, progress or (lambda _m: None))
-    query = resolve_query(ws.config, name_or_sql)
-    calendar = workspace.calendar_for(ws.config, Grain(grain))
-    period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-    kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
-    available = {**kpis.builtin_parameters(period), **query.params}
-    params = kpis.bind_parameters(query.sql, query.shown, available)
-    columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
-    ws.con.close()
+    try:
+        query = resolve_query(ws.config, name_or_sql)
+        calendar = workspace.calendar_for(ws.config, Grain(grain))
+        period = workspace.resolve_period(ws.config, Grain(grain), period_text, now)
+        # what `pulse run` would stop on, for the sources the query reads: warnings on stderr
+        warnings = workspace.interactive_warnings(ws, calendar, period, query_sources(ws.config, query.sql), now)
+        kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
+        available = {**kpis.builtin_parameters(period), **query.params}
+        params = kpis.bind_parameters(query.sql, query.shown, available)
+        columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
+    finally:
+        ws.con.close()
+    for line in warnings:
+        print(line, file=sys.stderr)
     columns = _unique_names(columns)
     if query.is_kpi and rows:
         # KPI queries have no ORDER BY: period, then the company-wide row before segments

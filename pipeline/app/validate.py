@@ -50,7 +50,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
         try:
-            sources.ingest(con, config)
+            ingested = sources.ingest(con, config)
         except PulseError as exc:
             return problems + [Problem("error", exc.message, exc.hint or "")]
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
@@ -60,7 +60,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         history: dict[str, list[float | None]] = {}
         for kpi_id in config.kpis:
             try:
-                series = kpis.run_kpi(con, config, kpi_id, window, last)
+                series = kpis.run_kpi(con, config, kpi_id, window, last, ranges=ingested.coverage)
                 history[kpi_id] = [series.values[p.start] for p in window]
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))

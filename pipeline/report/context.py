@@ -11,6 +11,7 @@ from datetime import date
 
 from markupsafe import Markup
 
+from pipeline.checks.coverage import PeriodCoverage
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import Direction, ProjectConfig, ReportConfig
 from pipeline.core.periods import Calendar, Period
@@ -20,6 +21,7 @@ from pipeline.okrs.cycles import CycleResult
 
 from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents
 from .charts import TrendData, sparkline_svg, trend_svg
+from .coverage_text import coverage_notes, partial_label
 from .formatting import (
     NOT_AVAILABLE,
     NumberStyle,
@@ -63,6 +65,7 @@ class KpiRow:
     chart_svg: Markup
     sparkline_svg: Markup
     company_wide_only: bool = False  # in a segment's report: this KPI has no segment breakdown
+    partial: bool = False  # a source it reads covers only part of the period
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class ReportInputs:
     restated_since: str = ""
     segment: str | None = None
     company_wide_only: frozenset[str] = frozenset()
+    coverage: tuple[PeriodCoverage, ...] = ()  # how each source the report reads covers the period
+    partial_kpis: frozenset[str] = frozenset()  # KPIs reading a source that covers only part of it
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ class ReportContext:
     restatements: tuple[RestatedRow, ...]
     restated_since: str
     methodology: tuple[MethodologyRow, ...]
+    partial: str = ""  # "", "partial" or "period to date": the mark beside the period
+    coverage_notes: tuple[str, ...] = ()  # how far the data reaches into a partly covered period
 
 
 def movement_class(delta: float | None, direction: Direction) -> str:
@@ -135,7 +142,8 @@ def movement_class(delta: float | None, direction: Direction) -> str:
     return "good" if up == (direction is Direction.UP) else "bad"
 
 
-def kpi_row(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False) -> KpiRow:
+def kpi_row(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False,
+            partial: bool = False) -> KpiRow:
     style = NumberStyle(result.unit, result.decimals, locale, currency)
     values = tuple(p.value for p in result.series)
     chart = trend_svg(
@@ -166,6 +174,7 @@ def kpi_row(result: KpiResult, locale: str, currency: str, company_wide_only: bo
         chart_svg=Markup(chart),
         sparkline_svg=Markup(sparkline_svg(values)),
         company_wide_only=company_wide_only,
+        partial=partial,
     )
 
 
@@ -193,7 +202,8 @@ def build_context(
     if inputs.okr is not None and config.okrs is not None:
         objectives = config.okrs.cycles[inputs.okr.name].objectives
         section = okr_section(inputs.okr, objectives, config.kpis, locale, currency, config.okrs.status)
-    rows = tuple(kpi_row(r, locale, currency, r.kpi_id in inputs.company_wide_only) for r in results)
+    rows = tuple(kpi_row(r, locale, currency, r.kpi_id in inputs.company_wide_only, r.kpi_id in inputs.partial_kpis)
+                 for r in results)
     counts = tuple(
         (h.value, HEALTH_LABELS[h], sum(1 for r in results if r.health is h))
         for h in (Health.GREEN, Health.AMBER, Health.RED)
@@ -231,4 +241,6 @@ def build_context(
         ),
         restated_since=inputs.restated_since,
         methodology=methodology_rows(config, [r.kpi_id for r in results], inputs.sql),
+        partial=partial_label(inputs.coverage),
+        coverage_notes=coverage_notes(inputs.coverage, period, locale),
     )

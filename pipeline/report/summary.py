@@ -17,6 +17,7 @@ from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
 
 from .context import HEALTH_LABELS, ReportInputs, movement_class
+from .coverage_text import coverage_notes, partial_label
 from .formatting import NumberStyle, date_range, format_relative, format_value, long_date, period_name
 from .okr_section import movers, status_counts
 
@@ -34,6 +35,7 @@ class KpiLine(_Frozen):
     health: str  # green | amber | red | none
     health_label: str
     company_wide_only: bool = False
+    partial: bool = False  # a source it reads covers only part of the period
 
 
 class OkrCount(_Frozen):
@@ -60,9 +62,12 @@ class EmailSummary(_Frozen):
     movers: tuple[str, ...]
     kpis: tuple[KpiLine, ...]
     quality_warnings: tuple[str, ...]
+    partial: str = ""  # "", "partial" or "period to date"
+    coverage_notes: tuple[str, ...] = ()
 
 
-def kpi_line(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False) -> KpiLine:
+def kpi_line(result: KpiResult, locale: str, currency: str, company_wide_only: bool = False,
+             partial: bool = False) -> KpiLine:
     style = NumberStyle(result.unit, result.decimals, locale, currency)
     return KpiLine(
         title=result.title,
@@ -73,6 +78,7 @@ def kpi_line(result: KpiResult, locale: str, currency: str, company_wide_only: b
         health=result.health.value,
         health_label=HEALTH_LABELS[result.health],
         company_wide_only=company_wide_only,
+        partial=partial,
     )
 
 
@@ -99,8 +105,11 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         okr_cycle=cycle.name if cycle is not None else None,
         okr_counts=counts,
         movers=movers(results, calendar, period, locale, currency),
-        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.company_wide_only) for r in results),
+        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.company_wide_only,
+                            r.kpi_id in inputs.partial_kpis) for r in results),
         quality_warnings=tuple(f"{c.scope}: {c.message}" for c in inputs.checks if c.warning),
+        partial=partial_label(inputs.coverage),
+        coverage_notes=coverage_notes(inputs.coverage, period, locale),
     )
 
 
