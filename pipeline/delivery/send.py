@@ -4,7 +4,7 @@ For every planned message and each of its recipients, in order:
 
 - already `sent` for this report, period, segment and recipient (ledger) and
   not `--resend`: skipped;
-- otherwise one SMTP transaction with retries (see `smtp_delivery`); every
+- otherwise one SMTP transaction with retries (see `pipeline.delivery.smtp`); every
   attempt is recorded and committed before the next step, so a crash between
   two recipients never sends one of them twice;
 - once the server is unusable (fatal failure, or a server-level transient
