@@ -149,7 +149,7 @@ def _event_time_problems(name: str, source: SourceConfig, doc: YamlDoc) -> Itera
                 f"{doc.where(f'sources.{name}')}: sources.{name}: {len(candidates)} date/timestamp columns "
                 f"({', '.join(candidates)}) and no event_time: which one says when a row happened?",
                 f"add 'event_time: {candidates[0]}' (or another of {', '.join(candidates)}) to the source; "
-                "see README 'Event time, coverage and data as of'",
+                "see docs/configuration.md 'Event time, coverage and data as of'",
             )
         return
     if source.event_time not in source.columns:

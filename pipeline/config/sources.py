@@ -33,8 +33,8 @@ class ColumnSpec(Strict):
     accepted: list[str | int | float | bool] | None = None  # allowed values
 
 
-EVENT_TIME_MOVED = ("'column:' of a check is now the source's event_time: set sources.<name>.event_time: <column> "
-                    "(freshness, volume, coverage and the report's 'data as of' all use it)")
+EVENT_TIME_MOVED = ("a check has no column of its own: freshness, volume and coverage measure the source's event "
+                    "time; set sources.<name>.event_time: <column> instead")
 
 
 class _MeasuredByEventTime(Strict):
