@@ -153,11 +153,13 @@ def _date_checks(con, name, source, calendar, period, today, rows, found) -> lis
             if spec.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
                 continue
             col = quote_ident(column)
+            # compared with the bounds' local midnights, cast once: no per-row cast of a timestamp to its
+            # local date (a time-zone conversion per value)
             bad, low, high = _one(
                 con,
-                f"SELECT count(*) FILTER (WHERE CAST({col} AS DATE) < $lo OR CAST({col} AS DATE) > $hi), "
-                f"min(CAST({col} AS DATE)), max(CAST({col} AS DATE)) FROM {table}",
-                {"lo": plausible.earliest, "hi": latest_ok},
+                f"SELECT count(*) FILTER (WHERE {col} < $lo OR {col} >= $after), "
+                f"CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {table}",
+                {"lo": plausible.earliest, "after": latest_ok + timedelta(days=1)},
             )
             out.append(CheckResult(name, f"plausible_dates:{column}", plausible.severity, bad == 0,
                                    f"{column} between {low} and {high}" if bad == 0 else
