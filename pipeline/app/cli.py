@@ -160,16 +160,13 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, 
     from . import workspace
     from .terminal import print_kpi_table
 
-    ws = workspace.open_workspace(project, progress_printer())
-    name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
-    ids = list(ws.config.kpis) if all_kpis else report_config.kpis
-    try:
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        name, report_config = ws.config.report(report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
+        ids = list(ws.config.kpis) if all_kpis else report_config.kpis
         warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, ids), now)
         results = workspace.kpi_results(ws, ids, calendar, chosen)
-    finally:
-        ws.con.close()
     _echo_warnings(warnings)
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
@@ -181,14 +178,16 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, 
 @click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop the query after SECONDS (default: no limit).")
 @NOW_OPTION
 @click.pass_obj
 def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
-          now: datetime | None) -> None:
-    """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
+          timeout: float | None, now: datetime | None) -> None:
+    """Run a KPI query by name, a .sql file or SQL text (one SELECT, read-only) over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), now)
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), timeout, now)
 
 
 @cli.command()
@@ -207,18 +206,15 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
     from . import workspace
     from .terminal import okr_json, print_okr_tree
 
-    ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    if ws.config.okrs is None:
-        raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
-    try:
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        _name, report_config = ws.config.report(report)
+        if ws.config.okrs is None:
+            raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
         measured = workspace.cycle_kpis(choose_cycle(ws.config.okrs, calendar, chosen, cycle))
         warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, measured), now)
         result = workspace.okr_results(ws, calendar, chosen, cycle)
-    finally:
-        ws.con.close()
     _echo_warnings(warnings)
     assert result is not None
     if fmt == "json":
@@ -242,15 +238,12 @@ def check(project: Path, report_name: str | None, period: str | None, report: st
 
     if report_name and report and report_name != report:
         raise UsageError(f"two reports given: '{report_name}' and --report '{report}'", "give one of them")
-    ws = workspace.open_workspace(project, progress_printer())
-    try:
+    with workspace.open_workspace(project, progress_printer()) as ws:
         _name, report_config = ws.config.report(report_name or report)
         calendar = workspace.calendar_for(ws.config, report_config.grain)
         chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
         scope = None if all_sources else workspace.report_scope(ws.config, report_config, calendar, chosen).sources
         results = workspace.quality_gate(ws, calendar, chosen, now, scope)
-    finally:
-        ws.con.close()
     print_checks(results, chosen)
 
 

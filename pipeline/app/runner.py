@@ -28,7 +28,7 @@ from pipeline.kpis.segments import segment_results
 from pipeline.outputs.archive import previous_manifest
 from pipeline.outputs.index import write_index
 from pipeline.outputs.manifest import MANIFEST, RunRecord, SegmentOutputs, build_manifest
-from pipeline.outputs.names import slug
+from pipeline.outputs.names import segment_stems
 from pipeline.outputs.publish import clean_staging, publish
 from pipeline.report.context import ReportInputs
 from pipeline.report.render import render_files
@@ -76,32 +76,31 @@ def run_report(
     """
     timings = Timings()
     built_at = now_utc(now)
-    ws = open_workspace(root, progress, timings, use_cache)
-    config = ws.config
-    name, report = config.report(report_name)
-    calendar = calendar_for(config, report.grain)
-    period = resolve_period(config, report.grain, period_text, now)
-    scope = report_scope(config, report, calendar, period)  # the report's KPIs (and KRs') and their sources
-    cycle = scope.cycle
-    started = time.perf_counter()
-    progress("checking data quality")
-    checks = quality_gate(ws, calendar, period, now, scope.sources)
-    timings.measure("checks", started)
+    with open_workspace(root, progress, timings, use_cache) as ws:  # queries run in its sandbox, read-only
+        config = ws.config
+        name, report = config.report(report_name)
+        calendar = calendar_for(config, report.grain)
+        period = resolve_period(config, report.grain, period_text, now)
+        scope = report_scope(config, report, calendar, period)  # the report's KPIs (and KRs') and their sources
+        cycle = scope.cycle
+        started = time.perf_counter()
+        progress("checking data quality")
+        checks = quality_gate(ws, calendar, period, now, scope.sources)
+        timings.measure("checks", started)
 
-    started = time.perf_counter()
-    progress(f"computing {len(report.kpis)} KPIs for {period.label}")
-    full = kpi_series_full(ws, list(scope.kpis), report_window(calendar, period, cycle.before if cycle else None),
-                           period)
-    series = {k: s.values for k, s in full.items()}
-    results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
-    checks = checks + kpi_anomalies(results, config.kpis)
-    timings.measure("kpis", started)
-    started = time.perf_counter()
-    okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
-    timings.measure("okrs", started)
-    as_of = data_as_of(ws, scope.sources)
-    coverage = coverage_of(ws, scope.sources, period, now)
-    ws.con.close()
+        started = time.perf_counter()
+        progress(f"computing {len(report.kpis)} KPIs for {period.label}")
+        full = kpi_series_full(ws, list(scope.kpis), report_window(calendar, period, cycle.before if cycle else None),
+                               period)
+        series = {k: s.values for k, s in full.items()}
+        results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
+        checks = checks + kpi_anomalies(results, config.kpis)
+        timings.measure("kpis", started)
+        started = time.perf_counter()
+        okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
+        timings.measure("okrs", started)
+        as_of = data_as_of(ws, scope.sources)
+        coverage = coverage_of(ws, scope.sources, period, now)
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
@@ -121,11 +120,13 @@ def run_report(
     segments: dict[str, SegmentOutputs] = {}
     if report.burst_by:
         jobs = []
-        for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
+        bursts = list(segment_results(full, report.kpis, report.burst_by, config, calendar, period))
+        stems = segment_stems(name, [segment for segment, _results, _wide in bursts])  # unique, bounded file names
+        for segment, seg_results, wide_only in bursts:
             reported = previous.values_of(segment) if previous else {}
             seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
                                  restatements=restatements(reported, seg_results))
-            jobs.append(SegmentJob(segment, f"{name}-{slug(segment)}", seg_results, seg_inputs))
+            jobs.append(SegmentJob(segment, stems[segment], seg_results, seg_inputs))
         # segments render in worker processes (render_workers, see report.segments)
         for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
@@ -139,9 +140,11 @@ def run_report(
     staging = config.workdir / "staging"
     clean_staging(staging)
     progress(f"writing {folder}")
-    written = publish(files, folder, staging)
-    write_index(config, staging)
-    clean_staging(staging)
+    try:
+        written = publish(files, folder, staging)
+        write_index(config, staging)
+    finally:
+        clean_staging(staging)  # nothing of this run is left in staging, whether it worked or not
     return RunResult(name, period, folder, tuple(written), tuple(results))
 
 
@@ -181,9 +184,8 @@ def send_report(
     delivery, password = prepare_delivery(config, name, dry_run)
     ingest = None
     if built is None:
-        ws = open_workspace(root, progress)
-        ws.con.close()
-        ingest = ws.ingest
+        with open_workspace(root, progress) as ws:
+            ingest = ws.ingest
         period = resolve_period(config, report.grain, period_text, now)
     else:
         period = built.period

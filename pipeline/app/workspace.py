@@ -1,14 +1,21 @@
 """An open project: config, working database, ingested sources, and the numbers asked of it.
 
-`open_workspace` loads the config, opens the working database and brings every
-source up to date; the functions below compute what the commands show (the
-gate, KPI series and results, OKR scores) for a report period. The runner and
-the interactive commands (`pulse kpis`, `okrs`, `check`, `query`) share them.
+`open_workspace` loads the config, brings every source up to date on a
+read-write connection to the working database and closes it; checks, KPI and
+ad hoc queries then run on the read-only sandbox (see `pipeline.core.sandbox`),
+opened when first used. Closing the workspace (`close`, or leaving its `with`
+block) closes the sandbox and writes the results this run added to the cache
+on a read-write connection again (not when the block ends in an error: a
+failed command leaves the working database as ingest left it). The functions below compute what the
+commands show (the gate, KPI series and results, OKR scores) for a report
+period. The runner and the interactive commands (`pulse kpis`, `okrs`,
+`check`, `query`) share them.
 
 What a report claims about its data comes from the sources its KPIs read
 (OKR key results' KPIs included): its gate checks those sources, its "data as
 of" is the last event date they all reach, and a period they only partly
-cover is marked partial (see `pipeline.checks.coverage`).
+cover is marked partial (see `pipeline.checks.coverage`). Each source's first
+and last event are measured during ingest, on its read-write connection.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pipeline.config import ProjectConfig, ReportConfig, load_project
 from pipeline.core import database
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
+from pipeline.core.sandbox import Sandbox
 from pipeline.core.timings import Timings
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.comparisons import KpiResult, compare
@@ -39,6 +47,7 @@ from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import CycleResult, CycleWindow, choose_cycle, evaluate, kr_ids
 from pipeline.sources import ingest as sources
 from pipeline.sources.coverage import SourceRange
+from pipeline.sources.paths import sandbox_rules
 
 from .lock import project_lock
 
@@ -51,12 +60,34 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An open project: its config, database connection, ingest report and result cache."""
+    """An open project: its config, ingest report, the sandbox its queries run on and its result cache."""
 
     config: ProjectConfig
-    con: duckdb.DuckDBPyConnection
+    sandbox: Sandbox
     ingest: sources.IngestReport
     cache: ResultCache | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed, read-only connection (opened when first used)."""
+        return self.sandbox.con
+
+    def close(self, keep_results: bool = True) -> None:
+        """Close the sandbox, then write the results this run added to the cache (read-write) unless
+        `keep_results` is false (a command that failed writes nothing)."""
+        self.sandbox.close()
+        if keep_results and self.cache is not None and self.cache.pending:
+            con = database.connect_project(self.config)
+            try:
+                self.cache.flush(con)
+            finally:
+                con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        self.close(keep_results=exc_type is None)
 
     @property
     def ranges(self) -> dict[str, SourceRange]:
@@ -65,21 +96,35 @@ class Workspace:
 
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
-                   use_cache: bool = True) -> Workspace:
-    """Load the config, open the working database and bring sources up to date.
+                   use_cache: bool = True, config: ProjectConfig | None = None) -> Workspace:
+    """Load the config (unless given), bring sources up to date and prepare the query sandbox.
 
-    KPI and check results on this connection are cached (see `pipeline.core.result_cache`) unless `use_cache` is false.
+    Ingest is the only writer: its read-write connection is closed before any
+    query runs. KPI and check results are cached (see
+    `pipeline.core.result_cache`) unless `use_cache` is false.
     """
-    config = load_project(root)
+    config = config or load_project(root)
     started = time.perf_counter()
     con = database.connect_project(config)
-    progress("loading exports")
-    report = sources.ingest(con, config, progress)
-    cache = ResultCache(con, {name: source.model_dump(mode="json") for name, source in config.sources.items()},
+    try:
+        progress("loading exports")
+        report = sources.ingest(con, config, progress)
+        if use_cache:
+            ResultCache.prepare(con)
+    finally:
+        con.close()
+    cache = ResultCache({name: source.model_dump(mode="json") for name, source in config.sources.items()},
                         {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache)
     if timings is not None:
         timings.measure("ingest", started)
-    return Workspace(config=config, con=con, ingest=report, cache=cache)
+    return Workspace(config=config, sandbox=open_sandbox(config), ingest=report, cache=cache)
+
+
+def open_sandbox(config: ProjectConfig) -> Sandbox:
+    """The project's query sandbox: its working database read-only, files where the project allows."""
+    settings = config.project
+    return Sandbox(config.workdir / "pulse.duckdb", settings.timezone, sandbox_rules(config), settings.memory_limit,
+                   settings.threads)
 
 
 def calendar_for(config: ProjectConfig, grain: Grain) -> Calendar:
@@ -188,8 +233,8 @@ def partial_kpis(ws: Workspace, kpi_ids: Sequence[str], coverage: Sequence[Perio
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
     """Each KPI's query executed once over the whole window, with its segments (filled only where its sources
     have data)."""
-    kpis.register_periods(ws.con, window)
-    return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period, ws.cache, ws.ranges)
+    con = kpis.register_periods(ws.sandbox, window)
+    return {kpi_id: kpis.run_kpi(con, ws.config, kpi_id, window, period, ws.cache, ws.ranges)
             for kpi_id in kpi_ids}
 
 

@@ -28,13 +28,10 @@ def _project(root: Path, days: list[date]) -> Path:
 
 
 def _june(root: Path):
-    ws = workspace.open_workspace(root)
-    try:
+    with workspace.open_workspace(root) as ws:
         calendar = workspace.calendar_for(ws.config, Grain.MONTH)
         period = workspace.resolve_period(ws.config, Grain.MONTH, "2026-06", NOW)
         [result] = workspace.kpi_results(ws, ["item_count"], calendar, period)
-    finally:
-        ws.con.close()
     return result
 
 

@@ -59,7 +59,7 @@ def ws(tmp_path_factory, demo_exports: Path):
     root = make_project(tmp_path_factory.mktemp("kpi_values") / "project", demo_exports)
     opened = workspace.open_workspace(root)
     yield opened
-    opened.con.close()
+    opened.close()
 
 
 @pytest.fixture(scope="module")
@@ -386,13 +386,16 @@ def edge_exports(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def edge_results(tmp_path_factory, edge_exports) -> dict:
     root = make_project(tmp_path_factory.mktemp("edge_project") / "project", edge_exports)
+    sources = root / "config" / "sources.yaml"  # the edge exports are CSV only: a pattern must match a file
+    sources.write_text(sources.read_text(encoding="utf-8").replace("      - data/sales/sales_*.xlsx\n", ""),
+                       encoding="utf-8")
     opened = workspace.open_workspace(root)
     try:
         calendar = workspace.calendar_for(opened.config, Grain.MONTH)
         period = workspace.resolve_period(opened.config, Grain.MONTH, "2026-02", NOW)
         return {r.kpi_id: r for r in workspace.kpi_results(opened, KPI_IDS, calendar, period)}
     finally:
-        opened.con.close()
+        opened.close()
 
 
 def test_edge_cases_independent_values_match_hand_computed(edge_exports):
