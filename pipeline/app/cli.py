@@ -95,6 +95,12 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 NOW_OPTION = click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this moment (ISO 8601).")
 
 
+def _echo_warnings(lines: list[str]) -> None:
+    """Failed checks and partial coverage, on stderr above an interactive command's output."""
+    for line in lines:
+        click.echo(line, err=True)
+
+
 def _echo_delivery(delivered) -> None:
     for line in delivered.lines():
         click.echo(line)
@@ -180,24 +186,30 @@ def due(project: Path, list_only: bool, now: datetime | None) -> None:
               help="Every period from the first one the KPIs' sources hold data for (implies --series).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="json and csv give raw numbers.")
+@NOW_OPTION
 @pass_project
 def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, series: bool, all_periods: bool,
-         fmt: str) -> None:
+         fmt: str, now: datetime | None) -> None:
     """Print the KPI table for a period (or every period's value: --series) in the terminal."""
+    from pipeline.kpis.lineage import sources_of
+
     from . import workspace
     from .terminal import print_kpi_table
 
     with workspace.open_workspace(project, progress_printer()) as ws:
         name, report_config = ws.config.report(report)
         calendar = workspace.calendar_for(ws.config, report_config.grain)
-        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
         ids = list(ws.config.kpis) if all_kpis else report_config.kpis
+        warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, ids), now)
         if series or all_periods:
             from .series import print_series
 
+            _echo_warnings(warnings)
             print_series(ws, ids, calendar, chosen, all_periods, fmt)
             return
         results = workspace.kpi_results(ws, ids, calendar, chosen)
+    _echo_warnings(warnings)
     if fmt != "table":
         from .series import results_text
 
@@ -217,13 +229,14 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool, 
               help="The periods table holds every period from the first one the sources hold data for.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop the query after SECONDS (default: no limit).")
+@NOW_OPTION
 @pass_project
 def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
-          all_periods: bool, timeout: float | None) -> None:
+          all_periods: bool, timeout: float | None, now: datetime | None) -> None:
     """Run a KPI query by name, a .sql file or SQL text (one SELECT, read-only) over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), timeout, all_periods)
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), timeout, all_periods, now)
 
 
 @cli.command()
@@ -231,9 +244,14 @@ def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: 
 @click.option("--cycle", "-c", help="The OKR cycle (default: the one containing the period).")
 @click.option("--report", "-r", help="Use this report's grain (default: the default report).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@NOW_OPTION
 @pass_project
-def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str) -> None:
+def okrs(project: Path, period: str | None, cycle: str | None, report: str | None, fmt: str,
+         now: datetime | None) -> None:
     """Print the OKR tree: objectives, key results, scores and status."""
+    from pipeline.kpis.lineage import sources_of
+    from pipeline.okrs.cycles import choose_cycle
+
     from . import workspace
     from .terminal import okr_json, print_okr_tree
 
@@ -242,8 +260,11 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
         if ws.config.okrs is None:
             raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
         calendar = workspace.calendar_for(ws.config, report_config.grain)
-        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
+        measured = workspace.cycle_kpis(choose_cycle(ws.config.okrs, calendar, chosen, cycle))
+        warnings = workspace.interactive_warnings(ws, calendar, chosen, sources_of(ws.config, measured), now)
         result = workspace.okr_results(ws, calendar, chosen, cycle)
+    _echo_warnings(warnings)
     assert result is not None
     if fmt == "json":
         click.echo(okr_json(result, ws.config, chosen))
@@ -252,19 +273,26 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
 
 
 @cli.command()
+@click.argument("report_name", metavar="[REPORT]", required=False)
 @click.option("--period", "-p", help="2026-10, 2026-Q3, last (default) or current.")
-@click.option("--report", "-r", help="Use this report's grain (default: the default report).")
+@click.option("--report", "-r", help="The report whose gate to run (same as REPORT; default: the default report).")
+@click.option("--all", "all_sources", is_flag=True, help="Check every source, not only those the report's KPIs read.")
+@NOW_OPTION
 @pass_project
-def check(project: Path, period: str | None, report: str | None) -> None:
-    """Run the data-quality gate alone: ingest and every source check."""
+def check(project: Path, report_name: str | None, period: str | None, report: str | None, all_sources: bool,
+          now: datetime | None) -> None:
+    """Run REPORT's data-quality gate alone: ingest and the checks of the sources its KPIs read."""
     from . import workspace
     from .terminal import print_checks
 
+    if report_name and report and report_name != report:
+        raise UsageError(f"two reports given: '{report_name}' and --report '{report}'", "give one of them")
     with workspace.open_workspace(project, progress_printer()) as ws:
-        _name, report_config = ws.config.report(report)
+        _name, report_config = ws.config.report(report_name or report)
         calendar = workspace.calendar_for(ws.config, report_config.grain)
-        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-        results = workspace.quality_gate(ws, calendar, chosen)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period, now)
+        scope = None if all_sources else workspace.report_scope(ws.config, report_config, calendar, chosen).sources
+        results = workspace.quality_gate(ws, calendar, chosen, now, scope)
     print_checks(results, chosen, ws.config.project.locale)
 
 

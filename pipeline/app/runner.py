@@ -25,7 +25,6 @@ from pipeline.kpis.anomalies import kpi_anomalies
 from pipeline.kpis.comparisons import KpiResult, compare
 from pipeline.kpis.restatements import restatements
 from pipeline.kpis.segments import segment_results
-from pipeline.okrs.cycles import choose_cycle
 from pipeline.outputs.archive import previous_manifest
 from pipeline.outputs.index import write_index
 from pipeline.outputs.manifest import MANIFEST, RunRecord, SegmentOutputs, build_manifest
@@ -41,10 +40,14 @@ from .workspace import (
     Progress,
     _quiet,
     calendar_for,
+    coverage_of,
+    data_as_of,
     kpi_series_full,
     okr_results,
     open_workspace,
+    partial_kpis,
     quality_gate,
+    report_scope,
     report_window,
     resolve_period,
 )
@@ -83,20 +86,17 @@ def run_report(
             report = report.model_copy(update={"formats": ["html"], "burst_by": None})
         calendar = calendar_for(config, report.grain)
         period = resolve_period(config, report.grain, period_text, now)
+        scope = report_scope(config, report, calendar, period)  # the report's KPIs (and KRs') and their sources
+        cycle = scope.cycle
         started = time.perf_counter()
         progress("checking data quality")
-        checks = quality_gate(ws, calendar, period, now)
+        checks = quality_gate(ws, calendar, period, now, scope.sources)
         timings.measure("checks", started)
 
         started = time.perf_counter()
         progress(f"computing {len(report.kpis)} KPIs for {period.label}")
-        cycle = choose_cycle(config.okrs, calendar, period) if config.okrs and report.okrs else None
-        kr_kpis = [] if cycle is None else sorted(
-            {kr.kpi for o in cycle.config.objectives.values() for kr in o.key_results.values() if kr.kpi}
-        )
-        ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
         window = report_window(calendar, period, cycle.before if cycle else None)
-        full = kpi_series_full(ws, ids, window, period)
+        full = kpi_series_full(ws, list(scope.kpis), window, period)
         series = {k: s.values for k, s in full.items()}
         results = [compare(k, config.kpis[k], series[k], calendar, period, samples=full[k].samples)
                    for k in report.kpis]
@@ -105,7 +105,8 @@ def run_report(
         started = time.perf_counter()
         okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
         timings.measure("okrs", started)
-        as_of = ws.data_as_of
+        as_of = data_as_of(ws, scope.sources)
+        coverage = coverage_of(ws, scope.sources, period, now)
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
@@ -119,6 +120,8 @@ def run_report(
         restatements=restated,
         restated_since=previous.built_at if previous else "",
         window=tuple(window),
+        coverage=coverage,
+        partial_kpis=partial_kpis(ws, report.kpis, coverage),
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
     if preview:
@@ -144,7 +147,7 @@ def run_report(
                 job.results, frozenset(r.kpi_id for r in job.results if r.company_wide), tuple(seg_files),
                 build_summary(config, name, report, period, job.results, job.inputs))
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages,
-                       build_summary(config, name, report, period, results, inputs), segments)
+                       build_summary(config, name, report, period, results, inputs), segments, coverage)
     manifest = build_manifest(config.root, record, files)
     files.append(OutputFile(MANIFEST, manifest.to_bytes()))
     staging = config.workdir / "staging"

@@ -67,7 +67,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
-        _report, failed = sources.ingest_each(con, loadable)
+        ingested, failed = sources.ingest_each(con, loadable)
     finally:
         con.close()
     problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
@@ -91,7 +91,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
                 problems.append(skipped)
                 continue
             try:
-                series = kpis.run_kpi(query_con, config, kpi_id, window, last)
+                series = kpis.run_kpi(query_con, config, kpi_id, window, last, ranges=ingested.coverage)
                 history[kpi_id] = [series.values[p.start] for p in window]
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))

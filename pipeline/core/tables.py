@@ -11,7 +11,7 @@ fixed text, no value is pasted into SQL.
 | `_pulse_files` | each loaded export: size, mtime, sha256, rows, skipped lines, repeated keys | ingest |
 | `_pulse_contracts` | each source's column contract and reader options as loaded; a rebuild in progress | ingest |
 | `_pulse_rejects` | quarantined values and rows (`on_bad_rows: quarantine`) | ingest |
-| `_pulse_latest` | the latest date of the sources, keyed by the files it was computed from | ingest |
+| `_pulse_coverage` | each source's first and last event date, keyed by the files, contract and zone | ingest |
 | `_pulse_kpi_cache` | KPI query results keyed by query, parameters, window and data | KPIs |
 | `_pulse_check_cache` | data-quality check results keyed by checks, period and data | checks |
 | `_pulse_deliveries` | per report, period, segment and recipient: the delivery's state | delivery |
@@ -40,8 +40,9 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "CREATE TABLE IF NOT EXISTS _pulse_rejects (source VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
         "value VARCHAR, reason VARCHAR)",
     ),
-    "_pulse_latest": (
-        "CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)",
+    "_pulse_coverage": (
+        "CREATE TABLE IF NOT EXISTS _pulse_coverage (key VARCHAR PRIMARY KEY, source VARCHAR, first_event DATE, "
+        "last_event DATE)",
     ),
     "_pulse_kpi_cache": (
         "CREATE TABLE IF NOT EXISTS _pulse_kpi_cache (key VARCHAR PRIMARY KEY, kpi VARCHAR, result VARCHAR, "
@@ -68,7 +69,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-INGEST = ("_pulse_files", "_pulse_contracts", "_pulse_rejects")
+INGEST = ("_pulse_files", "_pulse_contracts", "_pulse_rejects", "_pulse_coverage")
 CACHE = ("_pulse_kpi_cache", "_pulse_check_cache")
 LEDGER = ("_pulse_deliveries", "_pulse_delivery_attempts", "_pulse_runs")
 

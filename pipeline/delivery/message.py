@@ -72,8 +72,9 @@ def html_body(templates_dir: Path, summary: EmailSummary, pdf_name: str) -> str:
 def text_body(summary: EmailSummary, pdf_name: str) -> str:
     """The plain-text alternative: the same summary, for clients without HTML."""
     heading = summary.title + (f" — {summary.segment}" if summary.segment else "")
-    lines = [summary.company, heading, f"{summary.period_name} ({summary.period_range})",
-             f"Data as of {summary.data_as_of}", ""]
+    partial = f" — {summary.partial}" if summary.partial else ""
+    lines = [summary.company, heading, f"{summary.period_name} ({summary.period_range}){partial}",
+             f"Data as of {summary.data_as_of}", *summary.coverage_notes, ""]
     if summary.okr_counts:
         lines.append(f"Objectives and key results ({summary.okr_cycle})")
         lines += [f"  {c.label}: {c.objectives} objective(s), {c.key_results} key result(s)" for c in summary.okr_counts]
@@ -85,6 +86,7 @@ def text_body(summary: EmailSummary, pdf_name: str) -> str:
     lines.append("Key figures")
     for kpi in summary.kpis:
         scope = f" ({kpi.scope_note})" if kpi.scope_note else ""
+        scope += f" ({summary.partial})" if kpi.partial else ""
         sample = f" [{kpi.sample_note}]" if kpi.sample_note else ""
         lines.append(f"  {kpi.title}{scope}: {kpi.value}{sample} ({kpi.change} vs previous; target {kpi.target}; "
                      f"{kpi.health_label})")

@@ -2,8 +2,9 @@
 
 Input files and their hashes, the config hash, every KPI value (company-wide
 and per segment), every OKR score, check results, restated figures, output
-hashes, timings, versions, and the executive summary each report file's email
-carries. No secrets: only config hashes, never config values.
+hashes, timings, versions, the executive summary each report file's email
+carries, and how far each source the report reads covers the period (its
+first and last event, and whether the period is covered, partial or to date). No secrets: only config hashes, never config values.
 
 The run builds it (`build_manifest`), `publish` writes it beside the outputs
 (`Manifest.to_bytes`), and later readers (`pulse send`, restatements of a
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pipeline.checks.coverage import PeriodCoverage
 from pipeline.checks.source_checks import CheckResult
 from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
@@ -112,6 +114,16 @@ class RestatedRecord(_Record):
     new: float | None
 
 
+class CoverageRecord(_Record):
+    """A source the report reads: its event-time column, first and last event, and how it covers the period."""
+
+    source: str
+    event_time: str
+    first_event: date | None
+    last_event: date | None
+    status: str  # covered | partial | to_date | outside
+
+
 class SummaryRecord(_Record):
     company: EmailSummary
     segments: dict[str, EmailSummary]
@@ -139,6 +151,12 @@ class Manifest(_Record):
     timings_seconds: dict[str, float]
     versions: dict[str, str]
     summary: SummaryRecord
+    coverage: list[CoverageRecord] = []  # the sources the report reads (those with an event time)
+
+    @property
+    def partial(self) -> bool:
+        """Does a source the report reads cover only part of the period?"""
+        return any(c.status in ("partial", "to_date") for c in self.coverage)
 
     def to_bytes(self) -> bytes:
         """The manifest as written to disk: indented JSON, keys sorted, one trailing newline."""
@@ -194,6 +212,7 @@ class RunRecord:
     timings: dict[str, float]
     summary: EmailSummary
     segments: dict[str, SegmentOutputs]
+    coverage: Sequence[PeriodCoverage] = ()
 
 
 def config_hash(root: Path) -> str:
@@ -267,6 +286,8 @@ def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -
         versions=versions(),
         summary=SummaryRecord(company=record.summary,
                               segments={name: s.summary for name, s in record.segments.items()}),
+        coverage=[CoverageRecord(source=c.source, event_time=c.column or "", first_event=c.first, last_event=c.last,
+                                 status=c.status) for c in record.coverage],
     )
 
 
