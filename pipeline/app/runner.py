@@ -20,15 +20,17 @@ from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period, now_utc
 from pipeline.core.timings import Timings
 from pipeline.delivery import plan as delivery_plan
-from pipeline.delivery.send import DeliveryReport, deliver
+from pipeline.delivery.decide import Options, UncertainChoice
+from pipeline.delivery.outcome import DeliveryReport
+from pipeline.delivery.send import abandon, deliver
 from pipeline.kpis.anomalies import kpi_anomalies
 from pipeline.kpis.comparisons import KpiResult, compare
-from pipeline.kpis.restatements import restatements
+from pipeline.kpis.restatements import Restatement, restatements
 from pipeline.kpis.segments import segment_results
 from pipeline.okrs.cycles import choose_cycle
-from pipeline.outputs.archive import previous_manifest
+from pipeline.outputs.archive import SENT, previous_manifest
 from pipeline.outputs.index import write_index
-from pipeline.outputs.manifest import MANIFEST, RunRecord, SegmentOutputs, build_manifest
+from pipeline.outputs.manifest import MANIFEST, Manifest, RunRecord, SegmentOutputs, build_manifest
 from pipeline.outputs.names import slug
 from pipeline.outputs.publish import clean_staging, publish
 from pipeline.report.context import ReportInputs
@@ -104,7 +106,7 @@ def run_report(
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
-    restated = restatements(previous.values_of() if previous else {}, results)
+    restated = _restated(previous, results)
     inputs = ReportInputs(
         data_as_of=as_of,
         okr=okr,
@@ -112,23 +114,24 @@ def run_report(
         theme=theme_assets(config),
         sql={k: config.query_path(k).read_text(encoding="utf-8") for k in report.kpis},
         restatements=restated,
-        restated_since=previous.built_at if previous else "",
+        restated_since=min((r.reported_at for r in restated), default=""),
     )
     files = render_files(config, name, report, period, results, inputs, timings, progress)
     segments: dict[str, SegmentOutputs] = {}
     if report.burst_by:
         jobs = []
         for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
-            reported = previous.values_of(segment) if previous else {}
+            seg_restated = _restated(previous, seg_results, segment)
             seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
-                                 restatements=restatements(reported, seg_results))
+                                 restatements=seg_restated,
+                                 restated_since=min((r.reported_at for r in seg_restated), default=""))
             jobs.append(SegmentJob(segment, f"{name}-{slug(segment)}", seg_results, seg_inputs))
         # segments render in worker processes (render_workers, see report.segments)
         for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
             segments[job.segment] = SegmentOutputs(
                 job.results, job.inputs.company_wide_only, tuple(seg_files),
-                build_summary(config, name, report, period, job.results, job.inputs))
+                build_summary(config, name, report, period, job.results, job.inputs), job.inputs.restatements)
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages,
                        build_summary(config, name, report, period, results, inputs), segments)
     manifest = build_manifest(config.root, record, files)
@@ -136,10 +139,17 @@ def run_report(
     staging = config.workdir / "staging"
     clean_staging(staging)
     progress(f"writing {folder}")
-    written = publish(files, folder, staging)
+    written = publish(files, folder, staging, keep=(SENT,))
     write_index(config, staging)
     clean_staging(staging)
     return RunResult(name, period, folder, tuple(written), tuple(results))
+
+
+def _restated(previous: Manifest | None, results: list[KpiResult], segment: str | None = None) -> list[Restatement]:
+    """Figures that differ from what an earlier build of this period first reported (kept on record)."""
+    if previous is None:
+        return []
+    return restatements(previous.values_of(segment), results, previous.restated_of(segment), previous.built_at)
 
 
 def prepare_delivery(config: ProjectConfig, report_name: str | None, outbox: bool = False) -> tuple[DeliveryFile, str | None]:
@@ -162,7 +172,10 @@ def send_report(
     now: datetime | None = None,
     dry_run: bool = False,
     resend: bool = False,
+    send_correction: bool = False,
+    uncertain: UncertainChoice | None = None,
     built: RunResult | None = None,
+    run_id: str = "",
     progress: Progress = _quiet,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
@@ -170,7 +183,8 @@ def send_report(
 
     `built` is the result of `run_report` in this process; without it (`pulse
     send`) the exports are ingested first and outputs built from other data
-    than the current exports are refused.
+    than the current exports are refused. `resend`, `send_correction` and
+    `uncertain` are the operator's answers (see `pipeline.delivery.decide`).
     """
     config = load_project(root)
     name, report = config.report(built.report_name if built is not None else report_name)
@@ -187,6 +201,28 @@ def send_report(
     if ingest is not None:
         delivery_plan.check_fresh(archived, ingest)
     messages, problems = delivery_plan.plan_messages(archived, report, delivery)
+    options = Options(resend=resend, send_correction=send_correction, uncertain=uncertain,
+                      corrections=delivery.corrections)
     result = deliver(archived, messages, config, delivery, password=password, now=now,
-                     outbox=dry_run or delivery.outbox, resend=resend, progress=progress, sleep=sleep)
+                     outbox=dry_run or delivery.outbox, options=options, run_id=run_id, progress=progress, sleep=sleep)
     return replace(result, problems=tuple(problems))
+
+
+def abandon_report(root: Path, report_name: str, period_text: str | None, *, now: datetime | None = None,
+                   run_id: str = "") -> tuple[Period, DeliveryReport | None]:
+    """Give up on what is owed of a report and period: every recipient not yet (certainly) reached.
+
+    Without a built report (its build failed) there is nothing to mark per
+    recipient; the period itself is settled by the caller (`_pulse_runs`).
+    """
+    config = load_project(root)
+    name, report = config.report(report_name)
+    period = resolve_period(config, report.grain, period_text, now)
+    folder = config.output_dir / name / period.label
+    if report.email is None or not (folder / MANIFEST).is_file():
+        return period, None
+    delivery = load_delivery(config)
+    assert delivery is not None
+    archived = delivery_plan.read_built(folder, name, period.label)
+    messages, _problems = delivery_plan.plan_messages(archived, report, delivery)
+    return period, abandon(archived, messages, config, now=now, run_id=run_id)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import ProjectConfig, collect_problems
-from pipeline.config.delivery import collect_delivery_problems
+from pipeline.config.delivery import DeliveryFile, collect_delivery_problems
 from pipeline.config.okrs import cycle_dates
 from pipeline.config.yaml_doc import load_yaml
 from pipeline.core import database
@@ -43,7 +43,9 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     problems = [Problem("error", p.message, p.hint or "") for p in config_problems]
     if config is None:
         return problems
-    problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
+    delivery, delivery_problems = collect_delivery_problems(config)
+    problems += [Problem("error", p.message, p.hint or "") for p in delivery_problems]
+    problems += _plaintext_auth(delivery)
     try:
         con = database.connect_project(config)
     except PulseError as exc:
@@ -68,6 +70,19 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     finally:
         con.close()
     return problems
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _plaintext_auth(delivery: DeliveryFile | None) -> list[Problem]:
+    """smtp.allow_plaintext_auth for a server that is not on this machine: the password crosses the network."""
+    smtp = delivery.smtp if delivery is not None else None
+    if smtp is None or not smtp.plaintext_auth or smtp.host in LOOPBACK or smtp.host.startswith("127."):
+        return []
+    return [Problem("warning", f"config/delivery.yaml: smtp.allow_plaintext_auth: the password for {smtp.username} "
+                               f"goes to {smtp.host} over an unencrypted connection",
+                    "allow it only for a relay on this machine; use security: starttls or ssl for a remote server")]
 
 
 def _okr_problems(config: ProjectConfig, calendar: Calendar, window, history) -> list[Problem]:

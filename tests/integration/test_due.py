@@ -172,7 +172,7 @@ def test_a_second_due_while_the_first_holds_the_lock_stops_at_once(project):
     workdir = project / ".pulse"
     with project_lock(workdir, "due"):
         result = pulse(["due", "--now", "2026-11-02T07:00:00+00:00"], cwd=project)
-        assert result.returncode == 1
+        assert result.returncode == 8  # busy
         assert "another pulse command is running on this project" in result.stderr
         assert f"pid {os.getpid()}: pulse due" in result.stderr
         with pytest.raises(ProjectBusy):

@@ -159,13 +159,16 @@ def test_a_4xx_reply_is_retried_then_sent(project):
     assert {r[1]: r[3] for r in ledger_rows(project)}[first] == 2
 
 
-def test_a_dropped_connection_is_retried_then_sent(project):
-    handler = Handler(data_replies=["drop"])
+def test_a_connection_dropped_before_the_data_is_retried_then_sent(project):
+    handler = Handler(rcpt_replies={MANAGEMENT[0]: "drop"})
     with smtp_server(handler) as server:
         write_delivery(project, server.port)
+        first = send(project)
+        assert [o.status for o in first.outcomes] == ["failed"] + ["skipped"] * 3  # dropped at RCPT, every attempt
+        handler.rcpt_replies.clear()
         send(project).raise_for_failures()
     assert sorted(handler.recipients()) == sorted(MANAGEMENT)
-    assert attempts_of(project, MANAGEMENT[0]) == ["failed", "sent"]
+    assert attempts_of(project, MANAGEMENT[0]) == ["failed", "failed", "failed", "sent"]
 
 
 def test_a_5xx_refusal_is_not_retried_and_fails_the_command(project):
@@ -175,7 +178,7 @@ def test_a_5xx_refusal_is_not_retried_and_fails_the_command(project):
         report = send(project)
         with pytest.raises(RunFailed) as failed:
             report.raise_for_failures()
-        assert failed.value.exit_code == 1
+        assert failed.value.exit_code == 4  # a delivery failed
         assert "cfo@nordlys.example" in failed.value.report() and "550 5.1.1 no such user" in failed.value.report()
         assert sorted(handler.recipients()) == sorted(set(MANAGEMENT) - {"cfo@nordlys.example"})
         assert attempts_of(project, "cfo@nordlys.example") == ["rejected"]
@@ -207,11 +210,11 @@ def test_a_crash_between_two_recipients_never_sends_twice(project, monkeypatch):
     class Crash(Exception):
         pass
 
-    def crashing(self, data, sender, recipient):
+    def crashing(self, data, sender, recipient, on_data):
         calls.append(recipient)
         if len(calls) == 2:
             raise Crash("killed between two recipients")
-        return original(self, data, sender, recipient)
+        return original(self, data, sender, recipient, on_data)
 
     with smtp_server() as server:
         write_delivery(project, server.port)
@@ -345,8 +348,8 @@ def test_nothing_is_sent_when_the_quality_gate_fails(tmp_path, demo_exports):
     with smtp_server() as server:
         write_delivery(project, server.port)
         result = pulse(["run", "--period", PERIOD, "--email", "--now", NOW.isoformat()], cwd=project)
-    assert result.returncode == 1, result.stderr
-    assert "data-quality gate failed" in result.stderr
+    assert result.returncode == 3, result.stderr  # the data-quality gate failed
+    assert "data-quality gate failed" in result.stderr and "sales: freshness:" in result.stderr
     assert server.handler.received == []
 
 
