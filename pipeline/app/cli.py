@@ -327,12 +327,13 @@ def check(project: Path, period: str | None, report: str | None) -> None:
 
 
 @cli.command()
+@NOW_OPTION
 @click.pass_obj
-def validate(project: Path) -> None:
+def validate(project: Path, now: datetime | None) -> None:
     """Check config, exports, SQL and the SMART lint; list every problem at once."""
     from .validate import validate_project
 
-    problems = validate_project(project)
+    problems = validate_project(project, now)
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
         click.echo(problem.line(), err=True)
