@@ -205,9 +205,8 @@ def due(project: Path, list_only: bool, dry_run: bool, quiet: bool, fmt: str, no
             with workspace.locked(project, "due", now):
                 outcome = due_runs.run_due(project, now, progress_printer(quiet))
         out.data.update(outcome.to_json())
-        for occurrence in outcome.planned:
-            out.line(f"would build: {occurrence.report} {occurrence.period.label} "
-                     f"(scheduled {occurrence.at.strftime('%Y-%m-%d %H:%M %Z')})")
+        for planned in outcome.planned:
+            out.line(planned.line())
         for run_ in outcome.runs:
             out.line(run_.line())
             if run_.delivery is not None:

@@ -96,11 +96,24 @@ class OwedItem:
 
 
 @dataclass(frozen=True)
+class Planned:
+    """--dry-run: a run `pulse due` would make now, and the recipient lists it would email."""
+
+    occurrence: Occurrence
+    lists: tuple[str, ...]  # empty: built, not emailed
+
+    def line(self) -> str:
+        o = self.occurrence
+        mail = f" and email it (lists {', '.join(self.lists)})" if self.lists else ""
+        return f"would build: {o.report} {o.period.label} (scheduled {_when(o.at)}){mail}"
+
+
+@dataclass(frozen=True)
 class DueOutcome:
     runs: tuple[DueRun, ...]
     notes: tuple[str, ...]
     owed: tuple[OwedItem, ...] = ()
-    planned: tuple[Occurrence, ...] = ()  # --dry-run: what would be built
+    planned: tuple[Planned, ...] = ()  # --dry-run: what would be built
 
     @property
     def overdue(self) -> list[OwedItem]:
@@ -143,8 +156,9 @@ class DueOutcome:
     def to_json(self) -> dict:
         return {"runs": [r.to_json() for r in self.runs], "owed": [o.to_json() for o in self.owed],
                 "notes": list(self.notes), "exit_code": self.exit_code,
-                "would_build": [{"report": o.report, "period": o.period.label, "scheduled_for": o.at.isoformat()}
-                                for o in self.planned]}
+                "would_build": [{"report": p.occurrence.report, "period": p.occurrence.period.label,
+                                 "scheduled_for": p.occurrence.at.isoformat(), "email_lists": list(p.lists)}
+                                for p in self.planned]}
 
 
 @dataclass(frozen=True)
@@ -179,7 +193,7 @@ def run_due(root: Path, now: datetime | None = None, progress: Callable[[str], N
     notes = tuple(f"{p.report}: runs missed before the catch-up window (schedule.catch_up) were not made up"
                   for p in plans if p.not_made_up)
     if dry_run:
-        planned = tuple(o for plan in plans for o in plan.runs)
+        planned = tuple(Planned(o, _lists(config, o.report)) for plan in plans for o in plan.runs)
         return DueOutcome((), notes, owed_items(config, moment), planned)
     done = []
     for plan in plans:
@@ -189,6 +203,14 @@ def run_due(root: Path, now: datetime | None = None, progress: Callable[[str], N
     if not done:
         progress("nothing due")
     return DueOutcome(tuple(done), notes, owed_items(load_project(root), moment))
+
+
+def _lists(config: ProjectConfig, name: str) -> tuple[str, ...]:
+    """The recipient lists a scheduled run of `name` emails (none when it only builds)."""
+    report = config.reports[name]
+    if report.email is None or report.schedule is None or not report.schedule.email:
+        return ()
+    return tuple(dict.fromkeys([*report.email.send_to, *(x for lists in report.email.segments.values() for x in lists)]))
 
 
 def _run_one(root: Path, occurrence: Occurrence, now: datetime | None, progress, sleep) -> DueRun:

@@ -33,7 +33,7 @@ def read_log(project: Path, view: str, where: LogFilter) -> list:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else "—"
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z") if moment is not None else "—"
 
 
 def _short(message_id: str | None) -> str:

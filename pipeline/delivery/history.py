@@ -103,7 +103,7 @@ def runs(con: duckdb.DuckDBPyConnection, f: LogFilter) -> list[RunLine]:
         "SELECT coalesce(run_id, ''), trigger, report, period, scheduled_for, started_at, finished_at, status, "
         "exit_code, coalesce(error, ''), coalesce(details, '') FROM _pulse_runs "
         f"WHERE {_COMMON} AND ($status IS NULL OR status = $status) AND ($since IS NULL OR started_at >= $since) "
-        "AND ($run IS NULL OR run_id = $run) ORDER BY started_at DESC, finished_at DESC LIMIT $n",
+        "AND ($run IS NULL OR run_id = $run) ORDER BY started_at DESC, rowid DESC LIMIT $n",
         _params(f, with_recipient=False, with_run=True),
     ).fetchall()
     return [RunLine(*row[:10], tuple(d for d in row[10].split("\n") if d)) for row in rows]
@@ -129,7 +129,7 @@ def attempts(con: duckdb.DuckDBPyConnection, f: LogFilter) -> list[AttemptLine]:
         "coalesce(error, '') FROM _pulse_delivery_attempts "
         f"WHERE {_COMMON} AND ($status IS NULL OR outcome = $status) AND ($recipient IS NULL OR recipient = $recipient) "
         "AND ($since IS NULL OR attempted_at >= $since) AND ($run IS NULL OR run_id = $run) "
-        "ORDER BY attempted_at DESC, attempt DESC LIMIT $n",
+        "ORDER BY attempted_at DESC, rowid DESC LIMIT $n",
         _params(f, with_run=True),
     ).fetchall()
     return [AttemptLine(*row) for row in rows]

@@ -295,7 +295,8 @@ def test_a_failed_build_can_be_abandoned(scheduled, monkeypatch, capsys):
     assert "sales: freshness: order_ts reaches 2026-09-30 (needs 2026-10-31)" in out
     code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-02T09:00:00+00:00"], scheduled, monkeypatch,
                                capsys)
-    assert code == 0 and "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET)" in out
+    assert code == 0 and "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET) and email it (lists " \
+                         "management)" in out
     code, out, err = run_pulse(["send", "monthly", "--period", "2026-10", "--abandon", *now], scheduled, monkeypatch,
                                capsys)
     assert code == 0 and "abandoned: monthly 2026-10: 'pulse due' no longer owes it" in out, err
@@ -310,7 +311,7 @@ def test_due_dry_run_builds_and_sends_nothing(scheduled, monkeypatch, capsys):
     code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-02T07:00:00+00:00"], scheduled, monkeypatch,
                                capsys)
     assert (code, err) == (0, "")
-    assert out == "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET)\n"
+    assert out == "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET) and email it (lists management)\n"
     assert not (scheduled / "reports").exists()
     con = ledger.open_ledger(scheduled / ".pulse", "Europe/Copenhagen")
     try:
