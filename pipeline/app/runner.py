@@ -157,7 +157,8 @@ def prepare_delivery(config: ProjectConfig, report_name: str | None, outbox: boo
     name, report = config.report(report_name)
     if report.email is None:
         raise ConfigError(f"config/reports.yaml: reports.{name} has no email: block",
-                          "add email: with send_to: [a recipient list of config/delivery.yaml]; see README 'Email delivery'")
+                          "add email: with send_to: [a recipient list of config/delivery.yaml]; "
+                          "see docs/email-and-scheduling.md 'The email block of a report'")
     delivery = load_delivery(config)
     assert delivery is not None
     password = None if (outbox or delivery.outbox) else smtp_password(delivery)

@@ -139,7 +139,7 @@ def _when(moment) -> str:
 def print_schedules(statuses: list[ScheduleStatus]) -> None:
     """Each scheduled report: cron, what is owed now, next due time, last success."""
     if not statuses:
-        Console().print("no report has a schedule: (see README 'Scheduling')")
+        Console().print("no report has a schedule: (see docs/email-and-scheduling.md 'Scheduling')")
         return
     table = Table(title="Scheduled reports", title_justify="left")
     for heading in ("Report", "Schedule", "Owed now", "Emails owed", "Next due", "Last successful run"):

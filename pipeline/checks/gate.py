@@ -21,7 +21,8 @@ def quality_gate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar
     if failed:
         raise CheckFailed(
             f"data-quality gate failed for {period.label}: {len(failed)} check(s) failed; nothing was rendered or sent",
-            "fix the exports or adjust the checks in config/sources.yaml; 'pulse check' runs the gate alone",
+            "fix the exports or adjust the checks in config/sources.yaml (see docs/configuration.md 'Data-quality gate'); "
+            "'pulse check' runs the gate alone",
             details=[f"{c.scope}: {c.name}: {c.message}" for c in failed],
         )
     return results

@@ -153,7 +153,7 @@ def collect_delivery_problems(config: ProjectConfig) -> tuple[DeliveryFile | Non
         first = emailing[0]
         return None, [ConfigError(
             f"{reports_doc.where(f'reports.{first}.email')}: reports.{first}.email: {display_path(path)} not found",
-            "create it with smtp:, from: and recipient_lists: (see README 'Email delivery')",
+            "create it with smtp:, from: and recipient_lists: (see docs/email-and-scheduling.md 'delivery.yaml')",
         )]
     try:
         doc = load_yaml(path)

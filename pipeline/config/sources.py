@@ -69,7 +69,7 @@ class SourceChecks(Strict):
 
 
 class ReaderOptions(Strict):
-    """How to read a source's files; unset options are detected (see `pipeline.csv_reader`)."""
+    """How to read a source's files; unset options are detected (see `pipeline.sources.csv_reader`)."""
 
     delimiter: str | None = None  # None: sniffed by DuckDB; "tab" or "\t" for tabs
     decimal: Literal[".", ",", "auto"] | None = None  # None: auto when the delimiter is sniffed, else "."

@@ -17,6 +17,30 @@ from .yaml_doc import YamlDoc
 
 FILE_MODELS: dict[str, type[BaseModel]] = {}  # config file name -> its model (for did-you-mean on keys)
 
+# Where the docs describe each config file (its errors' hints point there), and the parts of a file
+# with a section of their own: (file, the key below the user's own name) -> section.
+FILE_SECTIONS = {
+    "pulse.yaml": "docs/configuration.md 'Project settings'",
+    "sources.yaml": "docs/configuration.md 'Sources'",
+    "kpis.yaml": "docs/configuration.md 'KPIs'",
+    "reports.yaml": "docs/configuration.md 'Reports'",
+    "okrs.yaml": "docs/configuration.md 'OKRs'",
+    "delivery.yaml": "docs/email-and-scheduling.md 'delivery.yaml'",
+}
+KEY_SECTIONS = {
+    ("sources.yaml", "options"): "docs/configuration.md 'Reader options'",
+    ("sources.yaml", "columns"): "docs/configuration.md 'Column contract and primary key'",
+    ("sources.yaml", "checks"): "docs/configuration.md 'Data-quality gate'",
+    ("reports.yaml", "email"): "docs/email-and-scheduling.md 'The email block of a report'",
+    ("reports.yaml", "schedule"): "docs/email-and-scheduling.md 'Scheduling'",
+}
+
+
+def docs_section(file_name: str, loc: list[str]) -> str:
+    """The docs section (file and heading) that describes the key at `loc` of a config file."""
+    below_name = loc[2] if len(loc) > 2 else ""  # sources.<name>.options..., reports.<name>.email...
+    return KEY_SECTIONS.get((file_name, below_name)) or FILE_SECTIONS.get(file_name, "docs/configuration.md 'Configuration'")
+
 
 def did_you_mean(word: str, choices: Any) -> str:
     """A hint naming the closest choice, or listing what exists."""
@@ -44,9 +68,9 @@ def _config_error(doc: YamlDoc, error: Any) -> ConfigError:
         allowed = _allowed_keys(doc, parent)
         return ConfigError(f"{where}: unknown key '{dotted}'", did_you_mean(loc[-1], allowed))
     if error["type"] == "missing":
-        return ConfigError(f"{where}: missing key '{dotted}'", "add it; see README 'Configuration'")
+        return ConfigError(f"{where}: missing key '{dotted}'", f"add it; see {docs_section(doc.path.name, loc)}")
     message = error["msg"].removeprefix("Value error, ")
-    return ConfigError(f"{where}: {dotted}: {message}", "see README 'Configuration' for the allowed values")
+    return ConfigError(f"{where}: {dotted}: {message}", f"see {docs_section(doc.path.name, loc)} for the allowed values")
 
 
 def _allowed_keys(doc: YamlDoc, parent: list[str]) -> list[str]:

@@ -1,12 +1,21 @@
 """The delivery loop: each recipient of each planned message, exactly once, and on record.
 
-For every recipient the ledger decides (see `decide`): send, already sent,
-a correction, uncertain, abandoned. Recipients that get the same message are
-grouped, each group's message is composed once, and every recipient gets its
-own SMTP transaction. Per attempt: recorded `in_flight` before the message data
-goes out (the version sent is archived under `sent/` first), then resolved to
-sent / failed / rejected / uncertain. An uncertain attempt is never retried
-blindly, and stops the remaining recipients (the server did not answer).
+For every recipient the ledger decides (see `pipeline.delivery.decide`): send,
+already sent, a correction, uncertain, abandoned. Recipients that get the same
+message are grouped, each group's message is composed once, and every
+recipient gets its own SMTP transaction with retries (see
+`pipeline.delivery.smtp`). Per attempt: recorded `in_flight` and committed
+before the message data goes out (the version sent is archived under `sent/`
+first), then resolved to sent / failed / rejected / uncertain, so a crash never
+sends a recipient the same report twice unnoticed. An uncertain attempt is
+never retried blindly. Once the server is unusable (a fatal failure, a
+server-level transient failure that outlasted the retries, or no reply after
+the data) the remaining recipients are not tried: they stay owed (`skipped`).
+
+Outbox mode (`--dry-run`, or `outbox: true` in config/delivery.yaml) writes
+each message that would go out as `outbox/<segment-or-company>__<list>.eml`
+(`...__correction.eml` for a correction) in the report's period folder
+instead, and records nothing in the ledger.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pure: no I/O, no clock. Takes a filled series and the calendar, returns a
 frozen `KpiResult` per KPI.
 
-Rules (hand-checked in tests/test_comparisons.py):
+Rules (hand-checked in tests/unit/kpis and tests/unit/report/test_formatting.py):
 - change_abs = value - previous; change_rel = change_abs / |previous|, None
   when previous is 0 or missing. Same for the year-on-year pair.
 - target: a number, or a per-period value keyed by period label; gap =

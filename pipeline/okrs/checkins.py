@@ -63,7 +63,7 @@ def load_checkins(path: Path, known_krs: set[str]) -> list[CheckIn]:
         doc = load_yaml(path)
         data = doc.data.get("checkins") if isinstance(doc.data, dict) else None
         if not isinstance(data, list):
-            raise ConfigError(f"{display_path(path)}: expected a list under 'checkins:'", "see README 'Check-ins'")
+            raise ConfigError(f"{display_path(path)}: expected a list under 'checkins:'", "see docs/configuration.md 'Check-ins'")
         rows = [(doc.line_of(f"checkins.{i}") or 0, row) for i, row in enumerate(data)]
     entries: list[CheckIn] = []
     for line, row in rows:

@@ -100,7 +100,7 @@ def render_template(templates_dir: Path, template_name: str, context: object, **
     except jinja2.UndefinedError as exc:
         raise RenderError(
             f"{display_path(templates_dir / template_name)}: {exc.message}",
-            "the template uses a name the report context does not provide; see README 'Templates'",
+            "the template uses a name the report context does not provide; see docs/configuration.md 'Templates'",
         ) from None
 
 

@@ -1,10 +1,10 @@
 """Ingest: load each source's export files into the project's DuckDB file.
 
 For every source, files matching its globs (kept inside the project, see
-`source_paths`) are read (see `readers` and `csv_reader`), their columns
+`paths`) are read (see `formats` and `csv_reader`), their columns
 matched to the source's column contract (case-insensitively), cast to the
 contract's types (see `casting`) and appended to a raw table `_raw_<source>`
-together with the file they came from (see `loading`). The source's own name
+together with the file they came from (see `staged_load` and `direct_load`). The source's own name
 is a view showing one row per primary key: the one from the newest file (files
 sort by path, so name monthly exports `sales_2026-10.csv` and the later month
 wins; see `dedupe`). A new file sorting after the loaded ones is added
@@ -12,7 +12,7 @@ incrementally; other changes recompute which row wins for every key.
 
 A value that does not cast stops the load with its file, line and column
 (`on_bad_rows: fail`, the default), or with `on_bad_rows: quarantine` its row
-is kept out and listed in `_pulse_rejects` (see `rejects`); rows are never
+is kept out and listed in `_pulse_rejects` (see `quarantine`); rows are never
 dropped silently. Empty and header-only files load no rows; rows repeating
 the header (concatenated exports) are dropped and counted.
 
@@ -61,7 +61,7 @@ class FileLoad:
     status: str  # "loaded", "unchanged" or "removed"
     rows: int  # rows taken into the source's raw table
     sha256: str
-    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `rejects`
+    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `quarantine.rejects`
     skipped_headers: int = 0  # rows repeating the header, dropped
     skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
 

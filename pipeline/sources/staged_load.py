@@ -1,6 +1,6 @@
 """Load one export file into its source's raw table: stage, type-check, insert, mark.
 
-The file is staged as it is (see `readers`), its columns matched to the
+The file is staged as it is (see `formats`), its columns matched to the
 contract and cast (see `casting`). With `on_bad_rows: fail` the rows are
 inserted in one pass and the cast checked afterwards: a cast value is NULL
 exactly where the file had no value or one that does not fit, so equal counts

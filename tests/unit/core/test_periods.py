@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.errors import PulseError
 from pipeline.core.periods import Calendar, Grain, history_back, today_in
+from support.cases import load_cases
 
 MONTH = Calendar(Grain.MONTH)
 QUARTER = Calendar(Grain.QUARTER)
@@ -86,10 +87,18 @@ def test_window_holds_trend_and_last_year():
     assert len(labels) == 24  # 12-period trend + the same 12 periods a year earlier
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "2026-Q3", "26-10", "october", "", "2026-10; DROP TABLE x"])
-def test_bad_month_labels_are_refused(bad):
-    with pytest.raises(PulseError, match="not a month period"):
-        MONTH.parse(bad, date(2026, 11, 25))
+@pytest.mark.parametrize("case", load_cases("periods", "parse"))
+def test_labels_parse_to_their_bounds(case):
+    """tests/cases/periods.yaml: each label's bounds, worked out by hand."""
+    calendar = Calendar(Grain(case["grain"]), fiscal_year_start=case.get("fiscal", 1))
+    period = calendar.parse(case["text"], case["today"])
+    assert (period.label, period.start, period.end) == (case["label"], case["start"], case["end"])
+
+
+@pytest.mark.parametrize("case", load_cases("periods", "bad"))
+def test_bad_labels_are_refused(case):
+    with pytest.raises(PulseError, match=f"not a {case['grain']} period"):
+        Calendar(Grain(case["grain"])).parse(case["text"], date(2026, 11, 25))
 
 
 def test_today_in_the_reporting_time_zone():
