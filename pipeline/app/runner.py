@@ -31,7 +31,7 @@ from pipeline.okrs.cycles import choose_cycle
 from pipeline.outputs.archive import SENT, previous_manifest
 from pipeline.outputs.index import write_index
 from pipeline.outputs.manifest import MANIFEST, Manifest, RunRecord, SegmentOutputs, build_manifest
-from pipeline.outputs.names import slug
+from pipeline.outputs.names import segment_stems
 from pipeline.outputs.publish import clean_staging, publish
 from pipeline.report.context import ReportInputs
 from pipeline.report.render import render_files
@@ -120,12 +120,14 @@ def run_report(
     segments: dict[str, SegmentOutputs] = {}
     if report.burst_by:
         jobs = []
-        for segment, seg_results, wide_only in segment_results(full, report.kpis, report.burst_by, config, calendar, period):
+        bursts = list(segment_results(full, report.kpis, report.burst_by, config, calendar, period))
+        stems = segment_stems(name, [segment for segment, _results, _wide in bursts])  # unique, bounded file names
+        for segment, seg_results, wide_only in bursts:
             seg_restated = _restated(previous, seg_results, segment)
             seg_inputs = replace(inputs, segment=segment, okr=None, company_wide_only=wide_only,
                                  restatements=seg_restated,
                                  restated_since=min((r.reported_at for r in seg_restated), default=""))
-            jobs.append(SegmentJob(segment, f"{name}-{slug(segment)}", seg_results, seg_inputs))
+            jobs.append(SegmentJob(segment, stems[segment], seg_results, seg_inputs))
         # segments render in worker processes (render_workers, see report.segments)
         for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
             files.extend(seg_files)
@@ -139,9 +141,11 @@ def run_report(
     staging = config.workdir / "staging"
     clean_staging(staging)
     progress(f"writing {folder}")
-    written = publish(files, folder, staging, keep=(SENT,))
-    write_index(config, staging)
-    clean_staging(staging)
+    try:
+        written = publish(files, folder, staging, keep=(SENT,))
+        write_index(config, staging)
+    finally:
+        clean_staging(staging)  # nothing of this run is left in staging, whether it worked or not
     return RunResult(name, period, folder, tuple(written), tuple(results))
 
 

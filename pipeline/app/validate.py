@@ -1,23 +1,34 @@
 """`pulse validate`: config, exports, SQL and SMART checks, every problem at once.
 
-Runs as far as it can: config problems of every file; then, when the config
-loads, ingest and every KPI query over a window (each failure listed); then the
-SMART lint of every key result. Errors make the exit code 1; warnings alone 0.
+Runs as far as it can, and one problem never hides another: config problems
+of every file (then the valid rest of the config is used for what follows, see
+`config.project.check_project`); every source's path patterns and exports (a
+source that cannot be loaded is left out, the others load); every KPI query
+over a window (a source that could not be loaded is an empty table of its
+column contract, so the query's own errors still show); then the SMART lint
+of every key result. Errors make the exit code 1; warnings alone 0; a folder
+that is not a project is exit code 2.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.config import ProjectConfig, collect_problems
+from pydantic import ValidationError
+
+from pipeline.config import ProjectConfig, SourceConfig
 from pipeline.config.delivery import DeliveryFile, collect_delivery_problems
 from pipeline.config.okrs import cycle_dates
+from pipeline.config.project import check_project
 from pipeline.config.yaml_doc import load_yaml
 from pipeline.core import database
-from pipeline.core.errors import PulseError
+from pipeline.core.database import quote_ident
+from pipeline.core.errors import ConfigError, PulseError
+from pipeline.core.paths import display_path
 from pipeline.core.periods import Calendar, Grain, today_in
+from pipeline.core.result_cache import sources_read
 from pipeline.kpis import queries as kpis
 from pipeline.okrs.checkins import load_checkins
 from pipeline.okrs.cycles import kr_ids
@@ -39,10 +50,12 @@ class Problem:
 
 
 def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
-    config, config_problems = collect_problems(root)
+    _require_project(root)
+    config, config_problems = check_project(root)
     problems = [Problem("error", p.message, p.hint or "") for p in config_problems]
     if config is None:
-        return problems
+        return problems + [Problem("warning", "exports and queries were not checked: the config above could not "
+                                              "be read far enough", "fix the errors above and run pulse validate again")]
     delivery, delivery_problems = collect_delivery_problems(config)
     problems += [Problem("error", p.message, p.hint or "") for p in delivery_problems]
     problems += _plaintext_auth(delivery)
@@ -51,16 +64,21 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
-        try:
-            sources.ingest(con, config)
-        except PulseError as exc:
-            return problems + [Problem("error", exc.message, exc.hint or "")]
+        unchecked = _broken_sources(config)
+        loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
+        _report, failed = sources.ingest_each(con, loadable)
+        problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
+        _empty_tables(con, loadable)
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
         kpis.register_periods(con, window)
         history: dict[str, list[float | None]] = {}
         for kpi_id in config.kpis:
+            skipped = _skipped(config, kpi_id, unchecked)
+            if skipped is not None:
+                problems.append(skipped)
+                continue
             try:
                 series = kpis.run_kpi(con, config, kpi_id, window, last)
                 history[kpi_id] = [series.values[p.start] for p in window]
@@ -83,6 +101,61 @@ def _plaintext_auth(delivery: DeliveryFile | None) -> list[Problem]:
     return [Problem("warning", f"config/delivery.yaml: smtp.allow_plaintext_auth: the password for {smtp.username} "
                                f"goes to {smtp.host} over an unencrypted connection",
                     "allow it only for a relay on this machine; use security: starttls or ssl for a remote server")]
+
+
+def _require_project(root: Path) -> None:
+    """A folder that is not a project cannot be validated: exit code 2, not a list of problems."""
+    if not root.is_dir():
+        raise ConfigError(f"{display_path(root)}: no such folder", "pass the project folder with --project DIR")
+    if not (root / "config").is_dir():
+        raise ConfigError(f"{display_path(root)}: not a Pulse project (it has no config/ folder)",
+                          "run pulse validate inside a project folder or pass --project DIR")
+
+
+def _empty_tables(con, config: ProjectConfig) -> None:
+    """A source never loaded (its exports have problems) as an empty temporary table of its column
+    contract, so KPI queries reading it still show their own errors; nothing is written to the database."""
+    present = {row[0].lower() for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    for name, source in config.sources.items():
+        if name.lower() in present:
+            continue
+        columns = ", ".join(f"{quote_ident(c)} {sources.SQL_TYPES[spec.type]}" for c, spec in source.columns.items())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} ({columns})")
+
+
+def _broken_sources(config: ProjectConfig) -> set[str]:
+    """Sources of sources.yaml with config errors (listed above): left out, or salvaged with a contract that
+    is not the one written. They are not loaded (a load would rebuild the table to the wrong contract)."""
+    try:
+        declared = load_yaml(config.root / "config" / "sources.yaml").data.get("sources") or {}
+    except (ConfigError, AttributeError):
+        return set()
+    if not isinstance(declared, dict):
+        return set()
+    broken = set()
+    for name, entry in declared.items():
+        try:
+            SourceConfig.model_validate(entry)
+        except ValidationError:
+            broken.add(str(name))
+    return broken | ({str(name) for name in declared} - set(config.sources))
+
+
+def _skipped(config: ProjectConfig, kpi_id: str, broken: set[str]) -> Problem | None:
+    """A warning for a KPI query that reads a source left out for its config errors (not run)."""
+    if not broken:
+        return None
+    path = config.query_path(kpi_id)
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    read = set(sources_read(sql, [*config.sources, *broken]) or [])
+    if not read & broken:
+        return None
+    return Problem("warning", f"{display_path(path)}: not run: it reads source '{sorted(read & broken)[0]}', "
+                              f"which has config errors above", "fix them and run pulse validate again")
 
 
 def _okr_problems(config: ProjectConfig, calendar: Calendar, window, history) -> list[Problem]:

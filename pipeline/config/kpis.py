@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from .base import Strict
+from .base import Invalid, Strict
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -43,6 +43,27 @@ class KpiConfig(Strict):
     thresholds: Thresholds | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     anomaly_sigma: float | None = Field(default=3.0, gt=0)  # flag values this many std devs off their history
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_fit_direction(cls, value: Thresholds | None, info: ValidationInfo) -> Thresholds | None:
+        """good and warn read the way the direction says, else a value would show green when it is not."""
+        direction = info.data.get("direction")
+        if value is None or direction is None:
+            return value
+        good, warn = value.good, value.warn
+        if direction is Direction.NEUTRAL:
+            raise Invalid("thresholds have no effect with direction: neutral (a neutral KPI has no health)",
+                          "set direction: up or down, or remove the thresholds")
+        if direction is Direction.UP and good < warn:
+            raise Invalid(f"good ({good:g}) is below warn ({warn:g}), which reads as 'lower is better', but the "
+                          f"direction is up (the default), so every value from {good:g} up would show green",
+                          "set direction: down if lower is better, else swap good and warn")
+        if direction is Direction.DOWN and good > warn:
+            raise Invalid(f"good ({good:g}) is above warn ({warn:g}), which reads as 'higher is better', but the "
+                          f"direction is down, so every value up to {good:g} would show green",
+                          "set direction: up if higher is better, else swap good and warn")
+        return value
 
 
 class KpisFile(Strict):

@@ -30,11 +30,11 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.core.periods import Calendar, Grain
 
-from .base import Strict
+from .base import Invalid, Strict
 
 
 class KrType(str, Enum):
@@ -83,6 +83,23 @@ class CycleConfig(Strict):
     start: date | None = None
     end: date | None = None  # inclusive, as people write it
     objectives: dict[str, ObjectiveConfig] = Field(min_length=1)
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise Invalid(f"the cycle ends ({value.isoformat()}) before it starts ({start.isoformat()})",
+                          "swap start and end, or correct the year (end is the cycle's last day)")
+        return value
+
+    @model_validator(mode="after")
+    def _both_dates(self) -> "CycleConfig":
+        if (self.start is None) != (self.end is None):
+            given = "start" if self.start is not None else "end"
+            raise Invalid(f"the cycle has {given} but no {'end' if given == 'start' else 'start'}",
+                          "give both dates (end inclusive), or neither and name the cycle like 2026-Q4")
+        return self
 
 
 class StatusThresholds(Strict):

@@ -23,7 +23,7 @@ from .okrs import OkrsFile
 from .reports import ReportConfig, ReportsFile
 from .settings import ProjectFile, ProjectSettings
 from .sources import SourceConfig, SourcesFile
-from .validation import FILE_MODELS, did_you_mean, parse_doc
+from .validation import FILE_MODELS, did_you_mean, parse_doc, salvage
 from .yaml_doc import YamlDoc, load_yaml
 
 
@@ -86,6 +86,18 @@ def load_project(root: Path) -> ProjectConfig:
 
 def collect_problems(root: Path) -> tuple[ProjectConfig | None, list[ConfigError]]:
     """Every config problem of the project at once, and the config if there are none."""
+    config, problems = check_project(root)
+    return (None if problems else config), problems
+
+
+def check_project(root: Path) -> tuple[ProjectConfig | None, list[ConfigError]]:
+    """Every config problem of the project at once, and its config as far as it is valid.
+
+    With problems, the config returned is salvaged (see `validation.salvage`: what
+    has an error is left out) so `pulse validate` can go on to check the exports
+    and queries the rest of the config describes; it is None when a required
+    file cannot be read at all. Nothing but `pulse validate` uses a salvaged config.
+    """
     config_dir = root / "config"
     if not config_dir.is_dir():
         return None, [ConfigError(f"{config_dir}: no config folder here",
@@ -104,21 +116,30 @@ def collect_problems(root: Path) -> tuple[ProjectConfig | None, list[ConfigError
             problems.append(exc)
             continue
         value = parse_doc(docs[name], model, problems)
+        if value is None:
+            value = salvage(docs[name], model)
         if value is not None:
             parsed[name] = value
-    if problems or len(parsed) != len(files):
+    if any(name not in parsed for name, _model in files[:4]):
         return None, problems
     kpis = parsed["kpis.yaml"].kpis
+    declared = _declared(docs["kpis.yaml"], "kpis") | set(kpis)  # KPIs left out by salvage still exist
     okrs = parsed.get("okrs.yaml")
     if okrs is not None:
-        problems.extend(_check_okrs(okrs, docs["okrs.yaml"], kpis))
+        problems.extend(_check_okrs(okrs, docs["okrs.yaml"], declared))
     config = ProjectConfig(root=root, project=parsed["pulse.yaml"].project, sources=parsed["sources.yaml"].sources,
                            kpis=kpis, reports=parsed["reports.yaml"].reports, okrs=okrs)
-    problems.extend(_cross_check(config, docs["sources.yaml"], docs["kpis.yaml"], docs["reports.yaml"]))
-    return (None if problems else config), problems
+    problems.extend(_cross_check(config, docs, declared, _declared(docs["reports.yaml"], "reports") | set(config.reports)))
+    return config, problems
 
 
-def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: dict[str, KpiConfig]) -> Iterator[ConfigError]:
+def _declared(doc: YamlDoc, key: str) -> set[str]:
+    """The names a file declares under `key`, valid or not."""
+    entries = doc.data.get(key) if isinstance(doc.data, dict) else None
+    return {str(name) for name in entries} if isinstance(entries, dict) else set()
+
+
+def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: set[str]) -> Iterator[ConfigError]:
     """KR KPIs must exist; KR ids must be unique within a cycle."""
     for cycle_name, cycle in okrs.cycles.items():
         seen: dict[str, str] = {}
@@ -128,7 +149,7 @@ def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: dict[str, KpiConfig]) -> Ite
                 if kr.kpi is not None and kr.kpi not in kpis:
                     yield ConfigError(
                         f"{doc.where(key + '.kpi')}: {key}.kpi: unknown KPI '{kr.kpi}'",
-                        did_you_mean(kr.kpi, kpis),
+                        did_you_mean(kr.kpi, sorted(kpis)),
                     )
                 if kr_id in seen:
                     yield ConfigError(
@@ -139,7 +160,9 @@ def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: dict[str, KpiConfig]) -> Ite
                 seen[kr_id] = objective_id
 
 
-def _cross_check(config: ProjectConfig, sources_doc: YamlDoc, kpis_doc: YamlDoc, reports_doc: YamlDoc) -> Iterator[ConfigError]:
+def _cross_check(config: ProjectConfig, docs: dict[str, YamlDoc], kpi_ids: set[str],
+                 report_names: set[str]) -> Iterator[ConfigError]:
+    sources_doc, kpis_doc, reports_doc = docs["sources.yaml"], docs["kpis.yaml"], docs["reports.yaml"]
     for name, source in config.sources.items():
         if not re.match(IDENTIFIER, name):
             yield ConfigError(f"{sources_doc.where('sources.' + name)}: source name '{name}' must be a plain identifier",
@@ -166,14 +189,24 @@ def _cross_check(config: ProjectConfig, sources_doc: YamlDoc, kpis_doc: YamlDoc,
                 "create it, or set 'query:' to the path under queries/ without .sql",
             )
     for report_name, report in config.reports.items():
+        listed: dict[str, int] = {}
         for index, kpi_id in enumerate(report.kpis):
-            if kpi_id not in config.kpis:
+            key = f"reports.{report_name}.kpis"
+            if kpi_id not in kpi_ids:
                 yield ConfigError(
-                    f"{reports_doc.where(f'reports.{report_name}.kpis.{index}')}: reports.{report_name}.kpis: unknown KPI '{kpi_id}'",
-                    did_you_mean(kpi_id, config.kpis),
+                    f"{reports_doc.where(f'{key}.{index}')}: {key}: unknown KPI '{kpi_id}'",
+                    did_you_mean(kpi_id, sorted(kpi_ids)),
                 )
-    if config.project.default_report and config.project.default_report not in config.reports:
+            elif kpi_id in listed:
+                yield ConfigError(
+                    f"{reports_doc.where(f'{key}.{index}')}: {key}: KPI '{kpi_id}' is listed twice "
+                    f"(also as item {listed[kpi_id] + 1})",
+                    "list each KPI once; the report would show it twice",
+                )
+            listed.setdefault(kpi_id, index)
+    if config.project.default_report and config.project.default_report not in report_names:
         yield ConfigError(
-            f"config/pulse.yaml: project.default_report: unknown report '{config.project.default_report}'",
-            did_you_mean(config.project.default_report, config.reports),
+            f"{docs['pulse.yaml'].where('project.default_report')}: project.default_report: "
+            f"unknown report '{config.project.default_report}'",
+            did_you_mean(config.project.default_report, sorted(report_names)),
         )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import codecs
 from datetime import date
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
-from .base import Strict
+from .base import Invalid, Strict
 
 
 # -- sources -----------------------------------------------------------------
@@ -23,7 +23,12 @@ class ColumnType(str, Enum):
     BOOLEAN = "boolean"
 
 
-Severity = Literal["warn", "fail", "off"]
+def _off_word(value: Any) -> Any:
+    """`severity: off` unquoted: YAML reads it as false, and false can only mean off."""
+    return "off" if value is False else value
+
+
+Severity = Annotated[Literal["warn", "fail", "off"], BeforeValidator(_off_word)]
 
 
 class ColumnSpec(Strict):
@@ -31,6 +36,18 @@ class ColumnSpec(Strict):
     required: bool = True  # the column must be in every file
     not_null: bool | None = None  # default: true for primary-key columns
     accepted: list[str | int | float | bool] | None = None  # allowed values
+
+    @field_validator("accepted")
+    @classmethod
+    def _no_yaml_booleans(cls, value: list | None, info: ValidationInfo) -> list | None:
+        """`accepted: [yes, no]` unquoted is [true, false] to YAML: no text value would ever match."""
+        kind = info.data.get("type", ColumnType.TEXT)
+        if value and kind is not ColumnType.BOOLEAN and any(isinstance(v, bool) for v in value):
+            shown = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in value)
+            raise Invalid(f"[{shown}] holds true/false, but the column is {kind.value}: YAML reads unquoted "
+                          f"yes, no, on, off, true and false as booleans",
+                          "quote the values, e.g. accepted: ['yes', 'no']")
+        return value
 
 
 class FreshnessCheck(Strict):

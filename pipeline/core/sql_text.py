@@ -8,6 +8,7 @@ parameters are read as NULL literals, as the parser cannot take placeholders.
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
@@ -35,3 +36,21 @@ def tables_named(sql: str) -> set[str] | None:
     except (duckdb.Error, RuntimeError):
         return None
     return {_ALIAS.sub("", name) for name in named}
+
+
+def has_order_by(sql: str) -> bool:
+    """Whether the query's result has an order of its own (a top-level ORDER BY); False when DuckDB's
+    parser cannot say (then it is not a plain SELECT)."""
+    parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group(1) else m.group(), sql)
+    con = duckdb.connect(":memory:")
+    try:
+        found = con.execute("SELECT json_serialize_sql($sql)", {"sql": parseable}).fetchall()[0][0]
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    tree = json.loads(found)
+    if tree.get("error") or not tree.get("statements"):
+        return False
+    modifiers = tree["statements"][-1].get("node", {}).get("modifiers", [])
+    return any(m.get("type") == "ORDER_MODIFIER" for m in modifiers)

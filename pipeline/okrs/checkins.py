@@ -61,6 +61,8 @@ def load_checkins(path: Path, known_krs: set[str]) -> list[CheckIn]:
             rows = [(index + 2, row) for index, row in enumerate(csv.DictReader(handle))]
     else:
         doc = load_yaml(path)
+        if doc.duplicates:  # a key given twice in one entry: YAML would keep only the last
+            raise doc.duplicates[0]
         data = doc.data.get("checkins") if isinstance(doc.data, dict) else None
         if not isinstance(data, list):
             raise ConfigError(f"{display_path(path)}: expected a list under 'checkins:'", "see docs/configuration.md 'Check-ins'")

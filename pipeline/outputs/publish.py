@@ -94,11 +94,15 @@ def publish(files: list[OutputFile], folder: Path, staging_root: Path, keep: tup
     staging_root.mkdir(parents=True, exist_ok=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(dir=staging_root, prefix="publish-"))
-    for item in files:
-        write_file(staged / item.name, item.content)
-    for name in keep:
-        if (folder / name).is_dir():
-            shutil.copytree(folder / name, staged / name, copy_function=_link_or_copy)
+    try:
+        for item in files:
+            write_file(staged / item.name, item.content)
+        for name in keep:
+            if (folder / name).is_dir():
+                shutil.copytree(folder / name, staged / name, copy_function=_link_or_copy)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # a file that cannot be written leaves nothing behind
+        raise
     os.chmod(staged, 0o755)
     if folder.exists():
         if not exchange(staged, folder):

@@ -37,7 +37,7 @@ import duckdb
 from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core import tables
 from pipeline.core.database import quote_ident
-from pipeline.core.errors import InputError
+from pipeline.core.errors import InputError, PulseError
 from pipeline.core.paths import display_path
 
 from . import dedupe, direct_load, quarantine
@@ -45,11 +45,12 @@ from .casting import SQL_TYPES
 from .csv_reader import remove_stale_temp_files
 from .formats import detect_format
 from .load_steps import ExportFile
-from .paths import expand
+from .paths import match_paths
 from .quarantine import Reject, rejects
 from .staged_load import load_file
 
-__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "latest_date", "rejects"]
+__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "ingest_each", "latest_date",
+           "rejects"]
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,43 @@ class IngestReport:
 
 
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:
-    """Bring every source's table up to date with its export files."""
+    """Bring every source's table up to date with its export files; the first problem is raised."""
+    return _ingest(con, config, progress, keep_going=False)[0]
+
+
+def ingest_each(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                progress=None) -> tuple[IngestReport, dict[str, list[PulseError]]]:
+    """Every source that can be loaded, loaded; the problems of each other source (for `pulse validate`):
+    every path pattern's problem, else the first problem of its files."""
+    return _ingest(con, config, progress, keep_going=True)
+
+
+def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
+            keep_going: bool) -> tuple[IngestReport, dict[str, list[PulseError]]]:
     tables.ensure(con, *tables.INGEST)
     # one checkpoint at the end instead of one per large commit (each file commits on its own)
     con.execute("SET checkpoint_threshold = '16GB'")
     tmp_dir = config.workdir / "tmp"
     remove_stale_temp_files(tmp_dir)
-    quarantine.forget_other_sources(con, list(config.sources))
+    if not keep_going:  # pulse validate may see a config with a source left out for its errors: keep its records
+        quarantine.forget_other_sources(con, list(config.sources))
     loads: list[FileLoad] = []
     summaries: list[SourceSummary] = []
+    problems: dict[str, list[PulseError]] = {}
     for name, source in config.sources.items():
-        files = expand(config.root, name, source.paths, config.project.allow_outside_paths)
-        synced, how = _sync_source(con, config.root, tmp_dir, name, source, files, progress)
+        files, found = match_paths(config.root, name, source.paths, config.project.allow_outside_paths)
+        if found and not keep_going:
+            raise found[0]
+        if found:
+            problems[name] = list(found)
+            continue
+        try:
+            synced, how = _sync_source(con, config.root, tmp_dir, name, source, files, progress)
+        except PulseError as exc:
+            if not keep_going:
+                raise
+            problems[name] = [exc]
+            continue
         loads.extend(synced)
         summaries.append(_summarise(con, name, how))
     con.execute("RESET checkpoint_threshold")
@@ -132,7 +158,7 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None)
         # write the loaded rows into their final layout now: queries then read the same
         # storage as every later run (same scan order, so the same floating-point sums)
         con.execute("CHECKPOINT")
-    return IngestReport(files=tuple(loads), sources=tuple(summaries))
+    return IngestReport(files=tuple(loads), sources=tuple(summaries)), problems
 
 
 STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads

@@ -21,47 +21,68 @@ from pipeline.core.paths import GLOB_CHARS, OUTSIDE_HINT, display_path, inside, 
 
 
 def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
-    """The files matching a source's globs, sorted by path, each once."""
+    """The files matching a source's globs, sorted by path, each once; the first problem is raised."""
+    files, problems = match_paths(root, name, patterns, allow_outside)
+    if problems:
+        raise problems[0]
+    return files
+
+
+def match_paths(root: Path, name: str, patterns: list[str],
+                allow_outside: bool) -> tuple[list[Path], list[ConfigError | InputError]]:
+    """The files matching a source's globs, and every problem of its patterns.
+
+    Each pattern must match at least one file: a pattern that matches nothing
+    (a typo such as `*.xslx`) would silently leave its exports out of every
+    report, so it is an error naming its line in config/sources.yaml.
+    """
     root_abs = Path(os.path.normpath(os.path.abspath(root)))
     root_real = Path(os.path.realpath(root_abs))
     found: dict[Path, Path] = {}  # real file -> first lexical path
-    for pattern in patterns:
+    problems: list[ConfigError | InputError] = []
+    for index, pattern in enumerate(patterns):
+        key = f"sources.{name}.paths.{index}" if len(patterns) > 1 else f"sources.{name}.paths"
         if not allow_outside:
             problem = pattern_problem(root_abs, pattern)
             if problem:
-                raise _paths_error(root, name, problem)
+                problems.append(_paths_error(root, key, problem))
+                continue
         full = pattern if Path(pattern).is_absolute() else str(root_abs / pattern)
         matched = glob.glob(full, recursive=True)
-        for broken in (p for p in matched if os.path.islink(p) and not os.path.exists(p)):
-            raise InputError(f"{_shown(broken)}: symbolic link to {os.readlink(broken)} is broken "
-                             f"(source '{name}')", "fix or remove the link")
+        broken = [p for p in matched if os.path.islink(p) and not os.path.exists(p)]
+        problems.extend(InputError(f"{_shown(link)}: symbolic link to {os.readlink(link)} is broken "
+                                   f"(source '{name}')", "fix or remove the link") for link in broken)
         matches = sorted(Path(os.path.normpath(p)) for p in matched if os.path.isfile(p))
-        if not matches:
-            folder = Path(full).parent
-            if not GLOB_CHARS & set(str(folder)) and not folder.exists():
-                raise InputError(
-                    f"sources.{name}: export folder {display_path(folder)} does not exist",
-                    "create it and put the exports there, or fix 'paths' in config/sources.yaml",
-                )
+        if not matches and not broken:
+            problems.append(_no_match(root, key, pattern, Path(full).parent))
         for match in matches:
             real = Path(os.path.realpath(match))
             if not allow_outside:
                 if not inside(match, root_abs):
-                    raise _paths_error(root, name, f"'{pattern}' matches {match}, outside the project folder")
+                    problems.append(_paths_error(root, key, f"'{pattern}' matches {match}, outside the project folder"))
+                    break
                 if not inside(real, root_real):
                     link = _outside_link(match, root_real)
-                    raise InputError(
+                    problems.append(InputError(
                         f"{_shown(link)}: symbolic link to {os.path.realpath(link)} points outside the "
                         f"project folder (source '{name}')",
                         OUTSIDE_HINT.replace("keep the exports", "copy the file"),
-                    )
+                    ))
+                    continue
             found.setdefault(real, match)
-    if not found:
-        raise InputError(
-            f"sources.{name}: no export files match {', '.join(patterns)}",
-            "check the file names and 'paths' in config/sources.yaml",
-        )
-    return sorted(found.values())
+    return sorted(found.values()), problems
+
+
+def _no_match(root: Path, key: str, pattern: str, folder: Path) -> InputError:
+    where = _where(root, key)
+    if not GLOB_CHARS & set(str(folder)) and not folder.exists():
+        return InputError(f"{where}: {key}: export folder {display_path(folder)} does not exist",
+                          "create it and put the exports there, or fix the pattern in config/sources.yaml")
+    return InputError(
+        f"{where}: {key}: '{pattern}' matches no file",
+        "fix the pattern (a typo in the name or extension?), or remove it if those exports stopped; "
+        "every pattern of a source must match at least one file",
+    )
 
 
 def _shown(path: str | Path) -> str:
@@ -81,10 +102,13 @@ def _outside_link(path: Path, root_real: Path) -> Path:
     return path
 
 
-def _paths_error(root: Path, name: str, problem: str) -> ConfigError:
-    key = f"sources.{name}.paths"
+def _where(root: Path, key: str) -> str:
+    """`config/sources.yaml:LINE` of a key (the file alone when it cannot be read)."""
     try:
-        where = load_yaml(root / "config" / "sources.yaml").where(key)
+        return load_yaml(root / "config" / "sources.yaml").where(key)
     except ConfigError:
-        where = display_path(root / "config" / "sources.yaml")
-    return ConfigError(f"{where}: {key}: {problem}", OUTSIDE_HINT)
+        return display_path(root / "config" / "sources.yaml")
+
+
+def _paths_error(root: Path, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{_where(root, key)}: {key}: {problem}", OUTSIDE_HINT)

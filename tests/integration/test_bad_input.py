@@ -117,6 +117,56 @@ def _invalid_yaml(p: Path) -> list[str]:
     return [f"config/sources.yaml:{line}:", "invalid YAML"]
 
 
+def _kpi_defined_twice(p: Path) -> list[str]:
+    path = p / "config" / "kpis.yaml"
+    first = line_of(path, "  revenue:")
+    path.write_text(path.read_text(encoding="utf-8") + "  revenue:\n    title: Revenue (gross)\n", encoding="utf-8")
+    second = len(path.read_text(encoding="utf-8").splitlines()) - 1
+    return [f"config/kpis.yaml:{second}:", "'kpis.revenue' is given twice", f"first at line {first}",
+            "keep only this last one"]
+
+
+def _key_repeated(p: Path) -> list[str]:
+    path = p / "config" / "sources.yaml"
+    replace_in(path, "    primary_key: [order_id, line_id]",
+               "    primary_key: [order_id, line_id]\n    primary_key: [order_id]")
+    line = line_of(path, "    primary_key: [order_id]")
+    return [f"config/sources.yaml:{line}:", "'sources.sales.primary_key' is given twice", "remove one of them"]
+
+
+def _thresholds_inverted(p: Path) -> list[str]:
+    path = p / "config" / "kpis.yaml"
+    replace_in(path, "    direction: down\n    thresholds: {good: 0.03, warn: 0.045}",
+               "    thresholds: {good: 0.03, warn: 0.045}")  # direction defaults to up: 3.49 % would be green
+    line = line_of(path, "thresholds: {good: 0.03, warn: 0.045}")
+    return [f"config/kpis.yaml:{line}:", "kpis.return_rate.thresholds:", "good (0.03) is below warn (0.045)",
+            "direction is up", "set direction: down"]
+
+
+def _cycle_backwards(p: Path) -> list[str]:
+    path = p / "config" / "okrs.yaml"
+    replace_in(path, "  2026-Q4:            # a quarter label gives the dates: 2026-10-01 .. 2026-12-31\n",
+               "  2026-Q4:\n    start: 2026-12-31\n    end: 2026-10-01\n")
+    line = line_of(path, "end: 2026-10-01")
+    return [f"config/okrs.yaml:{line}:", "cycles.2026-Q4.end:", "ends (2026-10-01) before it starts (2026-12-31)"]
+
+
+def _glob_typo(p: Path) -> list[str]:
+    path = p / "config" / "sources.yaml"
+    replace_in(path, "data/sales/sales_*.xlsx", "data/sales/sales_*.xslx")  # the other pattern still matches
+    line = line_of(path, "sales_*.xslx")
+    return [f"config/sources.yaml:{line}:", "sources.sales.paths.1: 'data/sales/sales_*.xslx' matches no file"]
+
+
+def _severity_on(p: Path) -> list[str]:
+    path = p / "config" / "sources.yaml"
+    replace_in(path, "    primary_key: [ticket_id]", "    primary_key: [ticket_id]\n    checks:\n"
+                                                   "      volume: {severity: on}")
+    line = line_of(path, "severity: on")
+    return [f"config/sources.yaml:{line}:", "sources.tickets.checks.volume.severity:",
+            "YAML reads the unquoted word 'on' as true", "'warn', 'fail' or 'off'", "quote it"]
+
+
 def _nothing(p: Path) -> list[str]:
     return []
 
@@ -138,6 +188,12 @@ CASES = {
     "unknown-parameter": Case(_unknown_parameter),
     "bad-period": Case(_nothing, ("run", "--period", "2026-13"), ("period '2026-13'", "is not a month period", "2026-10")),
     "invalid-yaml": Case(_invalid_yaml),
+    "kpi-defined-twice": Case(_kpi_defined_twice),
+    "yaml-key-repeated": Case(_key_repeated),
+    "thresholds-inverted-for-direction": Case(_thresholds_inverted),
+    "cycle-ends-before-it-starts": Case(_cycle_backwards),
+    "one-of-two-globs-matches-nothing": Case(_glob_typo),
+    "severity-on-unquoted": Case(_severity_on),
 }
 
 
