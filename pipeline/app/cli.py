@@ -172,7 +172,7 @@ def _abandon(out, project: Path, report: str, period: str | None, now: datetime 
         for line in delivered.lines():
             out.line(line)
     if scheduled:
-        out.line(f"abandoned: {report} {chosen.label}: 'pulse due' no longer owes it")
+        out.line(f"abandoned: {report} {chosen.label}: 'pulse due' does not owe it")
 
 
 @cli.command()

@@ -144,7 +144,8 @@ class DueOutcome:
         return error_class(code)(
             "; ".join(parts) or "pulse due failed",
             "fix the cause; the next 'pulse due' retries what is still owed ('pulse send REPORT --period P' "
-            "sends owed emails now, '--abandon' gives them up)",
+            "sends owed emails now, '--abandon' gives them up); see docs/email-and-scheduling.md "
+            "'What is owed stays owed'",
             details=list(dict.fromkeys(details)),
         )
 

@@ -218,6 +218,7 @@ def smtp_password(delivery: DeliveryFile) -> str | None:
         raise ConfigError(
             f"config/delivery.yaml: smtp.password_env: the environment variable {smtp.password_env} is not set",
             f"set {smtp.password_env} in the environment that runs pulse: an environment file readable only by "
-            f"that user (systemd EnvironmentFile, or sourced by the cron job), never in the crontab itself",
+            f"that user (systemd EnvironmentFile, or sourced by the cron job), never in the crontab itself; see "
+            f"docs/email-and-scheduling.md 'Credentials'",
         )
     return value

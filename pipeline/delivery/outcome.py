@@ -129,9 +129,11 @@ class DeliveryReport:
             hints.append(f"fix the cause, then 'pulse send {which}' sends only what is still owed")
         if self.uncertain:
             hints.append(f"check with the recipients or the server's log, then 'pulse send {which} --uncertain "
-                         f"delivered' (it arrived) or '--uncertain resend' (send it again, same Message-ID)")
+                         f"delivered' (it arrived) or '--uncertain resend' (send it again, same Message-ID); see "
+                         f"docs/email-and-scheduling.md 'Uncertain deliveries'")
         if self.held:
-            hints.append(f"review the changed figures, then 'pulse send {which} --send-correction'")
+            hints.append(f"review the changed figures, then 'pulse send {which} --send-correction'; see "
+                         f"docs/email-and-scheduling.md 'Corrections'")
         return error_class(code)("; ".join(parts), "; ".join(hints), details=details)
 
     def raise_for_failures(self) -> None:

@@ -59,7 +59,7 @@ def record_run(con: duckdb.DuckDBPyConnection, entry: RunEntry) -> None:
 
 
 def settled_periods(con: duckdb.DuckDBPyConnection, report: str) -> set[str]:
-    """Periods a scheduled run built successfully, or that the operator abandoned: no longer owed."""
+    """Periods a scheduled run built successfully, or that the operator abandoned: not owed."""
     rows = con.execute(
         "SELECT DISTINCT period FROM _pulse_runs WHERE report = $r AND trigger = 'schedule' "
         "AND status IN ('succeeded', 'abandoned')",

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from pipeline.report import render
-from support.project import NOW, make_project, run_pulse, stub_pdf
+from support.project import NOW, make_project, restate_october_returns, run_pulse, stub_pdf
 from support.smtp import MANAGEMENT, smtp_server, write_delivery
 
 PERIOD = "2026-10"
@@ -32,18 +32,6 @@ SEND = ["send", "monthly", "--period", PERIOD, *NOW_ARG]
 def project(tmp_path, demo_exports, monkeypatch) -> Path:
     monkeypatch.setattr(render, "render_pdf", stub_pdf)
     return make_project(tmp_path / "project", demo_exports)
-
-
-def restate_returns(project: Path) -> None:
-    """A late re-export of October in which every tenth October line still completed came back as returned."""
-    source = project / "data" / "sales" / "sales_2026-10.csv"
-    header, *body = source.read_text(encoding="utf-8").splitlines()
-    changed = []
-    for index, line in enumerate(body):
-        fields = line.split(",")
-        if fields[2].startswith("2026-10") and fields[-1] == "completed" and index % 10 == 0:
-            changed.append(",".join(fields[:-1] + ["returned"]))
-    (source.parent / "sales_2026-10_restated.csv").write_text("\n".join([header, *changed]) + "\n", encoding="utf-8")
 
 
 def manifest(project: Path) -> dict:
@@ -71,7 +59,7 @@ def test_a_restatement_after_sending_is_held_then_sent_as_a_correction(project, 
         originals = {r.rcpt_tos[0]: r.message["Message-ID"] for r in server.handler.received}
         old = manifest(project)["kpis"]["return_rate"]["value"]
 
-        restate_returns(project)
+        restate_october_returns(project)
         code, out, err = run_pulse(RUN_EMAIL, project, monkeypatch, capsys)
         new = manifest(project)["kpis"]["return_rate"]["value"]
         assert new > old + 0.03, (old, new)
@@ -129,7 +117,7 @@ def test_corrections_send_sends_the_correction_at_once(project, monkeypatch, cap
         path = project / "config" / "delivery.yaml"
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         path.write_text(yaml.safe_dump({**config, "corrections": "send"}), encoding="utf-8")
-        restate_returns(project)
+        restate_october_returns(project)
         code, out, err = run_pulse(RUN_EMAIL, project, monkeypatch, capsys)
         assert code == 0, err
     subjects = [r.message["Subject"] for r in server.handler.received]
@@ -159,7 +147,7 @@ def test_a_segment_correction_names_the_segment_figures(tmp_path, demo_exports, 
         write_delivery(project, server.port)
         assert run_pulse(regional, project, monkeypatch, capsys)[0] == 0
         first = len(server.handler.received)
-        restate_returns(project)
+        restate_october_returns(project)
         code, out, err = run_pulse([*regional, "--send-correction"], project, monkeypatch, capsys)
         assert code == 0, err
     corrections = server.handler.received[first:]
