@@ -254,13 +254,12 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
     from . import workspace
     from .terminal import print_kpi_table
 
-    ws = workspace.open_workspace(project, progress_printer())
-    name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    ids = list(ws.config.kpis) if all_kpis else report_config.kpis
-    results = workspace.kpi_results(ws, ids, calendar, chosen)
-    ws.con.close()
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        name, report_config = ws.config.report(report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        ids = list(ws.config.kpis) if all_kpis else report_config.kpis
+        results = workspace.kpi_results(ws, ids, calendar, chosen)
     print_kpi_table(results, chosen, ws.config.project.locale, ws.config.project.currency)
 
 
@@ -271,12 +270,15 @@ def kpis(project: Path, period: str | None, report: str | None, all_kpis: bool) 
 @click.option("--format", "-f", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
               help="Output format [default: from the -o file's extension, else table].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop the query after SECONDS (default: no limit).")
 @click.pass_obj
-def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None) -> None:
-    """Run a KPI query by name, a .sql file or SQL text over the loaded sources."""
+def query(project: Path, name_or_sql: str, period: str | None, grain: str, fmt: str | None, output: Path | None,
+          timeout: float | None) -> None:
+    """Run a KPI query by name, a .sql file or SQL text (one SELECT, read-only) over the loaded sources."""
     from . import query as adhoc
 
-    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer())
+    adhoc.run_query(project, name_or_sql, period, grain, fmt, output, progress_printer(), timeout)
 
 
 @cli.command()
@@ -290,14 +292,13 @@ def okrs(project: Path, period: str | None, cycle: str | None, report: str | Non
     from . import workspace
     from .terminal import okr_json, print_okr_tree
 
-    ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    if ws.config.okrs is None:
-        raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    result = workspace.okr_results(ws, calendar, chosen, cycle)
-    ws.con.close()
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        _name, report_config = ws.config.report(report)
+        if ws.config.okrs is None:
+            raise UsageError("this project has no config/okrs.yaml", "create it; see docs/configuration.md 'OKRs'")
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
+        result = workspace.okr_results(ws, calendar, chosen, cycle)
     assert result is not None
     if fmt == "json":
         click.echo(okr_json(result, ws.config, chosen))
@@ -314,14 +315,11 @@ def check(project: Path, period: str | None, report: str | None) -> None:
     from . import workspace
     from .terminal import print_checks
 
-    ws = workspace.open_workspace(project, progress_printer())
-    _name, report_config = ws.config.report(report)
-    calendar = workspace.calendar_for(ws.config, report_config.grain)
-    chosen = workspace.resolve_period(ws.config, report_config.grain, period)
-    try:
+    with workspace.open_workspace(project, progress_printer()) as ws:
+        _name, report_config = ws.config.report(report)
+        calendar = workspace.calendar_for(ws.config, report_config.grain)
+        chosen = workspace.resolve_period(ws.config, report_config.grain, period)
         results = workspace.quality_gate(ws, calendar, chosen)
-    finally:
-        ws.con.close()
     print_checks(results, chosen)
 
 

@@ -1,7 +1,8 @@
 """Ad hoc query runs: a KPI by name, a .sql file or SQL text, over the sources.
 
 The `periods` table is registered for the chosen period's window, so a KPI
-query runs unchanged; results print as a terminal table or are written as
+query runs unchanged, in the same read-only sandbox as KPI queries (see
+`pipeline.core.sandbox`); results print as a terminal table or are written as
 CSV, JSON, Parquet or Excel (to stdout for the text formats, or `-o FILE`;
 see `query_output`). Rows come in the query's own order; only a KPI query
 named by its KPI id (or query name) that has no ORDER BY of its own is sorted:
@@ -65,20 +66,28 @@ def run_query(
     fmt: str | None,
     output: Path | None,
     progress=None,
+    timeout: float | None = None,
 ) -> None:
+    """Run one read-only statement in the sandbox (see `pipeline.core.sandbox`) and write its rows.
+
+    A SELECT (DESCRIBE, SHOW, SUMMARIZE and PIVOT ... IN (...) are SELECTs to DuckDB) or EXPLAIN [ANALYZE]
+    of one; `timeout` seconds stop it (default: no limit).
+    """
     if fmt is None:  # not given: from the output file's extension, else a table
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
         raise UsageError(f"--format {fmt} writes a binary file", "add -o FILE")
-    ws = workspace.open_workspace(root, progress or (lambda _m: None))
-    query = resolve_query(ws.config, name_or_sql)
-    calendar = workspace.calendar_for(ws.config, Grain(grain))
-    period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-    kpis.register_periods(ws.con, calendar.window(period, history_back(calendar.grain)))
-    available = {**kpis.builtin_parameters(period), **query.params}
-    params = kpis.bind_parameters(query.sql, query.shown, available)
-    columns, rows = kpis.run_sql(ws.con, query.sql, params, query.shown)
-    ws.con.close()
+    with workspace.open_workspace(root, progress or (lambda _m: None), use_cache=False) as ws:
+        query = resolve_query(ws.config, name_or_sql)
+        calendar = workspace.calendar_for(ws.config, Grain(grain))
+        period = workspace.resolve_period(ws.config, Grain(grain), period_text)
+        con = kpis.register_periods(ws.sandbox, calendar.window(period, history_back(calendar.grain)))
+        available = {**kpis.builtin_parameters(period), **query.params}
+        params = kpis.bind_parameters(query.sql, query.shown, available)
+        limit = None if timeout is None else kpis.TimeLimit(
+            timeout, "--timeout", "give a longer --timeout, or leave it out for no limit")
+        columns, rows = kpis.run_sql(con, query.sql, params, query.shown, limit, explain=True,
+                                     rule="pulse query runs exactly one SELECT, or EXPLAIN of one")
     columns = _unique_names(columns)
     rows = kpi_order(query, columns, rows)
     write_result(columns, rows, fmt, output, kpi_dimensions(query, columns))

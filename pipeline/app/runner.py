@@ -38,7 +38,6 @@ from pipeline.report.render import render_files
 from pipeline.report.segments import SegmentJob, render_segments
 from pipeline.report.summary import build_summary
 from pipeline.report.theme import theme_assets
-from pipeline.sources.ingest import latest_date
 
 from .workspace import (
     Progress,
@@ -76,33 +75,32 @@ def run_report(
     """
     timings = Timings()
     built_at = now_utc(now)
-    ws = open_workspace(root, progress, timings, use_cache)
-    config = ws.config
-    name, report = config.report(report_name)
-    calendar = calendar_for(config, report.grain)
-    period = resolve_period(config, report.grain, period_text, now)
-    started = time.perf_counter()
-    progress("checking data quality")
-    checks = quality_gate(ws, calendar, period, now)
-    timings.measure("checks", started)
+    with open_workspace(root, progress, timings, use_cache) as ws:  # queries run in its sandbox, read-only
+        config = ws.config
+        name, report = config.report(report_name)
+        calendar = calendar_for(config, report.grain)
+        period = resolve_period(config, report.grain, period_text, now)
+        started = time.perf_counter()
+        progress("checking data quality")
+        checks = quality_gate(ws, calendar, period, now)
+        timings.measure("checks", started)
 
-    started = time.perf_counter()
-    progress(f"computing {len(report.kpis)} KPIs for {period.label}")
-    cycle = choose_cycle(config.okrs, calendar, period) if config.okrs and report.okrs else None
-    kr_kpis = [] if cycle is None else sorted(
-        {kr.kpi for o in cycle.config.objectives.values() for kr in o.key_results.values() if kr.kpi}
-    )
-    ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
-    full = kpi_series_full(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
-    series = {k: s.values for k, s in full.items()}
-    results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
-    checks = checks + kpi_anomalies(results, config.kpis)
-    timings.measure("kpis", started)
-    started = time.perf_counter()
-    okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
-    timings.measure("okrs", started)
-    as_of = latest_date(ws.con, config)
-    ws.con.close()
+        started = time.perf_counter()
+        progress(f"computing {len(report.kpis)} KPIs for {period.label}")
+        cycle = choose_cycle(config.okrs, calendar, period) if config.okrs and report.okrs else None
+        kr_kpis = [] if cycle is None else sorted(
+            {kr.kpi for o in cycle.config.objectives.values() for kr in o.key_results.values() if kr.kpi}
+        )
+        ids = list(dict.fromkeys([*report.kpis, *kr_kpis]))
+        full = kpi_series_full(ws, ids, report_window(calendar, period, cycle.before if cycle else None), period)
+        series = {k: s.values for k, s in full.items()}
+        results = [compare(k, config.kpis[k], series[k], calendar, period) for k in report.kpis]
+        checks = checks + kpi_anomalies(results, config.kpis)
+        timings.measure("kpis", started)
+        started = time.perf_counter()
+        okr = okr_results(ws, calendar, period, cycle.name, series) if cycle else None
+        timings.measure("okrs", started)
+        as_of = ws.data_as_of
 
     folder = config.output_dir / name / period.label
     previous = previous_manifest(folder)
@@ -196,9 +194,8 @@ def send_report(
     delivery, password = prepare_delivery(config, name, dry_run)
     ingest = None
     if built is None:
-        ws = open_workspace(root, progress)
-        ws.con.close()
-        ingest = ws.ingest
+        with open_workspace(root, progress) as ws:
+            ingest = ws.ingest
         period = resolve_period(config, report.grain, period_text, now)
     else:
         period = built.period

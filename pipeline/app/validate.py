@@ -4,10 +4,11 @@ Runs as far as it can, and one problem never hides another: config problems
 of every file (then the valid rest of the config is used for what follows, see
 `config.project.check_project`); every source's path patterns and exports (a
 source that cannot be loaded is left out, the others load); every KPI query
-over a window (a source that could not be loaded is an empty table of its
-column contract, so the query's own errors still show); then the SMART lint
-of every key result. Errors make the exit code 1; warnings alone 0; a folder
-that is not a project is exit code 2.
+over a window, in the query sandbox as in a run (a source that could not be
+loaded is an empty table of its column contract, so the query's own errors
+still show; a refused query is listed like any other); then the SMART lint of
+every key result. Errors make the exit code 1; warnings alone 0; a folder that
+is not a project is exit code 2.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
 from pipeline.sources import ingest as sources
 
+from .workspace import open_sandbox
+
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 
 
@@ -59,34 +62,44 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     delivery, delivery_problems = collect_delivery_problems(config)
     problems += [Problem("error", p.message, p.hint or "") for p in delivery_problems]
     problems += _plaintext_auth(delivery)
-    try:
-        con = database.connect_project(config)
+    unchecked = _broken_sources(config)
+    loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
+    try:  # ingest, the only writer, on its own connection: every source that can load, loads
+        con = database.connect_project(loadable)
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
     try:
-        unchecked = _broken_sources(config)
-        loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
         _report, failed = sources.ingest_each(con, loadable)
-        problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
-        _empty_tables(con, loadable)
+    finally:
+        con.close()
+    problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
+    try:
+        sandbox = open_sandbox(loadable)
+    except PulseError as exc:
+        return problems + [Problem("error", exc.message, exc.hint or "")]
+    try:  # every KPI query runs in the sandbox, as in a run (see pipeline.core.sandbox)
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
-        kpis.register_periods(con, window)
         history: dict[str, list[float | None]] = {}
+        try:
+            query_con = kpis.register_periods(sandbox, window)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        _empty_tables(query_con, loadable)
         for kpi_id in config.kpis:
             skipped = _skipped(config, kpi_id, unchecked)
             if skipped is not None:
                 problems.append(skipped)
                 continue
             try:
-                series = kpis.run_kpi(con, config, kpi_id, window, last)
+                series = kpis.run_kpi(query_con, config, kpi_id, window, last)
                 history[kpi_id] = [series.values[p.start] for p in window]
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
         problems.extend(_okr_problems(config, calendar, window, history))
     finally:
-        con.close()
+        sandbox.close()
     return problems
 
 

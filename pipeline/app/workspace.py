@@ -1,9 +1,14 @@
 """An open project: config, working database, ingested sources, and the numbers asked of it.
 
-`open_workspace` loads the config, opens the working database and brings every
-source up to date; the functions below compute what the commands show (the
-gate, KPI series and results, OKR scores) for a report period. The runner and
-the interactive commands (`pulse kpis`, `okrs`, `check`, `query`) share them.
+`open_workspace` loads the config, brings every source up to date on a
+read-write connection to the working database and closes it; checks, KPI and
+ad hoc queries then run on the read-only sandbox (see `pipeline.core.sandbox`),
+opened when first used. Closing the workspace (`close`, or leaving its `with`
+block) closes the sandbox and writes the results this run added to the cache
+on a read-write connection again. The functions below compute what the
+commands show (the gate, KPI series and results, OKR scores) for a report
+period. The runner and the interactive commands (`pulse kpis`, `okrs`,
+`check`, `query`) share them.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -23,6 +28,7 @@ from pipeline.config import ProjectConfig, load_project
 from pipeline.core import database
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
+from pipeline.core.sandbox import Sandbox
 from pipeline.core.timings import Timings
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.comparisons import KpiResult, compare
@@ -30,6 +36,7 @@ from pipeline.kpis.queries import Series
 from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import CycleResult, choose_cycle, evaluate, kr_ids
 from pipeline.sources import ingest as sources
+from pipeline.sources.paths import sandbox_rules
 
 from .lock import project_lock
 
@@ -42,30 +49,67 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An open project: its config, database connection, ingest report and result cache."""
+    """An open project: its config, ingest report, the sandbox its queries run on and its result cache."""
 
     config: ProjectConfig
-    con: duckdb.DuckDBPyConnection
+    sandbox: Sandbox
     ingest: sources.IngestReport
     cache: ResultCache | None = None
+    data_as_of: date | None = None  # the latest date in the sources (the report's "data as of")
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed, read-only connection (opened when first used)."""
+        return self.sandbox.con
+
+    def close(self) -> None:
+        """Close the sandbox, then write the results this run added to the cache (read-write)."""
+        self.sandbox.close()
+        if self.cache is not None and self.cache.pending:
+            con = database.connect_project(self.config)
+            try:
+                self.cache.flush(con)
+            finally:
+                con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
-                   use_cache: bool = True) -> Workspace:
-    """Load the config, open the working database and bring sources up to date.
+                   use_cache: bool = True, config: ProjectConfig | None = None) -> Workspace:
+    """Load the config (unless given), bring sources up to date and prepare the query sandbox.
 
-    KPI and check results on this connection are cached (see `pipeline.core.result_cache`) unless `use_cache` is false.
+    Ingest is the only writer: its read-write connection is closed before any
+    query runs. KPI and check results are cached (see
+    `pipeline.core.result_cache`) unless `use_cache` is false.
     """
-    config = load_project(root)
+    config = config or load_project(root)
     started = time.perf_counter()
     con = database.connect_project(config)
-    progress("loading exports")
-    report = sources.ingest(con, config, progress)
-    cache = ResultCache(con, {name: source.model_dump(mode="json") for name, source in config.sources.items()},
+    try:
+        progress("loading exports")
+        report = sources.ingest(con, config, progress)
+        as_of = sources.latest_date(con, config)
+        if use_cache:
+            ResultCache.prepare(con)
+    finally:
+        con.close()
+    cache = ResultCache({name: source.model_dump(mode="json") for name, source in config.sources.items()},
                         {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache)
     if timings is not None:
         timings.measure("ingest", started)
-    return Workspace(config=config, con=con, ingest=report, cache=cache)
+    return Workspace(config=config, sandbox=open_sandbox(config), ingest=report, cache=cache, data_as_of=as_of)
+
+
+def open_sandbox(config: ProjectConfig) -> Sandbox:
+    """The project's query sandbox: its working database read-only, files where the project allows."""
+    settings = config.project
+    return Sandbox(config.workdir / "pulse.duckdb", settings.timezone, sandbox_rules(config), settings.memory_limit,
+                   settings.threads)
 
 
 def calendar_for(config: ProjectConfig, grain: Grain) -> Calendar:
@@ -97,8 +141,8 @@ def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetim
 
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
     """Each KPI's query executed once over the whole window, with its segments."""
-    kpis.register_periods(ws.con, window)
-    return {kpi_id: kpis.run_kpi(ws.con, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
+    con = kpis.register_periods(ws.sandbox, window)
+    return {kpi_id: kpis.run_kpi(con, ws.config, kpi_id, window, period, ws.cache) for kpi_id in kpi_ids}
 
 
 def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, Series]:

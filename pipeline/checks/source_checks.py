@@ -73,7 +73,7 @@ def run_source_checks(
 
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start]}
-        results.extend(CheckResult(**item) for item in cache.checks(name, parts, compute))
+        results.extend(CheckResult(**item) for item in cache.checks(con, name, parts, compute))
     return results
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from .base import Strict
 
@@ -47,11 +47,22 @@ class ProjectSettings(Strict):
     workdir: str = ".pulse"
     output_dir: str = "reports"
     default_report: str | None = None
-    allow_outside_paths: bool = False  # may source paths leave the project folder?
+    allow_outside_paths: bool = False  # may source paths, and files read from SQL, leave the project folder?
+    allow_network: bool = False  # may SQL reach the network (needs allow_outside_paths; see docs/security.md)
+    query_timeout: float = Field(default=300, gt=0)  # seconds a KPI query may run before it is stopped
     theme: Theme = Theme()
     memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$")
     threads: int | None = Field(default=None, ge=1)  # DuckDB's threads (default: one per core)
     render_workers: int | None = Field(default=None, ge=1)  # processes rendering segment reports; 1 = in-process
+
+    @field_validator("allow_network")
+    @classmethod
+    def _network_opens_files_too(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("allow_outside_paths"):
+            raise ValueError("allow_network: true also lets SQL read any local file (DuckDB has one switch for "
+                             "both), so it needs allow_outside_paths: true as well; see docs/security.md "
+                             "'Switches for trusted projects'")
+        return value
 
     @field_validator("timezone")
     @classmethod

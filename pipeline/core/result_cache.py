@@ -16,8 +16,12 @@ data and the period and day checked.
 `pulse run --no-cache` (`enabled=False`) neither reads nor writes the cache.
 Values are stored as JSON (dates and decimals tagged), never pickled.
 
-The workspace that opens a connection creates its cache and hands it to
-`kpis.run_kpi` and `checks.run_source_checks` for queries on that connection.
+Queries run on the read-only sandboxed connection (see `pipeline.core.sandbox`),
+so the cache reads its tables through the connection it is given and keeps new
+results in memory until `flush` writes them on a read-write connection, after
+the sandbox is closed. The workspace creates the tables while it ingests,
+hands its cache to `kpis.run_kpi` and `checks.run_source_checks`, and flushes
+it when it closes.
 """
 
 from __future__ import annotations
@@ -96,9 +100,8 @@ class ResultCache:
     `fingerprints` their files' hashes: together the data a result depends on.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, contracts: dict[str, object], fingerprints: dict[str, str],
-                 timezone: str, enabled: bool = True) -> None:
-        self.con = con
+    def __init__(self, contracts: dict[str, object], fingerprints: dict[str, str], timezone: str,
+                 enabled: bool = True) -> None:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
@@ -106,8 +109,29 @@ class ResultCache:
         self._fingerprints = fingerprints
         self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": timezone,
                       "duckdb": duckdb.__version__}
-        if enabled:
-            tables.ensure(con, *tables.CACHE)
+        self._new_kpis: dict[str, tuple[str, str]] = {}  # key -> (kpi, result JSON), not yet written
+        self._new_checks: dict[str, tuple[str, str]] = {}  # key -> (source, result JSON)
+
+    @staticmethod
+    def prepare(con: duckdb.DuckDBPyConnection) -> None:
+        """Create the cache tables (on a read-write connection, before queries run)."""
+        tables.ensure(con, *tables.CACHE)
+
+    @property
+    def pending(self) -> bool:
+        """New results not yet written (see `flush`)."""
+        return bool(self._new_kpis or self._new_checks)
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the new results on a read-write connection and keep the newest `KEEP` of each table."""
+        for table, new, column in ((KPI_TABLE, self._new_kpis, "kpi"), (CHECK_TABLE, self._new_checks, "source")):
+            if not new:
+                continue
+            con.executemany(f"INSERT OR REPLACE INTO {table} (key, {column}, result) VALUES ($k, $n, $r)",
+                            [{"k": key, "n": name, "r": result} for key, (name, result) in new.items()])
+            con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} "
+                        "ORDER BY stored_at DESC OFFSET $keep)", {"keep": KEEP})
+            new.clear()
 
     # -- KPI query results ------------------------------------------------------
     def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
@@ -119,43 +143,43 @@ class ResultCache:
             "contracts": {s: self._contracts[s] for s in read}}
         return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data})
 
-    def get_kpi(self, key: str) -> tuple[list[str], list[tuple]] | None:
+    def get_kpi(self, con: duckdb.DuckDBPyConnection, key: str) -> tuple[list[str], list[tuple]] | None:
         if not self.enabled:
             return None
-        found = self.con.execute(f"SELECT result FROM {KPI_TABLE} WHERE key = $k", {"k": key}).fetchall()
-        if not found:
+        found = _stored(con, KPI_TABLE, key, self._new_kpis)
+        if found is None:
             self.misses += 1
             return None
         self.hits += 1
-        stored = json.loads(found[0][0])
+        stored = json.loads(found)
         return stored["columns"], [tuple(decode(v) for v in row) for row in stored["rows"]]
 
     def put_kpi(self, key: str, kpi_id: str, columns: list[str], rows: list[tuple]) -> None:
         if not self.enabled:
             return
-        result = json.dumps({"columns": columns, "rows": [[encode(v) for v in row] for row in rows]})
-        self.con.execute(f"INSERT OR REPLACE INTO {KPI_TABLE} (key, kpi, result) VALUES ($k, $i, $r)",
-                         {"k": key, "i": kpi_id, "r": result})
-        self._trim(KPI_TABLE)
+        self._new_kpis[key] = (kpi_id, json.dumps({"columns": columns, "rows": [[encode(v) for v in row] for row in rows]}))
 
     # -- data-quality checks ----------------------------------------------------
-    def checks(self, source: str, parts: object, compute: Callable[[], list[dict]]) -> list[dict]:
+    def checks(self, con: duckdb.DuckDBPyConnection, source: str, parts: object,
+               compute: Callable[[], list[dict]]) -> list[dict]:
         """The source's check results (as JSON-able records) for `parts` (its checks config, period,
         day), computed on a miss."""
         if not self.enabled:
             return compute()
         key = _digest({"source": source, "parts": parts, "data": self._data})
-        found = self.con.execute(f"SELECT result FROM {CHECK_TABLE} WHERE key = $k", {"k": key}).fetchall()
-        if found:
+        found = _stored(con, CHECK_TABLE, key, self._new_checks)
+        if found is not None:
             self.hits += 1
-            return [decode(item) for item in json.loads(found[0][0])]
+            return [decode(item) for item in json.loads(found)]
         self.misses += 1
         results = compute()
-        self.con.execute(f"INSERT OR REPLACE INTO {CHECK_TABLE} (key, source, result) VALUES ($k, $s, $r)",
-                         {"k": key, "s": source, "r": json.dumps([encode(item) for item in results])})
-        self._trim(CHECK_TABLE)
+        self._new_checks[key] = (source, json.dumps([encode(item) for item in results]))
         return results
 
-    def _trim(self, table: str) -> None:
-        self.con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} "
-                         "ORDER BY stored_at DESC OFFSET $keep)", {"keep": KEEP})
+
+def _stored(con: duckdb.DuckDBPyConnection, table: str, key: str, new: dict[str, tuple[str, str]]) -> str | None:
+    """The result stored under `key`: one of this run's, else the table's."""
+    if key in new:
+        return new[key][1]
+    found = con.execute(f"SELECT result FROM {table} WHERE key = $k", {"k": key}).fetchall()
+    return found[0][0] if found else None

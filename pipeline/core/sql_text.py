@@ -2,14 +2,18 @@
 
 Comments, string literals and quoted identifiers are skipped, so `'$5'` or
 `-- $draft` is not a parameter. The tables are read by DuckDB's own parser
-(`duckdb.get_table_names`, which leaves out the query's CTEs); for that the
+(`get_table_names`, which leaves out the query's CTEs); for that the
 parameters are read as NULL literals, as the parser cannot take placeholders.
+It runs on a private in-memory connection that can reach no file, network or
+extension (not DuckDB's default connection, which would try to install httpfs
+for a query naming a URL).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
 
 import duckdb
 
@@ -27,12 +31,22 @@ def query_parameters(sql: str) -> list[str]:
     return sorted(set(_PARAM.findall(stripped)))
 
 
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection for parsing only: no external access, no extensions on demand."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
 def tables_named(sql: str) -> set[str] | None:
     """The tables and views the query reads, as written without their aliases (`sales`, `main.sales`,
     `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement."""
     parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group(1) else m.group(), sql)
     try:
-        named = duckdb.get_table_names(parseable, qualified=True)
+        named = _parser().get_table_names(parseable, qualified=True)
     except (duckdb.Error, RuntimeError):
         return None
     return {_ALIAS.sub("", name) for name in named}

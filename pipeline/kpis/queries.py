@@ -7,6 +7,11 @@ optionally, dimension columns (rows whose dimensions are all NULL are the
 company-wide figure). Values are bound as named parameters: `$name` in a query
 is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
+
+Queries run in the sandbox (see `pipeline.core.sandbox`): a KPI file holds
+exactly one SELECT, checked by DuckDB's parser before the cache is asked or
+the query runs; it runs read-only, reads files only where the project allows,
+and is stopped at `project.query_timeout` seconds.
 """
 
 from __future__ import annotations
@@ -25,10 +30,23 @@ from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
 from pipeline.core.result_cache import ResultCache
+from pipeline.core.sandbox import SANDBOX_HINT, Sandbox, TimeLimitReached, check_statement, run_limited
 from pipeline.core.sql_text import query_parameters
 
 Series = dict[date, "float | None"]
 NESTED_LOOP_DEFAULT = 5  # DuckDB's nested_loop_join_threshold
+KPI_QUERY = "a KPI file holds exactly one SELECT"
+READ_HINT = ("SQL reads files only under the folders of the sources' paths and queries/, and no network; "
+             "see docs/security.md 'What a query may read'")
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long a query may run, and how the user sets that (named when it stops one)."""
+
+    seconds: float
+    setting: str  # e.g. "project.query_timeout in config/pulse.yaml" or "--timeout"
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -44,21 +62,28 @@ class KpiSeries:
     by_dimension: dict[str, dict[str, Series]] = field(default_factory=dict)
 
 
-def register_periods(con: duckdb.DuckDBPyConnection, window: list[Period]) -> None:
-    """(Re)create the `periods` temp table for this run's window.
+def register_periods(target: duckdb.DuckDBPyConnection | Sandbox, window: list[Period]) -> duckdb.DuckDBPyConnection:
+    """(Re)create the `periods` temp table for this run's window; returns the connection holding it.
 
     A KPI query joins its facts to `periods` by a range (start <= ts < end).
     With a few dozen periods, comparing every fact row with every period
     (DuckDB's nested loop join) is two to three times faster than its
     sort-based range joins, so the threshold for choosing it is raised to the
-    window's size (DuckDB's default is 5 rows).
+    window's size (DuckDB's default is 5 rows). A sandbox's settings are
+    locked, so it takes the threshold when it (re)opens.
     """
-    con.execute("SET nested_loop_join_threshold = $n", {"n": max(NESTED_LOOP_DEFAULT, len(window) + 1)})
+    threshold = max(NESTED_LOOP_DEFAULT, len(window) + 1)
+    if isinstance(target, Sandbox):
+        con = target.configure(nested_loop_join_threshold=threshold)
+    else:
+        con = target
+        con.execute("SET nested_loop_join_threshold = $n", {"n": threshold})
     con.execute("CREATE OR REPLACE TEMP TABLE periods (period_start DATE, period_end DATE, label VARCHAR)")
     con.executemany(
         "INSERT INTO periods VALUES ($start, $end, $label)",
         [{"start": p.start, "end": p.end, "label": p.label} for p in window],
     )
+    return con
 
 
 def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> dict[str, object]:
@@ -74,18 +99,35 @@ def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> 
     return params
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], path_shown: str):
-    """Execute `sql`, wrapping DuckDB errors with the file and line they come from."""
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], path_shown: str,
+            limit: TimeLimit | None = None, *, rule: str = KPI_QUERY, explain: bool = False, name: str = ""):
+    """Check `sql` is one read-only SELECT (`explain`: or EXPLAIN of one), run it within `limit` and
+    return (columns, rows); DuckDB's errors name the file and line they come from. `name` says what
+    ran in a time-limit message (e.g. "KPI 'revenue'")."""
+    check_statement(con, sql, path_shown, rule, explain)
     try:
-        cursor = con.execute(sql, params)
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        rows = cursor.fetchall()
+        return run_limited(con, sql, params, limit.seconds if limit else None)
+    except TimeLimitReached as exc:
+        assert limit is not None
+        who = f"{name} ({path_shown})" if name else path_shown
+        raise QueryError(f"{who}: stopped after {exc.seconds:g} s, its time limit ({limit.setting})",
+                         limit.hint) from None
     except duckdb.Error as exc:
         message = first_line(exc)
         line = re.search(r"LINE (\d+):", str(exc))
         where = f"{path_shown}:{line.group(1)}" if line else path_shown
+        if isinstance(exc, duckdb.PermissionException):
+            raise QueryError(f"{where}: refused: {message.removeprefix('Permission Error: ')}", READ_HINT) from None
+        if "configuration has been locked" in message or "read-only mode" in message:
+            raise QueryError(f"{where}: refused: {message}", SANDBOX_HINT) from None
         raise QueryError(f"{where}: {message}", "fix the query; try it with 'pulse query' to iterate") from None
-    return columns, rows
+
+
+def kpi_time_limit(config: ProjectConfig) -> TimeLimit:
+    """The time limit of a KPI query: `project.query_timeout` (seconds)."""
+    return TimeLimit(config.project.query_timeout, "project.query_timeout in config/pulse.yaml",
+                     "make the query faster, or raise 'query_timeout' under 'project:' in config/pulse.yaml; "
+                     "see docs/security.md 'Time and memory limits'")
 
 
 def builtin_parameters(report_period: Period) -> dict[str, object]:
@@ -110,14 +152,15 @@ def run_kpi(
     path = config.query_path(kpi_id)
     shown = display_path(path)
     sql = path.read_text(encoding="utf-8")
+    check_statement(con, sql, shown, KPI_QUERY)  # also before a cached result is used
     available = {**builtin_parameters(report_period), **kpi.params}
     params = bind_parameters(sql, shown, available)
     key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
-    found = cache.get_kpi(key) if cache is not None else None
+    found = cache.get_kpi(con, key) if cache is not None else None
     if found is not None:
         columns, rows = found
     else:
-        columns, rows = run_sql(con, sql, params, shown)
+        columns, rows = run_sql(con, sql, params, shown, kpi_time_limit(config), name=f"KPI '{kpi_id}'")
         if cache is not None:
             cache.put_kpi(key, kpi_id, columns, rows)
     return shape_series(kpi_id, kpi, shown, columns, rows, window)

@@ -7,17 +7,23 @@ a `..` that leaves it is a config error naming `sources.<name>.paths`, and a
 matched file that is a symbolic link (or lies under one) resolving outside the
 folder is an input error naming the link. A file reachable by several paths
 (e.g. through a symlinked folder) is loaded once, under its first path.
+
+`sandbox_rules` turns the same paths into what SQL may read in the query
+sandbox: the folders the globs start from, and queries/.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline.config import ProjectConfig
 from pipeline.config.yaml_doc import load_yaml
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.paths import GLOB_CHARS, OUTSIDE_HINT, display_path, inside, pattern_problem
+from pipeline.core.sandbox import SandboxRules, folder_rule
 
 
 def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
@@ -112,3 +118,31 @@ def _where(root: Path, key: str) -> str:
 
 def _paths_error(root: Path, key: str, problem: str) -> ConfigError:
     return ConfigError(f"{_where(root, key)}: {key}: {problem}", OUTSIDE_HINT)
+
+
+def sandbox_rules(config: ProjectConfig) -> SandboxRules:
+    """What SQL may read: the folders each source's paths start from (a path without wildcards: that
+    file alone) and queries/; any local file with `allow_outside_paths`, and the network with
+    `allow_network` (see `pipeline.core.sandbox`)."""
+    root = Path(os.path.normpath(os.path.abspath(config.root)))
+    folders: set[str] = set(folder_rule(config.queries_dir))
+    files: set[str] = set()
+    for source in config.sources.values():
+        for pattern in source.paths:
+            full = Path(pattern) if Path(pattern).is_absolute() else root / pattern
+            parts = Path(os.path.normpath(full)).parts
+            static = list(_until_wildcard(parts))
+            if len(static) == len(parts):  # one file
+                files.update({os.path.normpath(full), os.path.realpath(full)})
+            else:
+                folders.update(folder_rule(Path(*static)))
+    settings = config.project
+    return SandboxRules(read_dirs=tuple(sorted(folders)), read_files=tuple(sorted(files)),
+                        outside=settings.allow_outside_paths, network=settings.allow_network)
+
+
+def _until_wildcard(parts: tuple[str, ...]) -> Iterator[str]:
+    for part in parts:
+        if GLOB_CHARS & set(part):
+            return
+        yield part

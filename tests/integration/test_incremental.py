@@ -50,9 +50,9 @@ def counted(monkeypatch) -> list[str]:
     calls: list[str] = []
     original = kpis.run_sql
 
-    def counting(con, sql, params, path_shown):
+    def counting(con, sql, params, path_shown, *args, **kwargs):
         calls.append(path_shown)
-        return original(con, sql, params, path_shown)
+        return original(con, sql, params, path_shown, *args, **kwargs)
 
     monkeypatch.setattr(kpis, "run_sql", counting)
     monkeypatch.setattr(render, "render_pdf", stub_pdf)

@@ -30,7 +30,7 @@ def scored(project):
     calendar = workspace.calendar_for(ws.config, ws.config.reports["monthly"].grain)
     period = calendar.parse("2026-10", NOW.date())
     result = workspace.okr_results(ws, calendar, period)
-    ws.con.close()
+    ws.close()
     return result
 
 

@@ -59,7 +59,7 @@ def ws(tmp_path_factory, demo_exports: Path):
     root = make_project(tmp_path_factory.mktemp("kpi_values") / "project", demo_exports)
     opened = workspace.open_workspace(root)
     yield opened
-    opened.con.close()
+    opened.close()
 
 
 @pytest.fixture(scope="module")
@@ -394,7 +394,7 @@ def edge_results(tmp_path_factory, edge_exports) -> dict:
         period = workspace.resolve_period(opened.config, Grain.MONTH, "2026-02", NOW)
         return {r.kpi_id: r for r in workspace.kpi_results(opened, KPI_IDS, calendar, period)}
     finally:
-        opened.con.close()
+        opened.close()
 
 
 def test_edge_cases_independent_values_match_hand_computed(edge_exports):

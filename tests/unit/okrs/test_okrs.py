@@ -596,7 +596,7 @@ def test_demo_project_october(project: Path):
         (revenue,) = workspace.kpi_results(ws, ["revenue"], calendar, period)
         (aov,) = workspace.kpi_results(ws, ["average_order_value"], calendar, period)
     finally:
-        ws.con.close()
+        ws.close()
     assert result is not None
     assert result.name == "2026-Q4"
     assert result.expected == pytest.approx(31 / 92)  # October: 31 of 92 days

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -244,19 +243,3 @@ def test_bullet_is_deterministic() -> None:
     charts._bullet_svg.cache_clear()
     charts._CANVASES.clear()
     assert bullet_svg(0.33, 0.6, "at_risk") == first
-
-
-# -- speed -------------------------------------------------------------------------
-def test_a_reports_charts_are_fast() -> None:
-    """13 trends + 13 sparklines + 8 bullets, uncached: well under the bound (about 0.2 s here)."""
-    charts._sparkline_svg.cache_clear()
-    charts._bullet_svg.cache_clear()
-    trend_svg(TrendData(LABELS, VALUES, None, money))  # warm-up: fonts, canvases
-    start = time.perf_counter()
-    for i in range(13):
-        scaled = tuple(v * (1 + i / 10) for v in VALUES)
-        trend_svg(TrendData(LABELS, scaled, 500.0 + i, money, LAST_YEAR))
-        sparkline_svg(scaled)
-    for i in range(8):
-        bullet_svg(i / 8, 0.5, list(STATUS_COLORS)[i % 5])
-    assert time.perf_counter() - start < 3.0
