@@ -220,7 +220,7 @@ def test_pulse_due_records_the_stopped_run_and_sends_nothing(project):
     reports = files_of(project / "reports")
     started = time.perf_counter()
     result = pulse(["due", "--now", "2026-11-02T06:00:00+00:00"], project)
-    assert result.returncode == 1, result.stderr  # pulse due: a scheduled run failed
+    assert result.returncode == 2, result.stderr  # the scheduled run could not run its refused query (exit code 2)
     assert time.perf_counter() - started < 60
     assert "KPI 'csat'" in result.stderr and "stopped after 1 s" in result.stderr, result.stderr
     assert files_of(project / "reports") == reports, "nothing published, no email written to the outbox"
