@@ -30,7 +30,7 @@ from pipeline.checks.source_checks import CheckResult
 from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.kpis.restatements import Restatement
+from pipeline.kpis.restatements import Reported, Restatement
 from pipeline.okrs.cycles import CycleResult
 from pipeline.report.summary import EmailSummary
 from pipeline.sources.ingest import IngestReport
@@ -93,10 +93,18 @@ class OkrRecord(_Record):
     objectives: dict[str, ObjectiveRecord]
 
 
+class RestatedRecord(_Record):
+    kpi: str
+    old: float | None  # the value first reported for this period
+    new: float | None
+    reported_at: str = ""  # when the old value was reported (built_at of that build)
+
+
 class SegmentRecord(_Record):
     kpis: dict[str, KpiValue]
     company_wide_only: list[str]
     files: list[str]
+    restated: list[RestatedRecord] = []
 
 
 class CheckRecord(_Record):
@@ -106,12 +114,6 @@ class CheckRecord(_Record):
     passed: bool
     message: str
     numbers: dict[str, CheckNumber]
-
-
-class RestatedRecord(_Record):
-    kpi: str
-    old: float | None
-    new: float | None
 
 
 class CoverageRecord(_Record):
@@ -181,6 +183,15 @@ class Manifest(_Record):
         found = self.segments.get(segment)
         return {} if found is None else {k: v.value for k, v in found.kpis.items()}
 
+    def restated_of(self, segment: str | None = None) -> dict[str, Reported]:
+        """The restatements on record (KPI id -> the value first reported), company-wide or for a segment."""
+        if segment is None:
+            records = self.restated
+        else:
+            found = self.segments.get(segment)
+            records = [] if found is None else found.restated
+        return {r.kpi: Reported(r.old, r.reported_at) for r in records}
+
     def summary_of(self, segment: str | None) -> EmailSummary | None:
         """The archived email summary of the company-wide report (None) or of a segment's."""
         return self.summary.company if segment is None else self.summary.segments.get(segment)
@@ -194,6 +205,7 @@ class SegmentOutputs:
     company_wide_only: frozenset[str]
     files: Sequence[OutputFile]
     summary: EmailSummary
+    restatements: Sequence[Restatement] = ()
 
 
 @dataclass(frozen=True)
@@ -262,6 +274,10 @@ def check_record(check: CheckResult) -> CheckRecord:
                        message=check.message, numbers={k: _number(v) for k, v in check.numbers.items()})
 
 
+def restated_records(found: Sequence[Restatement]) -> list[RestatedRecord]:
+    return [RestatedRecord(kpi=r.kpi_id, old=r.old, new=r.new, reported_at=r.reported_at) for r in found]
+
+
 def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -> Manifest:
     """The manifest of a run whose outputs (every report file, segments included) are `files`."""
     period = record.period
@@ -277,10 +293,10 @@ def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -
         kpis=kpi_values(record.results),
         okrs=okr_record(record.okr),
         segments={name: SegmentRecord(kpis=kpi_values(s.results), company_wide_only=sorted(s.company_wide_only),
-                                      files=[f.name for f in s.files])
+                                      files=[f.name for f in s.files], restated=restated_records(s.restatements))
                   for name, s in record.segments.items()},
         checks=[check_record(c) for c in record.checks],
-        restated=[RestatedRecord(kpi=r.kpi_id, old=r.old, new=r.new) for r in record.restatements],
+        restated=restated_records(record.restatements),
         outputs={f.name: hashlib.sha256(f.content).hexdigest() for f in files},
         timings_seconds=record.timings,
         versions=versions(),

@@ -7,7 +7,8 @@ results into strings, CSS classes and chart SVG, so a template only places them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -88,8 +89,9 @@ class QualityRow:
 @dataclass(frozen=True)
 class RestatedRow:
     title: str
-    old: str
+    old: str  # as first reported
     new: str
+    reported: str  # when the old value was first reported ("3 November 2026"), "" when unknown
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,17 @@ class ReportContext:
     low_sample_note: bool = False  # some value is marked "low sample": explain it in a footnote
     partial: str = ""  # "", "partial" or "period to date": the mark beside the period
     coverage_notes: tuple[str, ...] = ()  # how far the data reaches into a partly covered period
+
+
+def _reported_day(moment: str, timezone: str, locale: str) -> str:
+    """The day a build reported a value (ISO time of the build), in the project's zone."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return ""
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(ZoneInfo(timezone))
+    return long_date(parsed.date(), locale)
 
 
 def movement_class(delta: float | None, direction: Direction) -> str:
@@ -269,7 +282,8 @@ def build_context(
         quality_checks=quality,
         not_available_note=any(NOT_AVAILABLE in (r.value, r.change, r.yoy) for r in rows),
         restatements=tuple(
-            RestatedRow(r.title, format_value(r.old, styles[r.kpi_id]), format_value(r.new, styles[r.kpi_id]))
+            RestatedRow(r.title, format_value(r.old, styles[r.kpi_id]), format_value(r.new, styles[r.kpi_id]),
+                        _reported_day(r.reported_at, config.project.timezone, locale))
             for r in inputs.restatements
         ),
         restated_since=inputs.restated_since,

@@ -198,7 +198,7 @@ def test_restated_data_is_reported_with_old_and_new_values(tmp_path, demo_export
     assert restated["revenue"]["old"] == pytest.approx(old_revenue)
     assert restated["revenue"]["new"] == pytest.approx(old_revenue + 1000 * int(row[8]))
     html = (result.folder / "monthly.html").read_text()
-    assert 'id="restatements"' in html and "Figures restated since the last run" in html
+    assert 'id="restatements"' in html and "Figures restated since they were first reported" in html
 
 
 def test_a_long_sql_line_wraps_under_itself_not_at_column_0(built):
