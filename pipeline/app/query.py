@@ -7,11 +7,15 @@ CSV, JSON, Parquet or Excel (to stdout for the text formats, or `-o FILE`;
 see `query_output`). Rows come in the query's own order; only a KPI query
 named by its KPI id (or query name) that has no ORDER BY of its own is sorted:
 by period, the company-wide row before the segments.
+Failed checks of the sources the query reads (what would stop `pulse run`)
+are printed as warnings on stderr above the output.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import ProjectConfig, did_you_mean
@@ -21,6 +25,7 @@ from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
 from pipeline.core.sql_text import has_order_by
 from pipeline.kpis import queries as kpis
+from pipeline.kpis.lineage import query_sources
 
 from . import workspace
 from .query_output import BINARY_FORMATS, write_result
@@ -69,6 +74,8 @@ def run_query(
     output: Path | None,
     progress=None,
     timeout: float | None = None,
+    all_periods: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """Run one read-only statement in the sandbox (see `pipeline.core.sandbox`) and write its rows.
 
@@ -80,11 +87,14 @@ def run_query(
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
         raise UsageError(f"--format {fmt} writes a binary file", "add -o FILE")
-    with workspace.open_workspace(root, progress or (lambda _m: None), use_cache=False) as ws:
+    # the cache keeps the checks behind the warnings quick; the ad hoc query itself is never cached
+    with workspace.open_workspace(root, progress or (lambda _m: None)) as ws:
         query = resolve_query(ws.config, name_or_sql)
         calendar = workspace.calendar_for(ws.config, Grain(grain))
-        period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-        ws.engine.register_periods(calendar.window(period, history_back(calendar.grain)))
+        period = workspace.resolve_period(ws.config, Grain(grain), period_text, now)
+        # what `pulse run` would stop on, for the sources the query reads: warnings on stderr
+        warnings = workspace.interactive_warnings(ws, calendar, period, query_sources(ws.config, query.sql), now)
+        ws.engine.register_periods(_window(ws, query, calendar, period, all_periods))
         available = {**kpis.builtin_parameters(period), **query.params}
         params = kpis.bind_parameters(query.sql, query.shown, available)
         limit = None if timeout is None else kpis.TimeLimit(
@@ -94,6 +104,8 @@ def run_query(
         result = ws.engine.run_select(QueryRequest(query.sql, params, query.shown, path=query.path, rule=rule,
                                                    limit=limit, explain=explain))
     columns, rows = result.columns, result.rows
+    for line in warnings:
+        print(line, file=sys.stderr)
     columns = _unique_names(columns)
     rows = kpi_order(query, columns, rows)
     write_result(columns, rows, fmt, output, kpi_dimensions(query, columns))
@@ -112,6 +124,17 @@ def kpi_dimensions(query: QueryText, columns: list[str]) -> list[int]:
     if not query.is_kpi:
         return []
     return [i for i, name in enumerate(columns) if name.lower() not in ("period", "value")]
+
+
+def _window(ws: workspace.Workspace, query: QueryText, calendar, period, all_periods: bool) -> list:
+    """The periods table: the report window, or (--all-periods) every period since the sources' first event."""
+    window = calendar.window(period, history_back(calendar.grain))
+    if not all_periods:
+        return window
+    from .series import all_periods as every_period
+    from .series import first_event
+
+    return every_period(calendar, period, first_event(ws, query_sources(ws.config, query.sql)), window)
 
 
 def _unique_names(columns: list[str]) -> list[str]:

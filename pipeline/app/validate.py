@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline.config import ProjectConfig, SourceConfig
-from pipeline.config.delivery import collect_delivery_problems
+from pipeline.config.delivery import DeliveryFile, collect_delivery_problems
 from pipeline.config.okrs import cycle_dates
 from pipeline.config.project import check_project
 from pipeline.config.yaml_doc import load_yaml
@@ -59,7 +59,9 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     if config is None:
         return problems + [Problem("warning", "exports and queries were not checked: the config above could not "
                                               "be read far enough", "fix the errors above and run pulse validate again")]
-    problems += [Problem("error", p.message, p.hint or "") for p in collect_delivery_problems(config)[1]]
+    delivery, delivery_problems = collect_delivery_problems(config)
+    problems += [Problem("error", p.message, p.hint or "") for p in delivery_problems]
+    problems += _plaintext_auth(delivery)
     unchecked = _broken_sources(config)
     loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
     try:
@@ -74,10 +76,10 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
             return problems + [Problem("error", exc.message, exc.hint or "")]
         try:
             if engine.kind == "duckdb":  # every source that can load, loads; every source's problems at once
-                _report, failed = sources.ingest_each(con, loadable)
+                ingested, failed = sources.ingest_each(con, loadable)
                 problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
             else:  # Spark reads every source on each run: its first problem stops the queries
-                engine.load_sources(con, lambda _message: None)
+                ingested = engine.load_sources(con, lambda _message: None)
         except PulseError as exc:
             return problems + [Problem("error", exc.message, exc.hint or "")]
         finally:
@@ -99,7 +101,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
                 problems.append(skipped)
                 continue
             try:
-                series = kpis.run_kpi(engine, config, kpi_id, window, last)
+                series = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ingested.coverage)
                 history[kpi_id] = [series.values[p.start] for p in window]
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
@@ -110,6 +112,19 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         finally:
             sandbox.close()
     return problems
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _plaintext_auth(delivery: DeliveryFile | None) -> list[Problem]:
+    """smtp.allow_plaintext_auth for a server that is not on this machine: the password crosses the network."""
+    smtp = delivery.smtp if delivery is not None else None
+    if smtp is None or not smtp.plaintext_auth or smtp.host in LOOPBACK or smtp.host.startswith("127."):
+        return []
+    return [Problem("warning", f"config/delivery.yaml: smtp.allow_plaintext_auth: the password for {smtp.username} "
+                               f"goes to {smtp.host} over an unencrypted connection",
+                    "allow it only for a relay on this machine; use security: starttls or ssl for a remote server")]
 
 
 def _require_project(root: Path) -> None:

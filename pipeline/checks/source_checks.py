@@ -3,9 +3,13 @@
 Per source, with defaults that need no configuration (see `SourceChecks` in
 config): row count range, primary key unique within each file, primary-key
 (and `not_null`) columns without NULLs, `accepted` values, plausible dates,
-freshness (the data reaches the end of the report period by a date column) and
-volume (rows in the report period against the trailing average). Each check is
-`fail` (stops the run), `warn` (shown in the report) or `off`.
+coverage (the report period is not before the source's first event or after
+its last, see `coverage`), freshness (the event time reaches the end of the
+report period, allowing `grace_days` without events) and volume (rows in the
+report period against the trailing average). Freshness, volume and coverage
+measure the source's event-time column. Each check is `fail` (stops the run),
+`warn` (shown in the report) or `off`. A report's gate runs the checks of the
+sources its KPIs read (`sources`), not every source.
 
 The checks' statements are fixed SELECTs in DuckDB's dialect, run by the
 project's engine (`pipeline.core.engine`; Spark runs them translated), values
@@ -20,6 +24,7 @@ KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -29,10 +34,13 @@ from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.wording import PLAIN, NumberWords, fill
+from pipeline.sources.coverage import SourceRange
+
+from .coverage import OUTSIDE, UNKNOWN, covered_wording, outside_wording, period_coverage
 
 # a check's numbers: counts, ratios, dates, column names, NULL counts per column
 CheckNumber = int | float | bool | str | date | None | dict[str, int]
-CACHED_FORMAT = 2  # the shape of a cached CheckResult (2: wording + numbers); results of another shape are not reused
+CACHED_FORMAT = 3  # the shape of a cached CheckResult (2: wording + numbers, 3: coverage and freshness as wordings); results of another shape are not reused
 
 
 @dataclass(frozen=True)
@@ -64,34 +72,29 @@ class CheckResult:
         return not self.passed and self.severity == "warn"
 
 
-def date_column(source: SourceConfig, chosen: str | None) -> str | None:
-    """The column freshness and volume are measured by."""
-    if chosen:
-        return chosen
-    for name, spec in source.columns.items():
-        if spec.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
-            return name
-    return None
-
-
 def run_source_checks(
     engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
-    cache: ResultCache | None = None,
+    cache: ResultCache | None = None, sources: Sequence[str] | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
 ) -> list[CheckResult]:
-    """Every source's checks; with a `cache` (see `pipeline.core.result_cache`), results for unchanged
-    data are reused."""
+    """The checks of `sources` (default: every source); with a `cache` (see
+    `pipeline.core.result_cache`), results for unchanged data are reused. `ranges`: each source's
+    first and last event as ingest found them (measured here when not given)."""
     results: list[CheckResult] = []
     for name, source in config.sources.items():
-        if cache is None:
-            results.extend(_source_checks(engine, name, source, calendar, period, today))
+        if sources is not None and name not in sources:
             continue
+        found = (ranges or {}).get(name)
 
-        def compute(name=name, source=source) -> list[dict]:
-            return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today)]
+        def compute(name=name, source=source, found=found) -> list[dict]:
+            return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today, found)]
 
+        if cache is None:
+            results.extend(CheckResult(**item) for item in compute())
+            continue
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
-                 "record": CACHED_FORMAT}
+                 "record": CACHED_FORMAT, "event_time": source.event_column}
         results.extend(CheckResult(**item) for item in cache.checks(engine.local, name, parts, compute))
     return results
 
@@ -104,8 +107,8 @@ def _rows(engine: Engine, sql: str, params: dict | None = None) -> list[tuple]:
     return engine.run_select(QueryRequest(sql, params or {}, "a data-quality check")).rows
 
 
-def _source_checks(engine, name: str, source: SourceConfig, calendar: Calendar, period: Period,
-                   today: date) -> list[CheckResult]:
+def _source_checks(engine: Engine, name: str, source: SourceConfig, calendar: Calendar, period: Period,
+                   today: date, found: SourceRange | None) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -151,11 +154,17 @@ def _source_checks(engine, name: str, source: SourceConfig, calendar: Calendar, 
                                    "{rows:count} rows with {column} not in {accepted}: e.g. {examples}",
                                    {"rows": bad, "column": column, "accepted": str(spec.accepted),
                                     "examples": ", ".join(examples or [])}))
-    out.extend(_date_checks(engine, name, source, calendar, period, today, rows))
+    out.extend(_date_checks(engine, name, source, calendar, period, today, rows, found))
     return out
 
 
-def _date_checks(engine, name, source, calendar, period, today, rows) -> list[CheckResult]:
+def _range_of(engine: Engine, name: str, column: str) -> SourceRange:
+    col = quote_ident(column)
+    first, last = _one(engine, f"SELECT CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {quote_ident(name)}")
+    return SourceRange(name, column, first, last)
+
+
+def _date_checks(engine, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -166,11 +175,13 @@ def _date_checks(engine, name, source, calendar, period, today, rows) -> list[Ch
             if spec.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
                 continue
             col = quote_ident(column)
+            # compared with the bounds' local midnights, cast once: no per-row cast of a timestamp to its
+            # local date (a time-zone conversion per value)
             bad, low, high = _one(
                 engine,
-                f"SELECT count(*) FILTER (WHERE CAST({col} AS DATE) < $lo OR CAST({col} AS DATE) > $hi), "
-                f"min(CAST({col} AS DATE)), max(CAST({col} AS DATE)) FROM {table}",
-                {"lo": plausible.earliest, "hi": latest_ok},
+                f"SELECT count(*) FILTER (WHERE {col} < $lo OR {col} >= $after), "
+                f"CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {table}",
+                {"lo": plausible.earliest, "after": latest_ok + timedelta(days=1)},
             )
             out.append(CheckResult(name, f"plausible_dates:{column}", plausible.severity, bad == 0,
                                    "{column} between {min:date} and {max:date}" if bad == 0 else
@@ -178,16 +189,20 @@ def _date_checks(engine, name, source, calendar, period, today, rows) -> list[Ch
                                    "(found {min:date}…{max:date}); a wrong date format?",
                                    {"rows": bad, "min": low, "max": high, "column": column,
                                     "earliest": plausible.earliest, "latest": latest_ok}))
-    column = date_column(source, checks.freshness.column)
-    if column and checks.freshness.severity != "off":
-        needed = min(period.end, today) - timedelta(days=1)
-        latest = _one(engine, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
-        ok = latest is not None and latest >= needed
-        out.append(CheckResult(name, "freshness", checks.freshness.severity, ok,
-                               "{column} reaches {latest:date} (needs {needed:date})",
-                               {"latest": latest, "needed": needed, "column": column}))
-    column = date_column(source, checks.volume.column)
-    if column and checks.volume.severity != "off" and rows:
+    column = source.event_column
+    if column is None:
+        return out
+    if found is None or found.column != column:
+        found = _range_of(engine, name, column)
+    covers = period_coverage(found, period, today, checks.freshness.grace_days)
+    if checks.coverage != "off" and covers.status != UNKNOWN:
+        outside = covers.status == OUTSIDE
+        wording, numbers = outside_wording(covers, period) if outside else covered_wording(covers, period)
+        out.append(CheckResult(name, "coverage", checks.coverage, not outside, wording,
+                               {**numbers, "status": covers.status}))
+    if checks.freshness.severity != "off":
+        out.append(_freshness(name, column, checks.freshness, period, today, found.last))
+    if checks.volume.severity != "off" and rows:
         volume = checks.volume
         periods = [calendar.shift(period, -i) for i in range(volume.periods, -1, -1)]
         col = quote_ident(column)
@@ -208,13 +223,37 @@ def _date_checks(engine, name, source, calendar, period, today, rows) -> list[Ch
     return out
 
 
-def rejects_check(con, config: ProjectConfig) -> list[CheckResult]:
-    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source)."""
+def _freshness(name: str, column: str, freshness, period: Period, today: date, latest: date | None) -> CheckResult:
+    """The event time reaches the period's last day (or yesterday, for a period not over yet), allowing
+    `grace_days` days without events at its end; a failure says exactly how to relax it."""
+    needed = min(period.end, today) - timedelta(days=1)
+    grace = freshness.grace_days
+    ok = latest is not None and latest >= needed - timedelta(days=grace)
+    allowed = "up to {grace_days:count} day" + ("s" if grace != 1 else "") + " without events allowed"
+    if latest is None:
+        wording = "{column} has no values (needs {needed:date})"
+    elif latest >= needed:
+        wording = "{column} reaches {latest:date} (needs {needed:date})"
+    else:
+        behind = (needed - latest).days
+        wording = ("{column} reaches {latest:date}, {behind:count} day" + ("s" if behind != 1 else "")
+                   + " before {needed:date} (" + allowed + ")")
+        if not ok and latest >= period.start:  # (data that ends before the period: see the coverage check)
+            wording += ("; if {source} has no events on such days, set sources.{source}.checks.freshness.grace_days: "
+                        "{behind:count} (or severity: warn)")
+    return CheckResult(name, "freshness", freshness.severity, ok, wording,
+                       {"latest": latest, "needed": needed, "grace_days": grace, "column": column,
+                        "behind": max(0, (needed - latest).days) if latest is not None else None, "source": name})
+
+
+def rejects_check(con, config: ProjectConfig,
+                  sources: Sequence[str] | None = None) -> list[CheckResult]:
+    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source of `sources`)."""
     from pipeline.sources.quarantine import rejected_rows, rejects
 
     out: list[CheckResult] = []
     for name, source in config.sources.items():
-        if source.on_bad_rows != "quarantine":
+        if source.on_bad_rows != "quarantine" or (sources is not None and name not in sources):
             continue
         count = rejected_rows(con, name)
         found = rejects(con, name) if count else []

@@ -90,6 +90,8 @@ class ReportSchedule(Strict):
     timezone: str | None = None  # default: the project's time zone
     email: bool = True  # email it when built by `pulse due` (if the report has an email: block)
     catch_up: int = Field(default=12, ge=1, le=1000)  # at most this many missed periods are built at once
+    # `pulse due` exits 7 while a scheduled build or delivery has been owed longer than this
+    max_owed_hours: float = Field(default=24.0, ge=0)
 
     @field_validator("cron")
     @classmethod

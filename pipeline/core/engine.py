@@ -9,14 +9,15 @@ composes it, see `pipeline.app.workspace`) and then:
   to the working database it is given (the only time Pulse writes it before
   the queries: DuckDB's ingest loads the sources there, Spark reads them into
   its own session), one row per primary key (the newest file, then the last
-  row of a file, wins), and says what it read (`IngestReport`);
+  row of a file, wins), and says what it read (`IngestReport`), including
+  each source's first and last event (`SourceRange`: the report's "data as
+  of", its coverage check, `fill` only inside covered days);
 - `check` refuses anything but one read-only SELECT, before a cached result
   is used; `run_select` runs such a SELECT written in DuckDB's dialect (a KPI,
   check or ad hoc query, values bound as `$name` parameters) within its time
   limit and fetches its small result (`QueryRows`);
 - `register_periods` makes the `periods` table of a run's window;
-- `duplicate_keys` and `latest_date` answer the source checks and the report's
-  "data as of".
+- `duplicate_keys` answers the source checks' primary-key check.
 
 Whatever the engine, Pulse's own records (the file bookkeeping of DuckDB's
 ingest, the result caches, the quarantine, the delivery ledger and the runs of
@@ -57,14 +58,38 @@ class FileLoad:
 
 
 @dataclass(frozen=True)
+class SourceRange:
+    """The days a source's events span: [first, last] (both None when it has no event)."""
+
+    source: str
+    column: str | None  # the event-time column; None: the source has none (coverage unknown)
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def known(self) -> bool:
+        """Is there an event-time column to measure the source by?"""
+        return self.column is not None
+
+    def describe(self) -> str:
+        """'sales (order_ts) covers 2024-09-01 … 2026-10-31' or that it has no events."""
+        if self.column is None:
+            return f"{self.source} has no event time"
+        if self.first is None or self.last is None:
+            return f"{self.source} has no {self.column} values"
+        return f"{self.source} ({self.column}) covers {self.first.isoformat()} … {self.last.isoformat()}"
+
+
+@dataclass(frozen=True)
 class SourceSummary:
-    """A source after ingest: its row count and a fingerprint of its files."""
+    """A source after ingest: its row count, a fingerprint of its files and the days its events span."""
 
     name: str
     rows: int
     fingerprint: str
     rejected: int = 0  # rows of its current files in quarantine
     path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended), "rebuild" or "spark"
+    coverage: SourceRange | None = None  # first and last event (see `pipeline.sources.coverage`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,11 @@ class IngestReport:
     def rejected(self) -> dict[str, int]:
         """Rows in quarantine per source (sources without any are left out)."""
         return {s.name: s.rejected for s in self.sources if s.rejected}
+
+    @property
+    def coverage(self) -> dict[str, SourceRange]:
+        """Each source's first and last event."""
+        return {s.name: s.coverage or SourceRange(s.name, None) for s in self.sources}
 
 
 @dataclass(frozen=True)
@@ -151,10 +181,6 @@ class Engine(Protocol):
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:
         """Primary-key values repeated within one file of `source`, and a file where that happens."""
-        ...
-
-    def latest_date(self) -> date | None:
-        """The latest date in any source's date or timestamp columns."""
         ...
 
     def describe(self) -> str:

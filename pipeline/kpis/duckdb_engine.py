@@ -10,7 +10,6 @@ for the interface.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import duckdb
 
@@ -31,16 +30,13 @@ class DuckDBEngine:
     def __init__(self, config: ProjectConfig, sandbox: Sandbox) -> None:
         self.config = config
         self.sandbox = sandbox
-        self._as_of: date | None = None
 
     @property
     def local(self) -> duckdb.DuckDBPyConnection:
         return self.sandbox.con
 
     def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
-        report = sources.ingest(con, self.config, progress)
-        self._as_of = sources.latest_date(con, self.config)
-        return report
+        return sources.ingest(con, self.config, progress)
 
     def register_periods(self, window: Sequence[Period]) -> None:
         queries.register_periods(self.sandbox, list(window))
@@ -63,9 +59,6 @@ class DuckDBEngine:
             "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
             "FROM _pulse_files WHERE source = $s", {"s": source}).fetchall()[0]
         return int(dupes), example
-
-    def latest_date(self) -> date | None:
-        return self._as_of
 
     def describe(self) -> str:
         return f"duckdb {duckdb.__version__}"

@@ -9,6 +9,11 @@ KPI's `min_sample`) and, optionally, dimension columns: every other column
 bound as named parameters: `$name` in a query is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
 
+A period without a row is filled per the KPI's `fill` only inside the days its
+sources have data (see `lineage.DataSpan`). A period entirely before their
+first event or after their last one has no value (None), whatever the query
+returns for it: no false zero, no figure the data cannot back.
+
 Queries run in the sandbox (see `pipeline.core.sandbox`): a KPI file holds
 exactly one SELECT, checked by DuckDB's parser before the cache is asked or
 the query runs; it runs read-only, reads files only where the project allows,
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +40,9 @@ from pipeline.core.periods import Period
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.sandbox import SANDBOX_HINT, Sandbox, TimeLimitReached, check_statement, run_limited
 from pipeline.core.sql_text import query_parameters
+from pipeline.sources.coverage import SourceRange
+
+from .lineage import DataSpan, data_span, query_sources
 
 Series = dict[date, "float | None"]
 Samples = dict[date, "int | None"]
@@ -144,12 +153,15 @@ def run_kpi(
     window: list[Period],
     report_period: Period,
     cache: ResultCache | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
 ) -> KpiSeries:
     """Execute one KPI query over the registered `periods` on `engine` and shape its series.
 
     With a `cache`, a result stored for
     the same SQL (as the engine runs it), parameters, window and data is used
-    instead of running the query (see `pipeline.core.result_cache`).
+    instead of running the query (see `pipeline.core.result_cache`). `ranges`
+    (each source's first and last event) limit `fill` to the periods the
+    query's sources cover.
     """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
@@ -168,13 +180,20 @@ def run_kpi(
         columns, rows = result.columns, result.rows
         if cache is not None:
             cache.put_kpi(key, kpi_id, columns, rows)
-    return shape_series(kpi_id, kpi, shown, columns, rows, window)
+    span = data_span(query_sources(config, sql), ranges) if ranges is not None else None
+    return shape_series(kpi_id, kpi, shown, columns, rows, window, span)
 
 
 def shape_series(
-    kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str], rows: list[tuple], window: list[Period]
+    kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str], rows: list[tuple], window: list[Period],
+    span: DataSpan | None = None,
 ) -> KpiSeries:
-    """Check the query's shape and turn its rows into a filled series."""
+    """Check the query's shape and turn its rows into a filled series.
+
+    A period that overlaps `span` (the days its sources have data; None:
+    unknown, every period) gets its row's value, or the KPI's `fill` without
+    one; a period outside it has no value.
+    """
     lowered = [c.lower() for c in columns]
     for required in ("period", "value"):
         if required not in lowered:
@@ -224,9 +243,10 @@ def shape_series(
         if s_index is not None:
             target_samples[period] = _count(row[s_index], shown, period)
     filler = 0.0 if kpi.fill == "zero" else None
+    inside = {p.start for p in window if span is None or span.overlaps(p)}
 
     def filled(values: dict[date, float | None]) -> dict[date, float | None]:
-        return {p.start: values.get(p.start, filler) for p in window}
+        return {p.start: values.get(p.start, filler) if p.start in inside else None for p in window}
 
     def counted(samples: Samples) -> Samples:
         return {p.start: samples.get(p.start) for p in window} if s_index is not None else {}

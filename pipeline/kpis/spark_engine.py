@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import date
 
 import duckdb
 
@@ -122,9 +121,6 @@ class SparkEngine:
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:
         found = self._sources[source].duplicate_keys
         return sum(found.values()), min((f for f, n in found.items() if n), default=None)
-
-    def latest_date(self) -> date | None:
-        return spark_ingest.latest_date(self.spark, self.config)
 
     def describe(self) -> str:
         return f"spark {self.spark.version}"

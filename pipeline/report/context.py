@@ -7,10 +7,12 @@ results into strings, CSS classes and chart SVG, so a template only places them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from pipeline.checks.coverage import PeriodCoverage
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import Direction, ProjectConfig, ReportConfig, Unit
 from pipeline.core.periods import Calendar, Period
@@ -20,6 +22,7 @@ from pipeline.okrs.cycles import CycleResult
 
 from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents, window_words
 from .charts import TrendData, sparkline_svg, trend_svg
+from .coverage_text import coverage_notes, partial_label
 from .formatting import (
     NOT_AVAILABLE,
     LocaleWords,
@@ -72,6 +75,7 @@ class KpiRow:
     scope_note: str = ""  # "company-wide" for such a KPI, shown beside its name everywhere
     low_sample: bool = False  # the value rests on fewer observations than the KPI's min_sample
     sample_note: str = ""  # "low sample: 23 (min. 30)"
+    partial: bool = False  # a source it reads covers only part of the period
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,9 @@ class QualityRow:
 @dataclass(frozen=True)
 class RestatedRow:
     title: str
-    old: str
+    old: str  # as first reported
     new: str
+    reported: str  # when the old value was first reported ("3 November 2026"), "" when unknown
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class ReportInputs:
     restated_since: str = ""
     segment: str | None = None
     window: tuple[Period, ...] = ()  # the periods the KPI queries ran over
+    coverage: tuple[PeriodCoverage, ...] = ()  # how each source the report reads covers the period
+    partial_kpis: frozenset[str] = frozenset()  # KPIs reading a source that covers only part of it
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,19 @@ class ReportContext:
     methodology: tuple[MethodologyRow, ...]
     query_window: str = ""  # "24 periods (1 November 2024 – 31 October 2026)"
     low_sample_note: bool = False  # some value is marked "low sample": explain it in a footnote
+    partial: str = ""  # "", "partial" or "period to date": the mark beside the period
+    coverage_notes: tuple[str, ...] = ()  # how far the data reaches into a partly covered period
+
+
+def _reported_day(moment: str, timezone: str, locale: str) -> str:
+    """The day a build reported a value (ISO time of the build), in the project's zone."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return ""
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(ZoneInfo(timezone))
+    return long_date(parsed.date(), locale)
 
 
 def movement_class(delta: float | None, direction: Direction) -> str:
@@ -172,7 +192,7 @@ def trend_chart(result: KpiResult, style: NumberStyle) -> str:
     )
 
 
-def kpi_row(result: KpiResult, locale: str, currency: str) -> KpiRow:
+def kpi_row(result: KpiResult, locale: str, currency: str, partial: bool = False) -> KpiRow:
     style = kpi_style(result, locale, currency)
     return KpiRow(
         kpi_id=result.kpi_id,
@@ -195,6 +215,7 @@ def kpi_row(result: KpiResult, locale: str, currency: str) -> KpiRow:
         scope_note=COMPANY_WIDE if result.company_wide else "",
         low_sample=result.low_sample,
         sample_note=sample_note(result, locale),
+        partial=partial,
     )
 
 
@@ -227,7 +248,7 @@ def build_context(
     if inputs.okr is not None and config.okrs is not None:
         objectives = config.okrs.cycles[inputs.okr.name].objectives
         section = okr_section(inputs.okr, objectives, config.kpis, locale, currency, config.okrs.status)
-    rows = tuple(kpi_row(r, locale, currency) for r in results)
+    rows = tuple(kpi_row(r, locale, currency, r.kpi_id in inputs.partial_kpis) for r in results)
     own = [r for r in results if not r.company_wide]  # the cover counts the report's own KPIs
     counts = tuple(
         (h.value, HEALTH_LABELS[h], sum(1 for r in own if r.health is h))
@@ -261,11 +282,14 @@ def build_context(
         quality_checks=quality,
         not_available_note=any(NOT_AVAILABLE in (r.value, r.change, r.yoy) for r in rows),
         restatements=tuple(
-            RestatedRow(r.title, format_value(r.old, styles[r.kpi_id]), format_value(r.new, styles[r.kpi_id]))
+            RestatedRow(r.title, format_value(r.old, styles[r.kpi_id]), format_value(r.new, styles[r.kpi_id]),
+                        _reported_day(r.reported_at, config.project.timezone, locale))
             for r in inputs.restatements
         ),
         restated_since=inputs.restated_since,
         methodology=methodology_rows(config, [r.kpi_id for r in results], inputs.sql, period),
         query_window=window_words(inputs.window, locale),
         low_sample_note=any(r.low_sample for r in rows),
+        partial=partial_label(inputs.coverage),
+        coverage_notes=coverage_notes(inputs.coverage, period, locale),
     )

@@ -10,15 +10,24 @@ extend a built-in one by its `builtin/` name and override single blocks:
 Autoescape is on and undefined names are errors. The CSS is the built-in
 report.css followed by the project's report_templates/report.css, inlined so
 the HTML is self-contained.
+
+PDFs are deterministic: the same HTML gives the same bytes. Their creation and
+modification dates come from the data (the report's data-as-of day, else the
+period's last day), never the clock, and their document identifier is derived
+from the report file and period (`PdfStamp`), so a rebuild from the same data
+reproduces the PDF that was mailed, byte for byte.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
@@ -100,8 +109,22 @@ def render_html(templates_dir: Path, template_name: str, context: object) -> str
     return render_template(templates_dir, template_name, context, report=context, css=stylesheet(templates_dir))
 
 
-def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> bytes:
-    """The HTML laid out as a paged PDF by WeasyPrint (PDF/UA by default)."""
+@dataclass(frozen=True)
+class PdfStamp:
+    """What makes a PDF's bytes reproducible: its dates (from the data) and its document identifier."""
+
+    day: date  # creation and modification date
+    identifier: bytes  # the same for every build of one report file and period
+
+    @classmethod
+    def of(cls, stem: str, period: Period, data_as_of: date | None) -> PdfStamp:
+        day = data_as_of or (period.end - timedelta(days=1))
+        digest = hashlib.sha256(f"pulse:{stem}:{period.label}".encode()).hexdigest()[:32]
+        return cls(day, digest.encode("ascii"))
+
+
+def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp: PdfStamp | None = None) -> bytes:
+    """The HTML laid out as a paged PDF by WeasyPrint (PDF/UA by default), dated and identified by `stamp`."""
     import weasyprint  # imported lazily: it is the slowest import of the pipeline
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -110,8 +133,13 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> byt
     # walking everything the run holds (config, results, DuckDB, matplotlib) each time
     gc.freeze()
     try:
-        document = weasyprint.HTML(string=html, base_url=str(templates_dir))
-        options = {} if variant == "none" else {"pdf_variant": variant}
+        options: dict[str, object] = {} if variant == "none" else {"pdf_variant": variant}
+        document = weasyprint.HTML(string=html, base_url=str(templates_dir)).render(**options)
+        if stamp is not None:
+            moment = f"{stamp.day.isoformat()}T00:00:00Z"
+            document.metadata.created = moment
+            document.metadata.modified = moment
+            options["pdf_identifier"] = stamp.identifier
         return document.write_pdf(**options)
     finally:
         gc.unfreeze()
@@ -132,6 +160,7 @@ def render_files(config: ProjectConfig, name: str, report: ReportConfig, period:
     if "pdf" in report.formats:
         started = time.perf_counter()
         progress(f"rendering {stem}.pdf")
-        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant)))
+        stamp = PdfStamp.of(stem, period, inputs.data_as_of)
+        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant, stamp)))
         timings.add("pdf", started)
     return files

@@ -17,6 +17,7 @@ from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
 
 from .context import COMPANY_WIDE, HEALTH_LABELS, ReportInputs, check_text, movement_class, sample_note
+from .coverage_text import coverage_notes, partial_label
 from .formatting import date_range, format_kpi_change, format_value, kpi_style, long_date, period_name
 from .movers import movers
 from .okr_section import status_counts
@@ -41,6 +42,7 @@ class KpiLine(_Frozen):
     company_wide_only: bool = False
     scope_note: str = ""  # "company-wide" in a segment's summary for a KPI without a segment breakdown
     sample_note: str = ""  # "low sample: 23 (min. 30)"
+    partial: bool = False  # a source it reads covers only part of the period
 
 
 class OkrCount(_Frozen):
@@ -67,9 +69,11 @@ class EmailSummary(_Frozen):
     movers: tuple[str, ...]
     kpis: tuple[KpiLine, ...]
     quality_warnings: tuple[str, ...]
+    partial: str = ""  # "", "partial" or "period to date"
+    coverage_notes: tuple[str, ...] = ()
 
 
-def kpi_line(result: KpiResult, locale: str, currency: str) -> KpiLine:
+def kpi_line(result: KpiResult, locale: str, currency: str, partial: bool = False) -> KpiLine:
     style = kpi_style(result, locale, currency)
     return KpiLine(
         title=result.title,
@@ -82,6 +86,7 @@ def kpi_line(result: KpiResult, locale: str, currency: str) -> KpiLine:
         company_wide_only=result.company_wide,
         scope_note=COMPANY_WIDE if result.company_wide else "",
         sample_note=sample_note(result, locale),
+        partial=partial,
     )
 
 
@@ -108,8 +113,10 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         okr_cycle=cycle.name if cycle is not None else None,
         okr_counts=counts,
         movers=movers(results, calendar, period, locale, currency),
-        kpis=tuple(kpi_line(r, locale, currency) for r in results),
+        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.partial_kpis) for r in results),
         quality_warnings=tuple(f"{c.scope}: {check_text(c, locale)}" for c in inputs.checks if c.warning),
+        partial=partial_label(inputs.coverage),
+        coverage_notes=coverage_notes(inputs.coverage, period, locale),
     )
 
 

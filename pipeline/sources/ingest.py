@@ -29,12 +29,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from pipeline.config import ColumnType, ProjectConfig, SourceConfig
+from pipeline.config import ProjectConfig, SourceConfig
 from pipeline.core import tables
 from pipeline.core.database import quote_ident
 from pipeline.core.engine import FileLoad, IngestReport, SourceSummary
@@ -43,6 +42,7 @@ from pipeline.core.paths import display_path
 
 from . import dedupe, direct_load, quarantine
 from .casting import SQL_TYPES
+from .coverage import SourceRange, source_range
 from .csv_reader import remove_stale_temp_files
 from .formats import detect_format
 from .load_steps import ExportFile
@@ -50,7 +50,7 @@ from .paths import match_paths
 from .quarantine import Reject, rejects
 from .staged_load import load_file
 
-__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "ingest_each", "latest_date",
+__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceRange", "SourceSummary", "ingest", "ingest_each",
            "rejects"]
 
 
@@ -113,7 +113,7 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
             problems[name] = [exc]
             continue
         loads.extend(synced)
-        summaries.append(_summarise(con, name, how))
+        summaries.append(_summarise(con, name, source, how, config.project.timezone))
     con.execute("RESET checkpoint_threshold")
     if any(f.status != "unchanged" for f in loads):
         # write the loaded rows into their final layout now: queries then read the same
@@ -122,7 +122,7 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
     return IngestReport(files=tuple(loads), sources=tuple(summaries)), problems
 
 
-STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads
+STORAGE_LAYOUT = 4  # raw rows with superseded marks under a view, timestamps as TIMESTAMPTZ; another layout reloads
 
 
 def _contract_text(source: SourceConfig) -> str:
@@ -293,34 +293,12 @@ def _unreadable(path: Path, exc: OSError) -> InputError:
                       "check that it exists and that pulse may read it")
 
 
-def _summarise(con, name: str, how: str) -> SourceSummary:
+def _summarise(con, name: str, source: SourceConfig, how: str, timezone: str) -> SourceSummary:
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0]
     hashes = con.execute(
         "SELECT path, sha256 FROM _pulse_files WHERE source = $s ORDER BY path", {"s": name}
     ).fetchall()
     fingerprint = hashlib.sha256(json.dumps(hashes).encode()).hexdigest()
+    covered = source_range(con, name, source, fingerprint + _contract_text(source), timezone)
     return SourceSummary(name=name, rows=rows, fingerprint=fingerprint, rejected=quarantine.rejected_rows(con, name),
-                         path=how)
-
-
-def latest_date(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> date | None:
-    """The latest date found in any source's date or timestamp columns (kept until a file changes)."""
-    columns = {name: [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
-               for name, source in config.sources.items()}
-    files = con.execute("SELECT source, path, sha256 FROM _pulse_files ORDER BY ALL").fetchall()
-    key = hashlib.sha256(json.dumps([columns, files, STORAGE_LAYOUT], default=str).encode()).hexdigest()
-    tables.ensure(con, "_pulse_latest")
-    found = con.execute("SELECT latest FROM _pulse_latest WHERE key = $k", {"k": key}).fetchall()
-    if found:
-        return found[0][0]
-    latest = None
-    for name, names in columns.items():
-        if not names:
-            continue
-        parts = ", ".join(f"max(CAST({quote_ident(c)} AS DATE))" for c in names)
-        row = con.execute(f"SELECT greatest({parts}) FROM {quote_ident(name)}").fetchall()[0]
-        if row[0] is not None and (latest is None or row[0] > latest):
-            latest = row[0]
-    con.execute("DELETE FROM _pulse_latest")
-    con.execute("INSERT INTO _pulse_latest VALUES ($k, $l)", {"k": key, "l": latest})
-    return latest
+                         path=how, coverage=covered)

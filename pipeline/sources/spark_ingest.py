@@ -32,10 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
 
 from pipeline.config import ColumnSpec, ColumnType, ProjectConfig, SourceConfig, did_you_mean
-from pipeline.core.engine import FileLoad, IngestReport, Progress, SourceSummary
+from pipeline.core.engine import FileLoad, IngestReport, Progress, SourceRange, SourceSummary
 from pipeline.core.errors import ConfigError, InputError
 
 from .casting import (
@@ -114,7 +113,8 @@ def load_sources(spark, config: ProjectConfig, progress: Progress) -> tuple[Inge
         found = _load_source(spark, name, source, exports)
         held[name] = found
         files.extend(found.files)
-        summaries.append(SourceSummary(name, found.rows, found.fingerprint, path="spark"))
+        summaries.append(SourceSummary(name, found.rows, found.fingerprint, path="spark",
+                                       coverage=source_range(name, source, found.frame)))
     return IngestReport(tuple(files), tuple(summaries)), held
 
 
@@ -419,17 +419,13 @@ def _check_files(spark, staged, name: str, source: SourceConfig, groups: list[Ra
     return stats
 
 
-def latest_date(spark, config: ProjectConfig) -> date | None:
-    """The latest date in any source's date or timestamp columns (one query per source)."""
-    latest = None
-    for name, source in config.sources.items():
-        names = [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
-        if not names:
-            continue
-        parts = [f"max(CAST(`{c.replace('`', '``')}` AS DATE))" for c in names]
-        latest_of = parts[0] if len(parts) == 1 else f"greatest({', '.join(parts)})"
-        row = spark.sql(f"SELECT {latest_of} FROM `{name}`").collect()[0]
-        if row[0] is not None and (latest is None or row[0] > latest):
-            latest = row[0]
-    return latest
+def source_range(name: str, source: SourceConfig, frame) -> SourceRange:
+    """The source's event-time range, as `coverage.source_range` measures it on DuckDB: the first and last
+    value of its event-time column as dates in the session's (reporting) time zone."""
+    from pyspark.sql import functions as F
 
+    column = source.event_column
+    if column is None:
+        return SourceRange(name, None)
+    first, last = frame.agg(F.min(F.col(column)).cast("date"), F.max(F.col(column)).cast("date")).collect()[0]
+    return SourceRange(name, column, first, last)

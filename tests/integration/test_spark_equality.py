@@ -28,7 +28,8 @@ def numbers(root: Path) -> dict:
     """What each engine hands the rest of the pipeline, for the demo's report periods."""
     ws = workspace.open_workspace(root)
     try:
-        out: dict = {"engine": ws.engine.kind, "ingest": ws.ingest, "latest": ws.data_as_of}
+        out: dict = {"engine": ws.engine.kind, "ingest": ws.ingest, "ranges": ws.ranges,
+                     "latest": workspace.data_as_of(ws, list(ws.config.sources))}
         report = ws.config.reports["monthly"]
         calendar = workspace.calendar_for(ws.config, report.grain)
         for label in PERIODS:
@@ -119,7 +120,9 @@ def test_the_checks_and_what_was_read_are_the_same(both):
     for label in PERIODS:
         assert [(c.scope, c.name, c.passed, c.numbers) for c in duck[label, "checks"]] == \
             [(c.scope, c.name, c.passed, c.numbers) for c in spark[label, "checks"]]
-    assert duck["latest"] == spark["latest"]
+    assert duck["latest"] == spark["latest"] is not None
+    assert duck["ranges"] == spark["ranges"]  # each source's event-time column, first and last event
+    assert all(r.known and r.first is not None for r in spark["ranges"].values())
     files = [(f.source, f.path, f.rows, f.sha256, f.skipped_headers, f.skipped_blank) for f in duck["ingest"].files]
     assert files == [(f.source, f.path, f.rows, f.sha256, f.skipped_headers, f.skipped_blank)
                      for f in spark["ingest"].files]
