@@ -33,6 +33,7 @@ from pipeline.core.timings import Timings
 from pipeline.kpis.comparisons import KpiResult
 
 from .context import ReportInputs, build_context
+from .render_cache import RenderCache
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -117,14 +118,39 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> byt
         gc.unfreeze()
 
 
+def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
+                inputs: ReportInputs) -> str:
+    """The report's HTML: its frozen context laid out by the report's template."""
+    return render_html(config.templates_dir, report.template, build_context(config, name, report, period, results, inputs))
+
+
+def pdf_key(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache) -> str:
+    """The render cache's name for the PDF of `html` (see `render_cache`)."""
+    renderer = f"{render_pdf.__module__}.{render_pdf.__qualname__}"  # a test's stand-in is never mistaken for it
+    return cache.key(html, (config.templates_dir, BUILTIN_TEMPLATES), report.pdf_variant, renderer)
+
+
+def pdf_of(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache | None) -> bytes:
+    """The PDF of `html`: reused from the render cache when it was rendered from exactly this before."""
+    if cache is None:
+        return render_pdf(html, config.templates_dir, report.pdf_variant)
+    key = pdf_key(html, config, report, cache)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    content = render_pdf(html, config.templates_dir, report.pdf_variant)
+    cache.put(key, content)
+    return content
+
+
 def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
-                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None) -> list[OutputFile]:
-    """The report's HTML and PDF, complete in memory."""
+                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None,
+                 cache: RenderCache | None = None) -> list[OutputFile]:
+    """The report's HTML and PDF, complete in memory (the PDF from `cache` when unchanged)."""
     stem = stem or name
     started = time.perf_counter()
     progress(f"rendering {stem}.html")
-    context = build_context(config, name, report, period, results, inputs)
-    html = render_html(config.templates_dir, report.template, context)
+    html = report_html(config, name, report, period, results, inputs)
     timings.add("html", started)
     files = []
     if "html" in report.formats:
@@ -132,6 +158,6 @@ def render_files(config: ProjectConfig, name: str, report: ReportConfig, period:
     if "pdf" in report.formats:
         started = time.perf_counter()
         progress(f"rendering {stem}.pdf")
-        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant)))
+        files.append(OutputFile(f"{stem}.pdf", pdf_of(html, config, report, cache)))
         timings.add("pdf", started)
     return files
