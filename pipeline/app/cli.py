@@ -94,11 +94,11 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
                                    use_cache=not no_cache)
         for path in result.files:
             click.echo(str(path))
+        show = progress_printer()  # on a terminal only: cron stays quiet (the manifest lists skipped segments)
         if result.skipped:
-            click.echo(f"skipped (no activity in {result.period.label}; inactive_segments: skip): "
-                       + ", ".join(result.skipped), err=True)
+            show(f"skipped (no activity in {result.period.label}; inactive_segments: skip): " + ", ".join(result.skipped))
         if result.reuse_line():
-            click.echo(result.reuse_line(), err=True)
+            show(result.reuse_line())
         if email:
             _echo_delivery(runner.send_report(project, now=now, dry_run=dry_run, resend=resend, built=result,
                                               progress=progress_printer()))

@@ -15,6 +15,7 @@ the HTML is self-contained.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import logging
 import time
@@ -39,9 +40,16 @@ BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def environment(templates_dir: Path) -> jinja2.Environment:
+    """The Jinja environment of a templates folder, kept per process so each template is compiled once (Jinja
+    checks a template file's modification time on each use, so an edited template is compiled again)."""
+    return _environment(templates_dir.resolve(), templates_dir.is_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(templates_dir: Path, exists: bool) -> jinja2.Environment:
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir.is_dir():
+    if exists:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
     loaders += [jinja2.PrefixLoader({"builtin": builtin}), builtin]
     return jinja2.Environment(

@@ -131,7 +131,7 @@ def test_a_segment_without_activity_gets_a_one_page_report_saying_so(real):
     assert sorted(manifest["segments"]) == ["a", "b", "c"] and manifest["skipped_segments"] == {}
 
 
-def test_skip_leaves_the_segment_out_and_says_so(tmp_path, monkeypatch, capsys):
+def test_skip_leaves_the_segment_out_and_says_so(tmp_path, monkeypatch, capsys, terminal):
     root = burst_project(tmp_path / "project", {"inactive_segments": "skip"})
     monkeypatch.setattr(render, "render_pdf", stub_pdf)
     code, out, err = run_pulse(RUN, root, monkeypatch, capsys)
@@ -211,13 +211,23 @@ def test_company_wide_must_name_a_kpi_of_the_report(tmp_path):
 
 
 # -- 7. reruns reuse what did not change -----------------------------------------------------------------
+@pytest.fixture
+def terminal(monkeypatch):
+    """stderr taken for a terminal: `pulse run` says there what it reused and skipped (nothing in cron)."""
+    import sys
+
+    from pipeline.app import cli
+
+    monkeypatch.setattr(cli, "progress_printer", lambda: lambda message: print(message, file=sys.stderr))
+
+
 def reuse(err: str) -> tuple[int, int]:
     found = re.search(r"(\d+) of (\d+) reused", err)
     assert found, err
     return int(found.group(1)), int(found.group(2))
 
 
-def test_a_rerun_reuses_unchanged_pdfs_byte_for_byte(real, tmp_path, monkeypatch, capsys):
+def test_a_rerun_reuses_unchanged_pdfs_byte_for_byte(real, tmp_path, monkeypatch, capsys, terminal):
     root = Path(shutil.copytree(real.parents[2], tmp_path / "copy"))
     before = {p.name: p.read_bytes() for p in real.glob("*.pdf")}
     shutil.rmtree(root / "reports")
@@ -229,7 +239,7 @@ def test_a_rerun_reuses_unchanged_pdfs_byte_for_byte(real, tmp_path, monkeypatch
     assert after == before
 
 
-def test_changes_to_the_page_render_again(tmp_path, monkeypatch, capsys):
+def test_changes_to_the_page_render_again(tmp_path, monkeypatch, capsys, terminal):
     root = burst_project(tmp_path / "project")
     monkeypatch.setattr(render, "render_pdf", stub_pdf)
     assert reuse(run_pulse(RUN, root, monkeypatch, capsys)[2]) == (0, 4)
