@@ -1,6 +1,7 @@
 """Shared fixtures: demo exports generated once per session, and a fresh demo project per test.
 
-Helpers (make_project, run_pulse, pulse, NOW) live in `support.project`.
+Helpers (make_project, run_pulse, pulse, NOW) live in `support.project`; the headless
+Chromium of the browser tests in `support.browser` (without one they skip, said in one line).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo.generate import generate
+from support.browser import SKIPPED, open_browser
 from support.project import DEMO_END, DEMO_START, make_project
 
 
@@ -25,3 +27,18 @@ def demo_exports(tmp_path_factory) -> Path:
 def project(tmp_path, demo_exports) -> Path:
     """A fresh, writable copy of the demo project with generated exports."""
     return make_project(tmp_path / "project", demo_exports)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium for one test module (skips without one; see support.browser)."""
+    yield from open_browser(tmp_path_factory)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line when browser tests were skipped for want of Chromium (pytest -q shows only a count)."""
+    reasons = [str(report.longrepr[2]) for report in terminalreporter.stats.get("skipped", [])
+               if isinstance(report.longrepr, tuple) and SKIPPED in str(report.longrepr[2])]
+    if reasons:
+        reason = reasons[0].removeprefix("Skipped: ")
+        terminalreporter.write_line(f"{len(reasons)} browser test(s) skipped: {reason}", yellow=True)

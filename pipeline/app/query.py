@@ -18,6 +18,7 @@ from pipeline.config import ProjectConfig, did_you_mean
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
+from pipeline.core.result_cache import sources_read
 from pipeline.core.sql_text import has_order_by
 from pipeline.kpis import queries as kpis
 
@@ -67,6 +68,7 @@ def run_query(
     output: Path | None,
     progress=None,
     timeout: float | None = None,
+    all_periods: bool = False,
 ) -> None:
     """Run one read-only statement in the sandbox (see `pipeline.core.sandbox`) and write its rows.
 
@@ -81,7 +83,7 @@ def run_query(
         query = resolve_query(ws.config, name_or_sql)
         calendar = workspace.calendar_for(ws.config, Grain(grain))
         period = workspace.resolve_period(ws.config, Grain(grain), period_text)
-        con = kpis.register_periods(ws.sandbox, calendar.window(period, history_back(calendar.grain)))
+        con = kpis.register_periods(ws.sandbox, _window(ws, query, calendar, period, all_periods))
         available = {**kpis.builtin_parameters(period), **query.params}
         params = kpis.bind_parameters(query.sql, query.shown, available)
         limit = None if timeout is None else kpis.TimeLimit(
@@ -106,6 +108,19 @@ def kpi_dimensions(query: QueryText, columns: list[str]) -> list[int]:
     if not query.is_kpi:
         return []
     return [i for i, name in enumerate(columns) if name.lower() not in ("period", "value")]
+
+
+def _window(ws: workspace.Workspace, query: QueryText, calendar, period, all_periods: bool) -> list:
+    """The periods table: the report window, or (--all-periods) every period since the sources' first event."""
+    window = calendar.window(period, history_back(calendar.grain))
+    if not all_periods:
+        return window
+    from .series import all_periods as every_period
+    from .series import first_event
+
+    read = sources_read(query.sql, list(ws.config.sources))
+    return every_period(calendar, period, first_event(ws, read if read is not None else list(ws.config.sources)),
+                        window)
 
 
 def _unique_names(columns: list[str]) -> list[str]:

@@ -80,16 +80,21 @@ def run_report(
     now: datetime | None = None,
     progress: Progress = _quiet,
     use_cache: bool = True,
+    preview: bool = False,
 ) -> RunResult:
     """The whole pipeline for one report and period; returns what was written.
 
     `use_cache=False` (`pulse run --no-cache`) runs every check and KPI query.
+    `preview=True` (`pulse preview`) builds the company-wide HTML only, into
+    <workdir>/preview/<report>/: nothing is published under reports/, no manifest, no index.
     """
     timings = Timings()
     built_at = now_utc(now)
     with open_workspace(root, progress, timings, use_cache) as ws:  # queries run in its sandbox, read-only
         config = ws.config
         name, report = config.report(report_name)
+        if preview:
+            report = report.model_copy(update={"formats": ["html"], "burst_by": None})
         calendar = calendar_for(config, report.grain)
         period = resolve_period(config, report.grain, period_text, now)
         started = time.perf_counter()
@@ -131,6 +136,11 @@ def run_report(
     )
     cache = RenderCache(config.workdir / RENDER_CACHE, read=use_cache)
     files = render_files(config, name, report, period, results, inputs, timings, progress, cache=cache)
+    if preview:
+        preview_folder = config.workdir / "preview" / name
+        written = publish(files, preview_folder, config.workdir / "staging")
+        return RunResult(name, period, preview_folder, tuple(written), tuple(results), cache.reused,
+                         cache.reused + cache.rendered)
     segments: dict[str, SegmentOutputs] = {}
     skipped: dict[str, str] = {}
     if report.burst_by:

@@ -100,6 +100,14 @@ class ReaderOptions(Strict):
     timestamp_format: str | None = None
     sheet: str | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _chosen(cls, value: Any) -> Any:
+        if value == "CHOOSE":  # written by `pulse init --from` where the exports read either way
+            raise ValueError("replace CHOOSE with one of the values listed in the comment above it: "
+                             "the exports read either way, and Pulse never guesses")
+        return value
+
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str | None) -> str | None:

@@ -66,3 +66,20 @@ def pattern_problem(root: Path, pattern: str) -> str | None:
         elif part != "**":
             depth += 1
     return None
+
+
+PROJECT_MARKER = Path("config") / "pulse.yaml"
+
+
+def find_project(start: Path) -> Path | None:
+    """The project folder holding `start`: the nearest folder, `start` or above, with config/pulse.yaml.
+
+    Like git finding its repository, so a command works from any folder inside
+    a project (its queries/, data/, reports/ ...).
+    """
+    if (start / PROJECT_MARKER).is_file():
+        return start  # as given (a relative path stays relative)
+    for folder in Path(os.path.abspath(start)).parents:
+        if (folder / PROJECT_MARKER).is_file():
+            return folder
+    return None

@@ -14,22 +14,16 @@ inline (data: URIs, inline <style> and <svg>). Two independent checks:
    checks the rendered DOM and takes a full-page screenshot that must not be
    blank and must show the charts' blue.
 
-Without /usr/bin/chromium the tests fail with the install command, unless
-PULSE_SKIP_BROWSER=1 (then they skip). PULSE_CHROMIUM overrides the path.
+Without /usr/bin/chromium (or PULSE_CHROMIUM) the browser tests skip with a
+one-line reason, or fail when PULSE_REQUIRE_BROWSER=1 (CI; see support.browser).
 """
 
 from __future__ import annotations
 
 import base64
-import fcntl
 import io
 import json
-import os
 import re
-import select
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -40,155 +34,10 @@ from pipeline.app import runner
 from pipeline.config import load_project
 from pipeline.report.charts import ACCENT
 from support import project as conftest
+from support.browser import VIEWPORT, DevTools, DevToolsError, problems_in
 from support.project import make_project
 
 PERIOD = "2026-10"
-CHROMIUM = Path(os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium"))
-VIEWPORT = (1200, 3000)
-TIMEOUT = 60.0  # seconds for any one browser step
-FLAGS = (
-    "--headless",
-    "--no-sandbox",  # CI containers run as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
-    "--mute-audio",
-    "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: nothing can reach the network
-    f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
-)
-
-
-def chromium() -> Path:
-    """The browser, or a failure that says how to install it (a skip if asked)."""
-    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    if os.environ.get("PULSE_SKIP_BROWSER") == "1":
-        pytest.skip(f"{CHROMIUM} not installed and PULSE_SKIP_BROWSER=1")
-    pytest.fail(
-        f"{CHROMIUM} not found: this test renders the report in headless Chromium. Install Debian's "
-        "package with `sudo apt-get update && sudo apt-get install -y chromium` (.ci/run does this), "
-        "or set PULSE_SKIP_BROWSER=1 to skip the browser tests.",
-        pytrace=False,
-    )
-
-
-# -- a minimal DevTools client ------------------------------------------------------
-class DevToolsError(RuntimeError):
-    pass
-
-
-class DevTools:
-    """Chrome DevTools protocol over --remote-debugging-pipe.
-
-    The browser reads NUL-terminated JSON commands on its fd 3 and writes
-    responses and events on fd 4. Events are collected in `events` while
-    waiting for responses.
-    """
-
-    def __init__(self, exe: Path, profile: Path, log: Path) -> None:
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        # the child's ends above fd 10, so the redirections to 3 and 4 cannot clobber them
-        # (bash, not sh: dash cannot redirect fds above 9)
-        child_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
-        child_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen(
-            ["/bin/bash", "-c", f'exec "$@" 3<&{child_r} 4>&{child_w} {child_r}<&- {child_w}>&-', "bash", str(exe),
-             *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
-            pass_fds=(child_r, child_w),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=self._log,
-            start_new_session=True,  # its own process group, so close() can end all of it
-        )
-        os.close(child_r)
-        os.close(child_w)
-        self.log_path = log
-        self.events: list[dict] = []
-        self._buffer = b""
-        self._next_id = 0
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
-        """Run one command and return its result; protocol errors raise."""
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            reply = self._read(deadline)
-            if reply is None:
-                raise DevToolsError(f"no answer to {method} within {TIMEOUT:.0f} s")
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise DevToolsError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            if "method" in reply:
-                self.events.append(reply)
-
-    def wait_for(self, event: str, session: str) -> dict:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for seen in self.events:
-                if seen.get("method") == event and seen.get("sessionId") == session:
-                    return seen
-            message = self._read(deadline)
-            if message is None:
-                raise DevToolsError(f"no {event} within {TIMEOUT:.0f} s")
-            if "method" in message:
-                self.events.append(message)
-
-    def drain(self, seconds: float) -> None:
-        """Collect events for a moment (late console messages, failed loads)."""
-        deadline = time.monotonic() + seconds
-        while (message := self._read(deadline)) is not None:
-            if "method" in message:
-                self.events.append(message)
-
-    def _read(self, deadline: float) -> dict | None:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([self._from_browser], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(self._from_browser, 1 << 20)
-            if not chunk:
-                raise DevToolsError(f"Chromium exited (code {self.proc.poll()}); log:\n{self.log_tail()}")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def log_tail(self, lines: int = 20) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                self._next_id += 1
-                os.write(self._to_browser, json.dumps({"id": self._next_id, "method": "Browser.close"}).encode() + b"\0")
-                self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the group we started, by its id
-                self.proc.wait(timeout=10)
-            os.close(self._to_browser)
-            os.close(self._from_browser)
-            self._log.close()
 
 
 # -- load the page once --------------------------------------------------------------
@@ -223,35 +72,6 @@ class LoadedPage:
     problems: list[str]
     screenshot: bytes
     screenshot_path: Path
-
-
-def problems_in(events: list[dict], session: str, page_url: str) -> list[str]:
-    """Everything that says the page is not self-contained or not clean."""
-    found = []
-    urls: dict[str, str] = {}
-    for event in events:
-        if event.get("sessionId") != session:
-            continue
-        method, params = event["method"], event.get("params", {})
-        if method == "Network.requestWillBeSent":
-            url = params["request"]["url"]
-            urls[params["requestId"]] = url
-            if url != page_url and not url.startswith("data:"):
-                found.append(f"request for a resource outside the page: {url[:200]}")
-        elif method == "Network.loadingFailed":
-            url = urls.get(params["requestId"], "?")
-            found.append(f"failed to load {url[:200]}: {params.get('errorText')}")
-        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
-            found.append(f"console.{params['type']}: {text[:300]}")
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            text = details.get("exception", {}).get("description") or details.get("text")
-            found.append(f"uncaught exception: {text[:300]}")
-        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-            entry = params["entry"]
-            found.append(f"browser error ({entry.get('source')}): {entry.get('text', '')[:300]} {entry.get('url', '')[:200]}")
-    return found
 
 
 @dataclass
@@ -293,17 +113,6 @@ def load(browser: DevTools, path: Path) -> Loaded:
     problems = problems_in(browser.events, session, url)
     browser.send("Target.closeTarget", {"targetId": target})
     return Loaded(url, facts, problems, shot)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> DevTools:
-    exe = chromium()
-    work = tmp_path_factory.mktemp("chromium_profile")
-    devtools = DevTools(exe, work / "profile", work / "chromium.log")
-    try:
-        yield devtools
-    finally:
-        devtools.close()
 
 
 def load_or_fail(browser: DevTools, path: Path) -> Loaded:
