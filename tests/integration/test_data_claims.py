@@ -72,7 +72,7 @@ def test_a_stale_source_another_report_reads_does_not_fail_this_report(shop, mon
     assert {s for s in scopes if not s.startswith("kpi:")} == {"orders"}
 
     code, _out, err = run_pulse(["run", "support", "--period", "2026-10", NOW], shop, monkeypatch, capsys)
-    assert code == 1
+    assert code == 3  # the data-quality gate failed
     assert "tickets: coverage: 2026-10 (2026-10-01 … 2026-10-31) is after the last created_at of tickets: " \
            "its data covers 2026-01-01 … 2026-08-20" in err
     assert "orders" not in err
@@ -85,9 +85,9 @@ def test_pulse_check_runs_the_gate_of_the_named_report(shop, monkeypatch, capsys
     assert "orders" in out and "tickets" not in out
     code, _out, err = run_pulse(["check", "--report", "support", "--period", "2026-10", NOW], shop, monkeypatch,
                                 capsys)
-    assert code == 1 and "tickets: coverage" in err
+    assert code == 3 and "tickets: coverage" in err
     code, _out, err = run_pulse(["check", "sales", "--all", "--period", "2026-10", NOW], shop, monkeypatch, capsys)
-    assert code == 1 and "tickets: freshness" in err  # --all: every source
+    assert code == 3 and "tickets: freshness" in err  # --all: every source
 
 
 def test_a_warning_of_another_source_is_not_in_the_report(tmp_path, monkeypatch, capsys) -> None:
@@ -105,7 +105,7 @@ def test_a_warning_of_another_source_is_not_in_the_report(tmp_path, monkeypatch,
 # -- 3. coverage: outside is a gate failure, partial is marked ---------------------------------------------
 def test_a_period_before_the_first_row_fails_the_gate_and_renders_nothing(shop, monkeypatch, capsys) -> None:
     code, _out, err = run_pulse(["run", "sales", "--period", "2025-06", NOW], shop, monkeypatch, capsys)
-    assert code == 1
+    assert code == 3  # the data-quality gate failed
     assert "orders: coverage: 2025-06 (2025-06-01 … 2025-06-30) is before the first order_ts of orders: " \
            "its data covers 2026-01-10 … 2026-10-30" in err
     assert not (shop / "reports").exists()
@@ -171,7 +171,7 @@ def test_a_source_that_stopped_ten_days_early_fails_and_says_how_to_relax_it(tmp
                                                                             capsys) -> None:
     root = make_shop(tmp_path / "shop", orders=(date(2026, 1, 10), date(2026, 10, 21)))
     code, _out, err = run_pulse(["run", "sales", "--period", "2026-10", NOW], root, monkeypatch, capsys)
-    assert code == 1
+    assert code == 3  # the data-quality gate failed
     assert "orders: freshness: order_ts reaches 2026-10-21, 10 days before 2026-10-31 (up to 3 days without events " \
            "allowed); if orders has no events on such days, set sources.orders.checks.freshness.grace_days: 10 " \
            "(or severity: warn)" in err

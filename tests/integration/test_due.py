@@ -289,10 +289,10 @@ def test_a_failed_build_can_be_abandoned(scheduled, monkeypatch, capsys):
     code, out, err = run_pulse(["due", *now], scheduled, monkeypatch, capsys)
     assert code == 3, err  # the data-quality gate failed, and the failed check is named everywhere
     assert "failed: monthly 2026-10 (scheduled 2026-11-02 07:00 CET): data-quality gate failed" in out
-    assert "sales: freshness: order_ts reaches 2026-09-30 (needs 2026-10-31)" in out
+    assert "sales: freshness: order_ts reaches 2026-09-30, 31 days before 2026-10-31" in out
     assert "sales: freshness: order_ts reaches 2026-09-30" in err
     code, out, err = run_pulse(["log", "--format", "json"], scheduled, monkeypatch, capsys)
-    assert "sales: freshness: order_ts reaches 2026-09-30 (needs 2026-10-31)" in out
+    assert "sales: freshness: order_ts reaches 2026-09-30, 31 days before 2026-10-31" in out
     code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-02T09:00:00+00:00"], scheduled, monkeypatch,
                                capsys)
     assert code == 0 and "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET) and email it (lists " \

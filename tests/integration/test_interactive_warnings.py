@@ -28,7 +28,7 @@ def repeated_key(tmp_path: Path) -> Path:
 
 def test_pulse_run_fails_on_a_repeated_key(repeated_key, monkeypatch, capsys) -> None:
     code, _out, err = run_pulse(["run", "sales", "--period", "2026-10", NOW], repeated_key, monkeypatch, capsys)
-    assert code == 1
+    assert code == 3  # the data-quality gate failed
     assert "orders: primary_key_unique: 1 primary-key values repeated within one file" in err
 
 
