@@ -218,7 +218,10 @@ def terminal(monkeypatch):
 
     from pipeline.app import cli
 
-    monkeypatch.setattr(cli, "progress_printer", lambda: lambda message: print(message, file=sys.stderr))
+    def printer(quiet: bool = False):
+        return (lambda _message: None) if quiet else (lambda message: print(message, file=sys.stderr))
+
+    monkeypatch.setattr(cli, "progress_printer", printer)
 
 
 def reuse(err: str) -> tuple[int, int]:
