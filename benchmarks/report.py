@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 STAGES = ["ingest", "checks", "kpis", "okrs", "html", "pdf"]
-TARGETS = {"cold/floor": 1.5, "warm/PDF render": 1.3, "segments parallel/sequential": 0.7}
+TARGETS = {"cold/floor": 1.5, "warm/PDF render": 1.3, "segments parallel/sequential": 0.7,
+           "segments rerun/cold": 0.25}
 
 
 def _verdict(ratio: float, limit: float, at_most: bool = True) -> str:
@@ -21,6 +22,10 @@ def print_results(results: dict) -> None:
         print(f"\n{s['segments']} segment reports: one after another {s['sequential']:.1f} s "
               f"({s['sequential'] / s['segments']:.2f} s each), {s['workers']} workers {s['parallel']:.1f} s")
         print(f"  parallel / (N x one render) = {ratio:.2f}  {_verdict(ratio, 0.7)}")
+        if "rerun_total" in s:
+            rerun = s["rerun_total"] / s["cold_total"]
+            print(f"  rerun with nothing changed {s['rerun_total']:.1f} s, cold {s['cold_total']:.1f} s: "
+                  f"rerun / cold = {rerun:.2f}  {_verdict(rerun, 0.25)}")
     if "incremental" in results:
         i = results["incremental"]
         print(f"\nnew monthly export: ingest {i['new_month']:.2f} s (read only {', '.join(i['loaded'])}; "

@@ -152,6 +152,12 @@ def run(project: Path, report: str | None, period: str | None, email: bool, dry_
             out.data.update(folder=str(result.folder), files=[str(path) for path in result.files])
             for path in result.files:
                 out.line(str(path))
+            show = progress_printer(quiet)  # on a terminal only: cron stays quiet (the manifest lists skipped segments)
+            if result.skipped:
+                show(f"skipped (no activity in {result.period.label}; inactive_segments: skip): "
+                     + ", ".join(result.skipped))
+            if result.reuse_line():
+                show(result.reuse_line())
             if email:
                 _delivered(out, runner.send_report(project, now=now, dry_run=dry_run, resend=resend,
                                                    send_correction=send_correction, built=result, run_id=out.run_id,

@@ -32,11 +32,14 @@ from pipeline.outputs.index import write_index
 from pipeline.outputs.manifest import MANIFEST, Manifest, RunRecord, SegmentOutputs, build_manifest
 from pipeline.outputs.names import segment_stems
 from pipeline.outputs.publish import clean_staging, publish
-from pipeline.report.context import ReportInputs
+from pipeline.report.context import ReportInputs, inactive_sentence
 from pipeline.report.render import render_files
+from pipeline.report.render_cache import RenderCache
 from pipeline.report.segments import SegmentJob, render_segments
 from pipeline.report.summary import build_summary
 from pipeline.report.theme import theme_assets
+
+RENDER_CACHE = "render-cache"  # under the working folder (.pulse/)
 
 from .workspace import (
     Progress,
@@ -62,6 +65,17 @@ class RunResult:
     folder: Path
     files: tuple[Path, ...]
     kpis: tuple[KpiResult, ...]
+    reused: int = 0  # PDFs taken unchanged from the render cache
+    pdfs: int = 0  # PDFs of this run (reused or laid out)
+    skipped: tuple[str, ...] = ()  # segments without activity left out (inactive_segments: skip)
+
+    def reuse_line(self) -> str:
+        """"6 PDFs: 5 of 6 reused (unchanged since an earlier run), 1 rendered", or "" without PDFs."""
+        if not self.pdfs:
+            return ""
+        word = "PDF" if self.pdfs == 1 else "PDFs"
+        return (f"{self.pdfs} {word}: {self.reused} of {self.pdfs} reused (unchanged since an earlier run), "
+                f"{self.pdfs - self.reused} rendered")
 
 
 def run_report(
@@ -125,32 +139,44 @@ def run_report(
         coverage=coverage,
         partial_kpis=partial_kpis(ws, report.kpis, coverage),
     )
-    files = render_files(config, name, report, period, results, inputs, timings, progress)
+    cache = RenderCache(config.workdir / RENDER_CACHE, read=use_cache)
+    files = render_files(config, name, report, period, results, inputs, timings, progress, cache=cache)
     if preview:
         preview_folder = config.workdir / "preview" / name
         written = publish(files, preview_folder, config.workdir / "staging")
-        return RunResult(name, period, preview_folder, tuple(written), tuple(results))
+        return RunResult(name, period, preview_folder, tuple(written), tuple(results), cache.reused,
+                         cache.reused + cache.rendered)
     segments: dict[str, SegmentOutputs] = {}
+    skipped: dict[str, str] = {}
     if report.burst_by:
         jobs = []
-        bursts = list(segment_results(full, report.kpis, report.burst_by, config, calendar, period))
-        stems = segment_stems(name, [segment for segment, _results, _wide in bursts])  # unique, bounded file names
+        bursts = list(segment_results(full, name, report, config, calendar, period))
+        stems = segment_stems(name, [b.segment for b in bursts])  # unique, bounded file names
         source_checks = [c for c in checks if not c.scope.startswith("kpi:")]
-        for segment, seg_results, _wide_only in bursts:
-            seg_restated = _restated(previous, seg_results, segment)
+        for burst in bursts:
+            if not burst.active and report.inactive_segments == "skip":
+                skipped[burst.segment] = inactive_sentence(period, burst.last_active, config.project.locale)
+                continue
+            seg_restated = _restated(previous, burst.results, burst.segment)
             # the segment's own anomalies, not the company's: a segment report states the segment's figures
-            seg_inputs = replace(inputs, segment=segment, okr=None, restatements=seg_restated,
+            seg_inputs = replace(inputs, segment=burst.segment, okr=None, restatements=seg_restated,
                                  restated_since=min((r.reported_at for r in seg_restated), default=""),
-                                 checks=source_checks + kpi_anomalies(seg_results, config.kpis))
-            jobs.append(SegmentJob(segment, stems[segment], seg_results, seg_inputs))
+                                 checks=source_checks + kpi_anomalies(burst.results, config.kpis),
+                                 inactive=not burst.active, last_active=burst.last_active,
+                                 brief=not burst.active and report.inactive_segments == "brief")
+            jobs.append(SegmentJob(burst.segment, stems[burst.segment], burst.results, seg_inputs))
+        if skipped:
+            progress(f"skipped {len(skipped)} {report.burst_by} without activity in {period.label}: "
+                     + ", ".join(skipped))
         # segments render in worker processes (render_workers, see report.segments)
-        for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress)):
+        for job, seg_files in zip(jobs, render_segments(config, name, report, period, jobs, timings, progress,
+                                                        cache=cache)):
             files.extend(seg_files)
             segments[job.segment] = SegmentOutputs(
                 job.results, frozenset(r.kpi_id for r in job.results if r.company_wide), tuple(seg_files),
                 build_summary(config, name, report, period, job.results, job.inputs), job.inputs.restatements)
     record = RunRecord(name, period, built_at, as_of, ws.ingest, results, okr, checks, restated, timings.stages,
-                       build_summary(config, name, report, period, results, inputs), segments, coverage)
+                       build_summary(config, name, report, period, results, inputs), segments, coverage, skipped)
     manifest = build_manifest(config.root, record, files)
     files.append(OutputFile(MANIFEST, manifest.to_bytes()))
     staging = config.workdir / "staging"
@@ -161,7 +187,9 @@ def run_report(
         write_index(config, staging)
     finally:
         clean_staging(staging)  # nothing of this run is left in staging, whether it worked or not
-    return RunResult(name, period, folder, tuple(written), tuple(results))
+    cache.prune()
+    return RunResult(name, period, folder, tuple(written), tuple(results), cache.reused, cache.reused + cache.rendered,
+                     tuple(skipped))
 
 
 def _restated(previous: Manifest | None, results: list[KpiResult], segment: str | None = None) -> list[Restatement]:

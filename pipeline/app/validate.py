@@ -31,6 +31,7 @@ from pipeline.core.paths import display_path
 from pipeline.core.periods import Calendar, Grain, today_in
 from pipeline.core.result_cache import sources_read
 from pipeline.kpis import queries as kpis
+from pipeline.kpis.segments import burst_problems
 from pipeline.okrs.checkins import load_checkins
 from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
@@ -89,6 +90,7 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
         history: dict[str, list[float | None]] = {}
+        returned: dict[str, kpis.KpiSeries] = {}
         try:
             engine.register_periods(window)
         except PulseError as exc:
@@ -103,8 +105,12 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
             try:
                 series = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ingested.coverage)
                 history[kpi_id] = [series.values[p.start] for p in window]
+                returned[kpi_id] = series
             except PulseError as exc:
                 problems.append(Problem("error", exc.message, exc.hint or ""))
+        for report_name, report in config.reports.items():  # a burst report's KPIs return its burst_by column
+            problems += [Problem("error", p.message, p.hint or "")
+                         for p in burst_problems(returned, report_name, report, config)]
         problems.extend(_okr_problems(config, calendar, window, history))
     finally:
         try:

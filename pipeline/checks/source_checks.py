@@ -229,13 +229,13 @@ def _freshness(name: str, column: str, freshness, period: Period, today: date, l
     needed = min(period.end, today) - timedelta(days=1)
     grace = freshness.grace_days
     ok = latest is not None and latest >= needed - timedelta(days=grace)
+    behind = None if latest is None else max(0, (needed - latest).days)  # days the event time falls short
     allowed = "up to {grace_days:count} day" + ("s" if grace != 1 else "") + " without events allowed"
     if latest is None:
         wording = "{column} has no values (needs {needed:date})"
     elif latest >= needed:
         wording = "{column} reaches {latest:date} (needs {needed:date})"
     else:
-        behind = (needed - latest).days
         wording = ("{column} reaches {latest:date}, {behind:count} day" + ("s" if behind != 1 else "")
                    + " before {needed:date} (" + allowed + ")")
         if not ok and latest >= period.start:  # (data that ends before the period: see the coverage check)
@@ -243,7 +243,7 @@ def _freshness(name: str, column: str, freshness, period: Period, today: date, l
                         "{behind:count} (or severity: warn)")
     return CheckResult(name, "freshness", freshness.severity, ok, wording,
                        {"latest": latest, "needed": needed, "grace_days": grace, "column": column,
-                        "behind": max(0, (needed - latest).days) if latest is not None else None, "source": name})
+                        "behind": behind, "source": name})
 
 
 def rejects_check(con, config: ProjectConfig,

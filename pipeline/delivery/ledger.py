@@ -146,14 +146,19 @@ def delivered_ids(con: duckdb.DuckDBPyConnection, key: DeliveryKey) -> tuple[str
 
 
 # -- attempts ------------------------------------------------------------------
+def _next_attempt(con: duckdb.DuckDBPyConnection, key: DeliveryKey) -> int:
+    """The number the next attempt for `key` gets (1 for the first)."""
+    return con.execute(
+        f"SELECT coalesce(max(attempt), 0) + 1 FROM _pulse_delivery_attempts WHERE {_WHERE}", _key(key)
+    ).fetchall()[0][0]
+
+
 def begin_attempt(con: duckdb.DuckDBPyConnection, attempt: Attempt, at: datetime) -> int:
     """Record an attempt as `in_flight` before its message data is sent; returns its number."""
     key = attempt.key
     m = attempt.message
     with _transaction(con):
-        number = con.execute(
-            f"SELECT coalesce(max(attempt), 0) + 1 FROM _pulse_delivery_attempts WHERE {_WHERE}", _key(key)
-        ).fetchall()[0][0]
+        number = _next_attempt(con, key)
         con.execute(
             "INSERT INTO _pulse_delivery_attempts (report, period, segment, recipient, attempt, attempted_at, outcome, "
             "error, message_id, kind, pdf_sha256, manifest_sha256, run_id) "
@@ -192,9 +197,7 @@ def record_attempt(con: duckdb.DuckDBPyConnection, attempt: Attempt, outcome: st
     key = attempt.key
     m = attempt.message
     with _transaction(con):
-        number = con.execute(
-            f"SELECT coalesce(max(attempt), 0) + 1 FROM _pulse_delivery_attempts WHERE {_WHERE}", _key(key)
-        ).fetchall()[0][0]
+        number = _next_attempt(con, key)
         con.execute(
             "INSERT INTO _pulse_delivery_attempts (report, period, segment, recipient, attempt, attempted_at, outcome, "
             "error, message_id, kind, pdf_sha256, manifest_sha256, run_id, finished_at) "
@@ -298,9 +301,7 @@ def mark_delivered(con: duckdb.DuckDBPyConnection, key: DeliveryKey, at: datetim
     params = {**_key(key), "t": at, "m": m.message_id, "k": m.kind, "h": m.pdf_sha256, "mh": m.manifest_sha256,
               "run": run_id}
     with _transaction(con):
-        number = con.execute(
-            f"SELECT coalesce(max(attempt), 0) + 1 FROM _pulse_delivery_attempts WHERE {_WHERE}", _key(key)
-        ).fetchall()[0][0]
+        number = _next_attempt(con, key)
         con.execute(
             "INSERT INTO _pulse_delivery_attempts (report, period, segment, recipient, attempt, attempted_at, outcome, "
             "error, message_id, kind, pdf_sha256, manifest_sha256, run_id, finished_at) "
@@ -327,9 +328,7 @@ def abandon(con: duckdb.DuckDBPyConnection, key: DeliveryKey, recipient_list: st
     if state is not None and state.delivered is not None and state.status not in UNRESOLVED:
         return "already_sent"
     with _transaction(con):
-        number = con.execute(
-            f"SELECT coalesce(max(attempt), 0) + 1 FROM _pulse_delivery_attempts WHERE {_WHERE}", _key(key)
-        ).fetchall()[0][0]
+        number = _next_attempt(con, key)
         con.execute(
             "INSERT INTO _pulse_delivery_attempts (report, period, segment, recipient, attempt, attempted_at, outcome, "
             "error, message_id, kind, pdf_sha256, manifest_sha256, run_id, finished_at) "

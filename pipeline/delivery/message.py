@@ -105,6 +105,9 @@ def text_body(summary: EmailSummary, pdf_name: str, correction: CorrectionNotice
         lines.append("What moved most")
         lines += [f"  - {sentence}" for sentence in summary.movers]
         lines.append("")
+    if summary.notes:
+        lines += [f"  {note}" for note in summary.notes]
+        lines.append("")
     lines.append("Key figures")
     for kpi in summary.kpis:
         scope = f" ({kpi.scope_note})" if kpi.scope_note else ""

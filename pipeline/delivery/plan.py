@@ -110,6 +110,8 @@ def plan_messages(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
     built_segments = built.manifest.segments
     problems = []
     for segment, lists in email.segments.items():
+        if segment in built.manifest.skipped_segments:
+            continue  # no activity in the period and inactive_segments: skip; the run said so and the manifest says why
         if segment not in built_segments:
             problems.append(f"segment '{segment}' (reports.{built.report}.email.segments) has no report for "
                             f"{built.period}; {did_you_mean(segment, built_segments)}")

@@ -68,6 +68,7 @@ class KpiSeries:
     by_dimension: dict[str, dict[str, Series]] = field(default_factory=dict)
     samples: Samples = field(default_factory=dict)
     samples_by_dimension: dict[str, dict[str, Samples]] = field(default_factory=dict)
+    dimensions: tuple[str, ...] = ()  # the dimension columns the query returns, as it names them (rows or not)
 
     def segment_samples(self, dimension: str, segment: str) -> Samples:
         return self.samples_by_dimension.get(dimension, {}).get(segment, {})
@@ -258,6 +259,7 @@ def shape_series(
         counted(found_samples),
         {column: {name: counted(v) for name, v in sorted(by.items())}
          for column, by in segment_samples.items() if by and s_index is not None},
+        tuple(columns[i] for i in dim_indexes),
     )
 
 

@@ -34,7 +34,11 @@ class ArchivedReport:
 
 def previous_manifest(folder: Path) -> Manifest | None:
     """The manifest of the report built earlier in `folder`; None when there is none or it cannot be read."""
-    path = folder / MANIFEST
+    return _readable_manifest(folder / MANIFEST)
+
+
+def _readable_manifest(path: Path) -> Manifest | None:
+    """The manifest at `path`; None when there is none or it cannot be read."""
     if not path.is_file():
         return None
     try:
@@ -77,15 +81,7 @@ def keep_sent(folder: Path, pdf: bytes, pdf_sha256: str, manifest: bytes, manife
 
 def sent_manifest(folder: Path, sha256: str) -> Manifest | None:
     """The manifest a version was sent from; None when it is not archived (or not readable)."""
-    if not sha256:
-        return None
-    path = sent_manifest_path(folder, sha256)
-    if not path.is_file():
-        return None
-    try:
-        return Manifest.read(path)
-    except ManifestError:
-        return None
+    return _readable_manifest(sent_manifest_path(folder, sha256)) if sha256 else None
 
 
 def sent_pdf(folder: Path, sha256: str) -> bytes | None:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
@@ -147,6 +147,7 @@ class Manifest(_Record):
     kpis: dict[str, KpiValue]
     okrs: OkrRecord | None
     segments: dict[str, SegmentRecord]
+    skipped_segments: dict[str, str] = {}  # segments without activity not built (inactive_segments: skip) -> why
     checks: list[CheckRecord]
     restated: list[RestatedRecord]
     outputs: dict[str, str]  # file name -> sha256
@@ -225,6 +226,7 @@ class RunRecord:
     summary: EmailSummary
     segments: dict[str, SegmentOutputs]
     coverage: Sequence[PeriodCoverage] = ()
+    skipped_segments: dict[str, str] = field(default_factory=dict)  # segment -> why it has no report
 
 
 def config_hash(root: Path) -> str:
@@ -295,6 +297,7 @@ def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -
         segments={name: SegmentRecord(kpis=kpi_values(s.results), company_wide_only=sorted(s.company_wide_only),
                                       files=[f.name for f in s.files], restated=restated_records(s.restatements))
                   for name, s in record.segments.items()},
+        skipped_segments=dict(record.skipped_segments),
         checks=[check_record(c) for c in record.checks],
         restated=restated_records(record.restatements),
         outputs={f.name: hashlib.sha256(f.content).hexdigest() for f in files},

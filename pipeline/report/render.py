@@ -21,6 +21,7 @@ reproduces the PDF that was mailed, byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import logging
@@ -42,14 +43,22 @@ from pipeline.core.timings import Timings
 from pipeline.kpis.comparisons import KpiResult
 
 from .context import ReportInputs, build_context
+from .render_cache import RenderCache
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def environment(templates_dir: Path) -> jinja2.Environment:
+    """The Jinja environment of a templates folder, kept per process so each template is compiled once (Jinja
+    checks a template file's modification time on each use, so an edited template is compiled again)."""
+    return _environment(templates_dir.resolve(), templates_dir.is_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(templates_dir: Path, exists: bool) -> jinja2.Environment:
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir.is_dir():
+    if exists:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
     loaders += [jinja2.PrefixLoader({"builtin": builtin}), builtin]
     return jinja2.Environment(
@@ -145,14 +154,41 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp:
         gc.unfreeze()
 
 
+def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
+                inputs: ReportInputs) -> str:
+    """The report's HTML: its frozen context laid out by the report's template."""
+    return render_html(config.templates_dir, report.template, build_context(config, name, report, period, results, inputs))
+
+
+def pdf_key(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache, stamp: PdfStamp) -> str:
+    """The render cache's name for the PDF of `html` (see `render_cache`), dated and identified by `stamp`."""
+    renderer = f"{render_pdf.__module__}.{render_pdf.__qualname__}"  # a test's stand-in is never mistaken for it
+    stamped = f"{renderer}|{stamp.day.isoformat()}|{stamp.identifier.decode('ascii')}"  # the PDF's own bytes
+    return cache.key(html, (config.templates_dir, BUILTIN_TEMPLATES), report.pdf_variant, stamped)
+
+
+def pdf_of(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache | None,
+           stamp: PdfStamp) -> bytes:
+    """The PDF of `html`: reused from the render cache when it was rendered from exactly this before."""
+    if cache is None:
+        return render_pdf(html, config.templates_dir, report.pdf_variant, stamp)
+    key = pdf_key(html, config, report, cache, stamp)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    content = render_pdf(html, config.templates_dir, report.pdf_variant, stamp)
+    cache.put(key, content)
+    return content
+
+
 def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
-                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None) -> list[OutputFile]:
-    """The report's HTML and PDF, complete in memory."""
+                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None,
+                 cache: RenderCache | None = None) -> list[OutputFile]:
+    """The report's HTML and PDF, complete in memory (the PDF from `cache` when unchanged)."""
     stem = stem or name
     started = time.perf_counter()
     progress(f"rendering {stem}.html")
-    context = build_context(config, name, report, period, results, inputs)
-    html = render_html(config.templates_dir, report.template, context)
+    html = report_html(config, name, report, period, results, inputs)
     timings.add("html", started)
     files = []
     if "html" in report.formats:
@@ -161,6 +197,6 @@ def render_files(config: ProjectConfig, name: str, report: ReportConfig, period:
         started = time.perf_counter()
         progress(f"rendering {stem}.pdf")
         stamp = PdfStamp.of(stem, period, inputs.data_as_of)
-        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant, stamp)))
+        files.append(OutputFile(f"{stem}.pdf", pdf_of(html, config, report, cache, stamp)))
         timings.add("pdf", started)
     return files
