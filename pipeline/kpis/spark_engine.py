@@ -88,7 +88,12 @@ class SparkEngine:
         """The rows; past the request's time limit its jobs are cancelled (by their tag), again every half
         second until the collect ends, as a job may start after the first cancel (planning takes a while)."""
         limit = request.limit
-        tag = f"pulse-{uuid.uuid4().hex}"
+        if limit is None:
+            try:
+                return frame.collect()
+            except Exception as exc:
+                raise spark_error(request, query, first_line(exc)) from None
+        tags = _JobTags(self.spark, f"pulse-{uuid.uuid4().hex}")
         done = threading.Event()
         fired = threading.Event()
 
@@ -97,26 +102,24 @@ class SparkEngine:
                 return
             fired.set()
             while not done.is_set():
-                self.spark.interruptTag(tag)
+                tags.cancel()
                 done.wait(0.5)
 
-        watcher = threading.Thread(target=watch, args=(limit.seconds,), daemon=True) if limit else None
-        if watcher is not None:
-            self.spark.addTag(tag)
-            watcher.start()
+        watcher = threading.Thread(target=watch, args=(limit.seconds,), daemon=True)
+        tags.add()
+        watcher.start()
         try:
             return frame.collect()
         except Exception as exc:
-            if limit is not None and fired.is_set():
+            if fired.is_set():
                 who = f"KPI '{request.kpi}' ({request.shown})" if request.kpi else request.shown
                 raise QueryError(f"{who}: stopped after {limit.seconds:g} s, its time limit ({limit.setting})",
                                  limit.hint) from None
             raise spark_error(request, query, first_line(exc)) from None
         finally:
             done.set()
-            if watcher is not None:
-                watcher.join()
-                self.spark.removeTag(tag)
+            watcher.join()
+            tags.remove()
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:
         found = self._sources[source].duplicate_keys
@@ -135,3 +138,35 @@ class SparkEngine:
             except Exception:  # a session already stopped has nothing left to release
                 pass
         self._sources = {}
+
+
+class _JobTags:
+    """A tag on the jobs this thread starts, and their cancelling from another thread. A local (classic)
+    session tags its SparkContext's jobs (a session tag reaches no job there); Spark Connect has no
+    SparkContext in the client and tags the session's operations."""
+
+    def __init__(self, spark, tag: str) -> None:
+        self.spark = spark
+        self.tag = tag
+        try:
+            self.context = spark.sparkContext
+        except Exception:  # Spark Connect: no SparkContext in this process
+            self.context = None
+
+    def add(self) -> None:
+        if self.context is not None:
+            self.context.addJobTag(self.tag)
+        else:
+            self.spark.addTag(self.tag)
+
+    def cancel(self) -> None:
+        if self.context is not None:
+            self.context.cancelJobsWithTag(self.tag)
+        else:
+            self.spark.interruptTag(self.tag)
+
+    def remove(self) -> None:
+        if self.context is not None:
+            self.context.removeJobTag(self.tag)
+        else:
+            self.spark.removeTag(self.tag)
