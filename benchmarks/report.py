@@ -22,6 +22,10 @@ def print_results(results: dict) -> None:
         print(f"\n{s['segments']} segment reports: one after another {s['sequential']:.1f} s "
               f"({s['sequential'] / s['segments']:.2f} s each), {s['workers']} workers {s['parallel']:.1f} s")
         print(f"  parallel / (N x one render) = {ratio:.2f}  {_verdict(ratio, 0.7)}")
+        if "rerun_total" in s:
+            rerun = s["rerun_total"] / s["cold_total"]
+            print(f"  rerun with nothing changed {s['rerun_total']:.1f} s, cold {s['cold_total']:.1f} s: "
+                  f"rerun / cold = {rerun:.2f}  {_verdict(rerun, 0.25)}")
     if "incremental" in results:
         i = results["incremental"]
         print(f"\nnew monthly export: ingest {i['new_month']:.2f} s (read only {', '.join(i['loaded'])}; "
@@ -54,6 +58,11 @@ def _print_main(main: dict) -> None:
     for name, peer in peers:
         print(f"  {name:24} {peer['load'] + peer['compute']:>7.2f}   load {peer['load']:.2f}, "
               f"KPIs {peer['compute']:.2f}{'':>22} {peer['wall']:>8.2f} {peer['peak_mb']:>8,.0f}")
+    spark = main.get("spark")
+    if spark:
+        stages = " ".join(f"{spark['stages'].get(s, 0.0):>7.2f}" for s in STAGES)
+        print(f"  {'Pulse cold, Spark local':24} {spark['total']:>7.2f} {stages} {spark['wall']:>8.2f} "
+              f"{spark['peak_mb']:>8,.0f} (Python only; the JVM apart)")
     if main.get("repeat", 1) > 1:
         print(f"  (fastest of {main['repeat']} runs each; all runs, s: "
               + "; ".join(f"{label} {', '.join(f'{t:.2f}' for t in run['times'])}"
@@ -73,6 +82,12 @@ def _print_main(main: dict) -> None:
         verdict = _verdict(ratio, 1.0) if name == "polars" else "(for comparison)"
         print(f"    Pulse KPIs / {name:10} {ratio:6.2f}  {verdict}")
         _print_agreement(name, peer["values"], cold["kpis"])
+    if spark:
+        print(f"    Spark / DuckDB (cold)   {spark['total'] / cold['total']:6.2f}  (Spark's session start, "
+              f"ingest, checks, KPIs: " + ", ".join(
+                  f"{s} {spark['stages'].get(s, 0.0) / max(cold['stages'].get(s, 0.0), 1e-9):.1f}x"
+                  for s in ("ingest", "checks", "kpis")) + ")")
+        print(f"    Spark and DuckDB KPI values: {'the same' if spark['same_kpis'] else 'DIFFER: ' + str(spark['differ'])}")
     peak = max(r["peak_mb"] for r in (cold, warm))
     print(f"    Pulse peak RSS          {peak:6,.0f} MB  {'met' if peak <= 2048 else 'NOT met'} (target <= 2048 MB)")
 

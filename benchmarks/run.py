@@ -22,6 +22,9 @@ monthly report for 2026-10, each phase in its own process:
 - with `--interactive`: `pulse --help`, `kpis`, `okrs` and `query` on the demo
   project, warm, as whole processes, against Python + DuckDB running the same
   query on the same file (wall and CPU time).
+- with `--spark`, Pulse cold on a local Spark session (`engine: spark`,
+  `master: local[*]`) over the same files, beside DuckDB: the ratio per stage,
+  and whether every KPI value agrees.
 
 It prints the ratios cold/floor, warm/PDF render, process/stage total and Pulse's
 KPI stage against each script's KPIs,
@@ -130,6 +133,8 @@ def main_benchmark(args, rows: int, out: Path) -> dict:
     peer = {"sales": files["sales"], "tickets": files["tickets"], "format": fmt, "months": months}
     if not args.skip_polars:
         results["polars"] = best([child("polars", peer) for _ in range(args.repeat)], lambda r: r["compute"])
+    if args.spark:
+        results["spark"] = spark_benchmark(args, data, results["cold"])
     if not args.skip_pandas:
         results["pandas"] = child("pandas", peer)
     return results
@@ -174,6 +179,25 @@ def interactive_benchmark(args, out: Path) -> dict:
                     "times": [w for w, _ in runs]} for label, runs in found.items()}
 
 
+SPARK_ENGINE = {"name": "spark", "master": "local[*]",
+                "conf": {"spark.driver.memory": "8g", "spark.sql.shuffle.partitions": 8}}
+
+
+def spark_benchmark(args, data: Path, duckdb_cold: dict) -> dict:
+    """Pulse cold on a local Spark session over the same exports; its KPI values checked against DuckDB's."""
+    project = build_project(data.parent / f"{args.format}-spark", data, args.format, engine=SPARK_ENGINE)
+    runs = []
+    for _ in range(args.repeat):
+        fresh(project)
+        runs.append(pulse_run(project))
+    spark = best(runs, lambda r: r["total"])
+    differ = {k: (v, spark["kpis"].get(k)) for k, v in duckdb_cold["kpis"].items()
+              if v != spark["kpis"].get(k) and not (v and spark["kpis"].get(k) is not None
+                                                     and abs(spark["kpis"][k] - v) <= 1e-9 * abs(v))}
+    spark.update(same_kpis=not differ, differ=differ)
+    return spark
+
+
 def segments_benchmark(args, rows: int, out: Path) -> dict:
     data = generate(out, rows, args.format, args.months)
     project = build_project(data.parent / f"{args.format}-segments", data, args.format, segments=args.segments,
@@ -184,9 +208,12 @@ def segments_benchmark(args, rows: int, out: Path) -> dict:
     settings["project"]["render_workers"] = args.workers
     settings_path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
     shutil.rmtree(project / "reports")
+    shutil.rmtree(project / ".pulse" / "render-cache")  # lay out every PDF again, now in the workers
     many = pulse_run(project, "segments")
+    again = pulse_run(project, "segments")  # nothing changed: every PDF from the render cache
     return {"segments": one["segments"], "workers": args.workers, "sequential": one["stages"]["segments"],
-            "parallel": many["stages"]["segments"], "peak_mb": many["peak_mb"]}
+            "parallel": many["stages"]["segments"], "peak_mb": many["peak_mb"],
+            "cold_total": many["total"], "rerun_total": again["total"]}
 
 
 def incremental_benchmark(args, rows: int, out: Path) -> dict:
@@ -236,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", help="months of history to compare, e.g. 12,24,36,48 (with --rows-per-month)")
     parser.add_argument("--rows-per-month", default="100k")
     parser.add_argument("--skip-main", action="store_true", help="only the --segments/--incremental/--series parts")
+    parser.add_argument("--spark", action="store_true", help="also run Pulse on a local Spark session (engine: spark)")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-polars", action="store_true")
     parser.add_argument("--interactive", action="store_true",

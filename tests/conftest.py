@@ -35,6 +35,22 @@ def browser(tmp_path_factory):
     yield from open_browser(tmp_path_factory)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark modules first, each kept on one xdist worker (`make test` runs --dist loadgroup): their
+    session start and module-wide projects are paid once, and the rest of the suite fills the other worker
+    around them instead of waiting for them at the end."""
+    def spark_module(item: pytest.Item) -> str | None:
+        name = item.path.name
+        return name.removesuffix(".py") if name.startswith("test_spark_") else None
+
+    for item in items:
+        group = spark_module(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: spark_module(item) is None)  # stable: each part keeps its order
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """One line when browser tests were skipped for want of Chromium (pytest -q shows only a count)."""
     reasons = [str(report.longrepr[2]) for report in terminalreporter.stats.get("skipped", [])

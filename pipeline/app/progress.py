@@ -6,9 +6,9 @@ import sys
 from collections.abc import Callable
 
 
-def progress_printer() -> Callable[[str], None]:
-    """A progress callback: prints steps on an interactive stderr, nothing otherwise."""
-    if not sys.stderr.isatty():
+def progress_printer(quiet: bool = False) -> Callable[[str], None]:
+    """A progress callback: prints steps on an interactive stderr, nothing otherwise (or with --quiet)."""
+    if quiet or not sys.stderr.isatty():
         return lambda _message: None
     from rich.console import Console
 

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pipeline.checks.source_checks import date_column
 from pipeline.config import KpiConfig, ProjectConfig
-from pipeline.core.database import quote_ident
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import sources_read
 from pipeline.kpis.comparisons import KpiResult
@@ -48,17 +46,9 @@ def sources_of(config: ProjectConfig, kpi_ids: list[str]) -> list[str]:
 
 
 def first_event(ws: Workspace, sources: list[str]) -> date | None:
-    """The earliest date of the sources' dated column (the one freshness measures), over their current rows."""
-    earliest: date | None = None
-    for name in sources:
-        source = ws.config.sources[name]
-        column = date_column(source, source.checks.freshness.column)
-        if column is None:
-            continue
-        found = ws.con.execute(f"SELECT min(CAST({quote_ident(column)} AS DATE)) FROM {quote_ident(name)}").fetchall()
-        if found[0][0] is not None and (earliest is None or found[0][0] < earliest):
-            earliest = found[0][0]
-    return earliest
+    """The earliest event of the sources (their event-time column, as ingest recorded it)."""
+    firsts = [ws.ranges[s].first for s in sources if s in ws.ranges and ws.ranges[s].first is not None]
+    return min(firsts, default=None)
 
 
 def all_periods(calendar: Calendar, period: Period, earliest: date | None, fallback: list[Period]) -> list[Period]:

@@ -15,7 +15,6 @@ import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from pipeline.config import ColumnType, SourceConfig
 from pipeline.core.database import quote_ident
 from pipeline.sources.inference import Inference, InferredSource, Question
 
@@ -26,11 +25,6 @@ RESERVED = {"all", "and", "as", "asc", "by", "case", "date", "desc", "end", "fro
             "or", "order", "select", "table", "time", "timestamp", "to", "user", "where"}
 MAX_UP = 2  # exports at most this many folders above the project are named relatively (../exports)
 ENCODINGS = {"cp1252": "Windows-1252 / Latin-1", "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
-
-
-def has_event_time_key() -> bool:
-    """Does this Pulse know the sources' `event_time:` key (else it is written as a comment)?"""
-    return "event_time" in SourceConfig.model_fields
 
 
 def project_path(pattern: str, root: Path) -> tuple[str, bool]:
@@ -130,16 +124,7 @@ def _event_time(source: InferredSource) -> list[str]:
     if source.event_time is None:
         return ["    # no date or timestamp column: this source cannot be counted per period"]
     note = f"   # {source.event_note}" if source.event_note else ""
-    if has_event_time_key():
-        return [f"    event_time: {scalar(source.event_time)}{note}"]
-    lines = [f"    # event_time: {scalar(source.event_time)}{note}"]
-    dated = [c.name for c in source.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
-    if dated and dated[0] != source.event_time:  # the checks measure the first date column unless told
-        column = scalar(source.event_time)
-        lines += ["    checks:                       # freshness and volume by the event time",
-                  f"      freshness: {{column: {column}}}",
-                  f"      volume: {{column: {column}}}"]
-    return lines
+    return [f"    event_time: {scalar(source.event_time)}{note}"]
 
 
 def example_kpi(source: InferredSource) -> tuple[str, str, str]:

@@ -147,11 +147,25 @@ def print_schedules(statuses: list[ScheduleStatus]) -> None:
         Console().print("no report has a schedule: (see docs/email-and-scheduling.md 'Scheduling')")
         return
     table = Table(title="Scheduled reports", title_justify="left")
-    for heading in ("Report", "Schedule", "Owed now", "Next due", "Last successful run"):
+    for heading in ("Report", "Schedule", "Owed now", "Emails owed", "Next due", "Last successful run"):
         table.add_column(heading)
     for s in statuses:
         nxt = "—" if s.next_due is None else f"{_when(s.next_due.at)} ({s.next_due.period.label})"
         last = "never" if s.last_success is None else (
             f"{s.last_success.period}, finished {_when(s.last_success.finished_at)}")
-        table.add_row(s.report, f"{s.cron} ({s.timezone})", ", ".join(s.owed) or "nothing", nxt, last)
-    Console(width=max(140, Console().width)).print(table)
+        table.add_row(s.report, f"{s.cron} ({s.timezone})", ", ".join(s.owed) or "nothing",
+                      str(s.owed_deliveries) if s.owed_deliveries else "none", nxt, last)
+    Console(width=max(160, Console().width)).print(table)
+
+
+def schedules_json(statuses: list[ScheduleStatus]) -> str:
+    """`pulse due --list --format json`."""
+    return json.dumps([{
+        "report": s.report, "cron": s.cron, "timezone": s.timezone, "owed": list(s.owed),
+        "owed_deliveries": s.owed_deliveries,
+        "next_due": None if s.next_due is None else {"at": s.next_due.at.isoformat(),
+                                                      "period": s.next_due.period.label},
+        "last_success": None if s.last_success is None else {
+            "period": s.last_success.period,
+            "finished_at": s.last_success.finished_at.isoformat() if s.last_success.finished_at else None},
+    } for s in statuses], indent=2)

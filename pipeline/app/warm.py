@@ -14,8 +14,9 @@ depends on:
 - Pulse's own code (size and mtime_ns of every module of the `pipeline` package: another
   version may keep its tables differently) and this file's format.
 
-The next command whose key is the same takes the saved report and the data's
-"as of" date instead of opening the database read-write. Anything else
+The next command whose key is the same takes the saved report (each source's
+files, fingerprint and first and last event) instead of opening the database
+read-write. Anything else
 (a missing, unreadable or different file) is the normal path, which writes a
 new state when it again finds nothing to do. Never a stale answer: a changed
 input always means the key differs.
@@ -31,20 +32,20 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.config import ProjectConfig
-from pipeline.sources.ingest import STORAGE_LAYOUT, FileLoad, IngestReport, SourceSummary
+from pipeline.core.engine import FileLoad, IngestReport, SourceRange, SourceSummary
+from pipeline.sources.ingest import STORAGE_LAYOUT
 from pipeline.sources.paths import match_paths
 
-FORMAT = 1
+FORMAT = 2
 FILE_NAME = "warm.json"
 PACKAGE = Path(__file__).resolve().parents[1]  # the pipeline package
 
 
 @dataclass(frozen=True)
 class WarmState:
-    """What an ingest that found nothing to do reported, and the data's latest date."""
+    """What an ingest that found nothing to do reported."""
 
     ingest: IngestReport
-    data_as_of: date | None
     cache_ready: bool  # the result cache's tables were prepared on that run
 
 
@@ -88,11 +89,22 @@ def load(config: ProjectConfig, use_cache: bool) -> WarmState | None:
         if saved["key"] != state_key(config):
             return None
         report = IngestReport(files=tuple(FileLoad(**f) for f in saved["files"]),
-                              sources=tuple(SourceSummary(**s) for s in saved["sources"]))
-        as_of = date.fromisoformat(saved["data_as_of"]) if saved["data_as_of"] else None
-        return WarmState(report, as_of, bool(saved["cache_ready"]))
+                              sources=tuple(_summary(s) for s in saved["sources"]))
+        return WarmState(report, bool(saved["cache_ready"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _summary(saved: dict) -> SourceSummary:
+    """A source's summary read back; its coverage's days from their ISO text."""
+    coverage = saved.pop("coverage", None)
+    found = SourceRange(coverage["source"], coverage["column"], _day(coverage["first"]), _day(coverage["last"])) \
+        if coverage else None
+    return SourceSummary(**saved, coverage=found)
 
 
 def save(config: ProjectConfig, state: WarmState) -> None:
@@ -105,12 +117,11 @@ def save(config: ProjectConfig, state: WarmState) -> None:
         path.unlink(missing_ok=True)
         return
     payload = {"format": FORMAT, "key": key, "cache_ready": state.cache_ready,
-               "data_as_of": state.data_as_of.isoformat() if state.data_as_of else None,
                "files": [asdict(f) for f in state.ingest.files],
-               "sources": [asdict(s) for s in state.ingest.sources]}
+               "sources": [asdict(s) for s in state.ingest.sources]}  # dates as ISO text (default=str)
     partial = path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
     try:
-        partial.write_text(json.dumps(payload), encoding="utf-8")
+        partial.write_text(json.dumps(payload, default=str), encoding="utf-8")
         os.replace(partial, path)
     except OSError:  # a read-only working folder: no warm start, nothing else changes
         partial.unlink(missing_ok=True)

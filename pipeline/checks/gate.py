@@ -1,22 +1,33 @@
-"""The data-quality gate: every source check for a report period; a failed `fail` check stops the run."""
+"""The data-quality gate: the checks of a report's sources for its period; a failed `fail` check stops the run."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 
-import duckdb
-
 from pipeline.config import ProjectConfig
+from pipeline.core.engine import Engine
 from pipeline.core.errors import CheckFailed
 from pipeline.core.periods import Calendar, Period
+from pipeline.sources.coverage import SourceRange
 
 from .source_checks import CheckResult, rejects_check, run_source_checks
 
 
-def quality_gate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period,
-                 today: date, cache=None) -> list[CheckResult]:
-    """Run the source checks; a failed `fail` check stops the run (exit code 1)."""
-    results = run_source_checks(con, config, calendar, period, today, cache) + rejects_check(con, config)
+def run_checks(engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period,
+               today: date, cache=None, sources: Sequence[str] | None = None,
+               ranges: Mapping[str, SourceRange] | None = None) -> list[CheckResult]:
+    """The checks of `sources` (default: every source) for `period` on the project's engine, failed or not."""
+    return (run_source_checks(engine, config, calendar, period, today, cache, sources, ranges)
+            + rejects_check(engine.local, config, sources))
+
+
+def quality_gate(engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period,
+                 today: date, cache=None, sources: Sequence[str] | None = None,
+                 ranges: Mapping[str, SourceRange] | None = None) -> list[CheckResult]:
+    """Run the checks of `sources` (a report's: the sources its KPIs read; default every source) on the
+    project's engine; a failed `fail` check stops the run (exit code 1)."""
+    results = run_checks(engine, config, calendar, period, today, cache, sources, ranges)
     failed = [c for c in results if c.failed]
     if failed:
         raise CheckFailed(

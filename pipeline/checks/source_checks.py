@@ -3,9 +3,17 @@
 Per source, with defaults that need no configuration (see `SourceChecks` in
 config): row count range, primary key unique within each file, primary-key
 (and `not_null`) columns without NULLs, `accepted` values, plausible dates,
-freshness (the data reaches the end of the report period by a date column) and
-volume (rows in the report period against the trailing average). Each check is
-`fail` (stops the run), `warn` (shown in the report) or `off`.
+coverage (the report period is not before the source's first event or after
+its last, see `coverage`), freshness (the event time reaches the end of the
+report period, allowing `grace_days` without events) and volume (rows in the
+report period against the trailing average). Freshness, volume and coverage
+measure the source's event-time column. Each check is `fail` (stops the run),
+`warn` (shown in the report) or `off`. A report's gate runs the checks of the
+sources its KPIs read (`sources`), not every source.
+
+The checks' statements are fixed SELECTs in DuckDB's dialect, run by the
+project's engine (`pipeline.core.engine`; Spark runs them translated), values
+bound as parameters.
 
 A check states its outcome as a wording with placeholders and the numbers
 beside it (see `pipeline.core.wording`): the report writes the numbers in its
@@ -16,20 +24,23 @@ KPI-level anomalies are checked with the KPIs (see `pipeline.kpis.anomalies`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-import duckdb
-
 from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.wording import PLAIN, NumberWords, fill
+from pipeline.sources.coverage import SourceRange
+
+from .coverage import OUTSIDE, UNKNOWN, covered_wording, outside_wording, period_coverage
 
 # a check's numbers: counts, ratios, dates, column names, NULL counts per column
 CheckNumber = int | float | bool | str | date | None | dict[str, int]
-CACHED_FORMAT = 2  # the shape of a cached CheckResult (2: wording + numbers); results of another shape are not reused
+CACHED_FORMAT = 3  # the shape of a cached CheckResult (2: wording + numbers, 3: coverage and freshness as wordings); results of another shape are not reused
 
 
 @dataclass(frozen=True)
@@ -61,48 +72,47 @@ class CheckResult:
         return not self.passed and self.severity == "warn"
 
 
-def date_column(source: SourceConfig, chosen: str | None) -> str | None:
-    """The column freshness and volume are measured by."""
-    if chosen:
-        return chosen
-    for name, spec in source.columns.items():
-        if spec.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
-            return name
-    return None
-
-
 def run_source_checks(
-    con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
-    cache: ResultCache | None = None,
+    engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
+    cache: ResultCache | None = None, sources: Sequence[str] | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
 ) -> list[CheckResult]:
-    """Every source's checks; with a `cache` (see `pipeline.core.result_cache`), results for unchanged
-    data are reused."""
+    """The checks of `sources` (default: every source); with a `cache` (see
+    `pipeline.core.result_cache`), results for unchanged data are reused. `ranges`: each source's
+    first and last event as ingest found them (measured here when not given)."""
     results: list[CheckResult] = []
     for name, source in config.sources.items():
-        if cache is None:
-            results.extend(_source_checks(con, name, source, calendar, period, today))
+        if sources is not None and name not in sources:
             continue
+        found = (ranges or {}).get(name)
 
-        def compute(name=name, source=source) -> list[dict]:
-            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today)]
+        def compute(name=name, source=source, found=found) -> list[dict]:
+            return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today, found)]
 
+        if cache is None:
+            results.extend(CheckResult(**item) for item in compute())
+            continue
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
-                 "record": CACHED_FORMAT}
-        results.extend(CheckResult(**item) for item in cache.checks(con, name, parts, compute))
+                 "record": CACHED_FORMAT, "event_time": source.event_column}
+        results.extend(CheckResult(**item) for item in cache.checks(engine.local, name, parts, compute))
     return results
 
 
-def _one(con, sql: str, params: dict | None = None):
-    return con.execute(sql, params or {}).fetchall()[0]
+def _one(engine: Engine, sql: str, params: dict | None = None):
+    return _rows(engine, sql, params)[0]
 
 
-def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, period: Period,
-                   today: date) -> list[CheckResult]:
+def _rows(engine: Engine, sql: str, params: dict | None = None) -> list[tuple]:
+    return engine.run_select(QueryRequest(sql, params or {}, "a data-quality check")).rows
+
+
+def _source_checks(engine: Engine, name: str, source: SourceConfig, calendar: Calendar, period: Period,
+                   today: date, found: SourceRange | None) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
-    rows = _one(con, f"SELECT count(*) FROM {table}")[0]
+    rows = _one(engine, f"SELECT count(*) FROM {table}")[0]
     if checks.rows.severity != "off":
         low, high = checks.rows.min, checks.rows.max
         ok = rows >= low and (high is None or rows <= high)
@@ -111,19 +121,14 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
                                + ("–{max:count})" if high is not None else " or more)"),
                                {"rows": rows, "min": low, "max": high}))
     if source.primary_key and checks.primary_key != "off":  # counted per file when it was loaded
-        dupes, example = _one(
-            con,
-            "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
-            "FROM _pulse_files WHERE source = $s",
-            {"s": name},
-        )
+        dupes, example = engine.duplicate_keys(name)
         out.append(CheckResult(name, "primary_key_unique", checks.primary_key, dupes == 0,
                                "primary key unique within each file" if dupes == 0 else
                                "{duplicate_keys:count} primary-key values repeated within one file (e.g. in {example})",
                                {"duplicate_keys": dupes, "example": example}))
     not_null = [c for c, s in source.columns.items() if s.not_null or (s.not_null is None and c in source.primary_key)]
     if not_null and checks.not_null != "off":
-        counts = _one(con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
+        counts = _one(engine, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
                       + f" FROM {table}")
         nulls = {c: n for c, n in zip(not_null, counts) if n}
         out.append(CheckResult(name, "not_null", checks.not_null, not nulls,
@@ -138,22 +143,28 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
             if spec.accepted is None:
                 continue
             col = quote_ident(column)
-            bad, examples = _one(
-                con,
-                f"SELECT count(*), list(DISTINCT CAST({col} AS VARCHAR))[1:3] FROM {table} "
-                f"WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN (SELECT unnest($allowed))",
-                {"allowed": [str(v) for v in spec.accepted]},
-            )
+            allowed = {f"a{i}": str(v) for i, v in enumerate(spec.accepted)}
+            outside = (f"FROM {table} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN "
+                       f"({', '.join('$' + k for k in allowed)})")
+            bad = _one(engine, f"SELECT count(*) {outside}", allowed)[0]
+            examples = [r[0] for r in _rows(engine, f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v {outside} "
+                                                 "ORDER BY v LIMIT 3", allowed)] if bad else []
             out.append(CheckResult(name, f"accepted_values:{column}", checks.accepted_values, bad == 0,
                                    "{column} only has accepted values" if bad == 0 else
                                    "{rows:count} rows with {column} not in {accepted}: e.g. {examples}",
                                    {"rows": bad, "column": column, "accepted": str(spec.accepted),
                                     "examples": ", ".join(examples or [])}))
-    out.extend(_date_checks(con, name, source, calendar, period, today, rows))
+    out.extend(_date_checks(engine, name, source, calendar, period, today, rows, found))
     return out
 
 
-def _date_checks(con, name, source, calendar, period, today, rows) -> list[CheckResult]:
+def _range_of(engine: Engine, name: str, column: str) -> SourceRange:
+    col = quote_ident(column)
+    first, last = _one(engine, f"SELECT CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {quote_ident(name)}")
+    return SourceRange(name, column, first, last)
+
+
+def _date_checks(engine, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -164,11 +175,13 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
             if spec.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
                 continue
             col = quote_ident(column)
+            # compared with the bounds' local midnights, cast once: no per-row cast of a timestamp to its
+            # local date (a time-zone conversion per value)
             bad, low, high = _one(
-                con,
-                f"SELECT count(*) FILTER (WHERE CAST({col} AS DATE) < $lo OR CAST({col} AS DATE) > $hi), "
-                f"min(CAST({col} AS DATE)), max(CAST({col} AS DATE)) FROM {table}",
-                {"lo": plausible.earliest, "hi": latest_ok},
+                engine,
+                f"SELECT count(*) FILTER (WHERE {col} < $lo OR {col} >= $after), "
+                f"CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {table}",
+                {"lo": plausible.earliest, "after": latest_ok + timedelta(days=1)},
             )
             out.append(CheckResult(name, f"plausible_dates:{column}", plausible.severity, bad == 0,
                                    "{column} between {min:date} and {max:date}" if bad == 0 else
@@ -176,22 +189,26 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
                                    "(found {min:date}…{max:date}); a wrong date format?",
                                    {"rows": bad, "min": low, "max": high, "column": column,
                                     "earliest": plausible.earliest, "latest": latest_ok}))
-    column = date_column(source, checks.freshness.column)
-    if column and checks.freshness.severity != "off":
-        needed = min(period.end, today) - timedelta(days=1)
-        latest = _one(con, f"SELECT max(CAST({quote_ident(column)} AS DATE)) FROM {table}")[0]
-        ok = latest is not None and latest >= needed
-        out.append(CheckResult(name, "freshness", checks.freshness.severity, ok,
-                               "{column} reaches {latest:date} (needs {needed:date})",
-                               {"latest": latest, "needed": needed, "column": column}))
-    column = date_column(source, checks.volume.column)
-    if column and checks.volume.severity != "off" and rows:
+    column = source.event_column
+    if column is None:
+        return out
+    if found is None or found.column != column:
+        found = _range_of(engine, name, column)
+    covers = period_coverage(found, period, today, checks.freshness.grace_days)
+    if checks.coverage != "off" and covers.status != UNKNOWN:
+        outside = covers.status == OUTSIDE
+        wording, numbers = outside_wording(covers, period) if outside else covered_wording(covers, period)
+        out.append(CheckResult(name, "coverage", checks.coverage, not outside, wording,
+                               {**numbers, "status": covers.status}))
+    if checks.freshness.severity != "off":
+        out.append(_freshness(name, column, checks.freshness, period, today, found.last))
+    if checks.volume.severity != "off" and rows:
         volume = checks.volume
         periods = [calendar.shift(period, -i) for i in range(volume.periods, -1, -1)]
         col = quote_ident(column)
         counted = ", ".join(f"count(*) FILTER (WHERE {col} >= $a{i} AND {col} < $b{i})" for i in range(len(periods)))
         bounds = {**{f"a{i}": p.start for i, p in enumerate(periods)}, **{f"b{i}": p.end for i, p in enumerate(periods)}}
-        counts = list(_one(con, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
+        counts = list(_one(engine, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
         current, trailing = counts[-1], counts[:-1]
         history = [c for c in trailing if c]
         if history:
@@ -206,13 +223,37 @@ def _date_checks(con, name, source, calendar, period, today, rows) -> list[Check
     return out
 
 
-def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[CheckResult]:
-    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source)."""
+def _freshness(name: str, column: str, freshness, period: Period, today: date, latest: date | None) -> CheckResult:
+    """The event time reaches the period's last day (or yesterday, for a period not over yet), allowing
+    `grace_days` days without events at its end; a failure says exactly how to relax it."""
+    needed = min(period.end, today) - timedelta(days=1)
+    grace = freshness.grace_days
+    ok = latest is not None and latest >= needed - timedelta(days=grace)
+    behind = None if latest is None else max(0, (needed - latest).days)  # days the event time falls short
+    allowed = "up to {grace_days:count} day" + ("s" if grace != 1 else "") + " without events allowed"
+    if latest is None:
+        wording = "{column} has no values (needs {needed:date})"
+    elif latest >= needed:
+        wording = "{column} reaches {latest:date} (needs {needed:date})"
+    else:
+        wording = ("{column} reaches {latest:date}, {behind:count} day" + ("s" if behind != 1 else "")
+                   + " before {needed:date} (" + allowed + ")")
+        if not ok and latest >= period.start:  # (data that ends before the period: see the coverage check)
+            wording += ("; if {source} has no events on such days, set sources.{source}.checks.freshness.grace_days: "
+                        "{behind:count} (or severity: warn)")
+    return CheckResult(name, "freshness", freshness.severity, ok, wording,
+                       {"latest": latest, "needed": needed, "grace_days": grace, "column": column,
+                        "behind": behind, "source": name})
+
+
+def rejects_check(con, config: ProjectConfig,
+                  sources: Sequence[str] | None = None) -> list[CheckResult]:
+    """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source of `sources`)."""
     from pipeline.sources.quarantine import rejected_rows, rejects
 
     out: list[CheckResult] = []
     for name, source in config.sources.items():
-        if source.on_bad_rows != "quarantine":
+        if source.on_bad_rows != "quarantine" or (sources is not None and name not in sources):
             continue
         count = rejected_rows(con, name)
         found = rejects(con, name) if count else []

@@ -39,14 +39,34 @@ class SmtpSettings(Strict):
     username: str | None = None
     password_env: str | None = Field(default=None, pattern=ENV_NAME)  # NAME of the environment variable
     timeout: float = Field(default=30.0, gt=0)  # seconds per connection and command
+    # seconds to wait for the reply to the end of the message data (RFC 5321 4.5.3.2.6: 10 minutes);
+    # a reply lost after that leaves the delivery uncertain, never retried blindly
+    data_timeout: float = Field(default=600.0, gt=0)
     ca_file: str | None = None  # PEM file of a private CA (relative to the project); default: system CAs
+    # security: none with a username sends the password in clear text: refused unless allowed here
+    # (for a relay on the same machine, e.g. 127.0.0.1)
+    allow_plaintext_auth: bool = False
 
     @model_validator(mode="after")
     def _credentials(self) -> SmtpSettings:
         if self.username and not self.password_env:
             raise ValueError("smtp.username needs smtp.password_env (the NAME of the environment variable "
                              "holding the password; the password itself never goes in a config file)")
+        if self.username and self.security == "none" and not self.allow_plaintext_auth:
+            raise ValueError("smtp.security: none with smtp.username would send the password in clear text; "
+                             "use security: starttls or ssl, or (for a relay on this machine only) set "
+                             "smtp.allow_plaintext_auth: true")
         return self
+
+    @property
+    def plaintext_auth(self) -> bool:
+        """The password goes over an unencrypted connection (allowed by allow_plaintext_auth)."""
+        return bool(self.username) and self.security == "none"
+
+    @property
+    def reply_timeout(self) -> float:
+        """Seconds to wait for the reply to the end of the message data (never shorter than `timeout`)."""
+        return max(self.timeout, self.data_timeout)
 
     @property
     def effective_port(self) -> int:
@@ -88,6 +108,9 @@ class DeliveryFile(Strict):
     sender: str = Field(alias="from")  # "Pulse reports <reports@example.com>"
     reply_to: str | None = None
     outbox: bool = False  # true: write .eml files under reports/<report>/<period>/outbox/ instead of sending
+    # figures changed after a report was sent: send the correction at once, or hold it (exit code 6)
+    # until `pulse send --send-correction`
+    corrections: Literal["hold", "send"] = "hold"
     retry: RetrySettings = RetrySettings()
     recipient_lists: dict[str, RecipientList] = Field(min_length=1)
 
@@ -194,7 +217,8 @@ def smtp_password(delivery: DeliveryFile) -> str | None:
     if not value:
         raise ConfigError(
             f"config/delivery.yaml: smtp.password_env: the environment variable {smtp.password_env} is not set",
-            f"export {smtp.password_env}=... in the environment that runs pulse (cron: in the crontab or a "
-            f"systemd EnvironmentFile)",
+            f"set {smtp.password_env} in the environment that runs pulse: an environment file readable only by "
+            f"that user (systemd EnvironmentFile, or sourced by the cron job), never in the crontab itself; see "
+            f"docs/email-and-scheduling.md 'Credentials'",
         )
     return value

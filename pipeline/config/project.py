@@ -21,7 +21,7 @@ from pipeline.core.paths import OUTSIDE_HINT, pattern_problem
 from .kpis import IDENTIFIER, KpiConfig, KpisFile
 from .okrs import OkrsFile
 from .reports import ReportConfig, ReportsFile
-from .settings import ProjectFile, ProjectSettings
+from .settings import EngineSettings, ProjectFile, ProjectSettings
 from .sources import SourceConfig, SourcesFile
 from .validation import FILE_MODELS, did_you_mean, parse_doc, salvage
 from .yaml_doc import YamlDoc, load_yaml
@@ -37,6 +37,7 @@ class ProjectConfig:
     kpis: dict[str, KpiConfig]
     reports: dict[str, ReportConfig]
     okrs: OkrsFile | None = None
+    engine: EngineSettings = EngineSettings()  # which database runs sources, checks and KPI queries
 
     @property
     def workdir(self) -> Path:
@@ -128,7 +129,8 @@ def check_project(root: Path) -> tuple[ProjectConfig | None, list[ConfigError]]:
     if okrs is not None:
         problems.extend(_check_okrs(okrs, docs["okrs.yaml"], declared))
     config = ProjectConfig(root=root, project=parsed["pulse.yaml"].project, sources=parsed["sources.yaml"].sources,
-                           kpis=kpis, reports=parsed["reports.yaml"].reports, okrs=okrs)
+                           kpis=kpis, reports=parsed["reports.yaml"].reports, okrs=okrs,
+                           engine=parsed["pulse.yaml"].engine)
     problems.extend(_cross_check(config, docs, declared, _declared(docs["reports.yaml"], "reports") | set(config.reports)))
     return config, problems
 
@@ -160,6 +162,28 @@ def _check_okrs(okrs: OkrsFile, doc: YamlDoc, kpis: set[str]) -> Iterator[Config
                 seen[kr_id] = objective_id
 
 
+def _event_time_problems(name: str, source: SourceConfig, doc: YamlDoc) -> Iterator[ConfigError]:
+    """event_time names a date/timestamp column; without it, a source may have at most one such column."""
+    candidates = source.time_columns()
+    key = f"sources.{name}.event_time"
+    if source.event_time is None:
+        if len(candidates) > 1:
+            yield ConfigError(
+                f"{doc.where(f'sources.{name}')}: sources.{name}: {len(candidates)} date/timestamp columns "
+                f"({', '.join(candidates)}) and no event_time: which one says when a row happened?",
+                f"add 'event_time: {candidates[0]}' (or another of {', '.join(candidates)}) to the source; "
+                "see docs/configuration.md 'Event time, coverage and data as of'",
+            )
+        return
+    if source.event_time not in source.columns:
+        yield ConfigError(f"{doc.where(key)}: {key}: '{source.event_time}' is not among the columns",
+                          did_you_mean(source.event_time, candidates or source.columns))
+    elif source.event_time not in candidates:
+        kind = source.columns[source.event_time].type.value
+        yield ConfigError(f"{doc.where(key)}: {key}: column '{source.event_time}' is {kind}, not a date or timestamp",
+                          f"declare it as type date or timestamp, or choose one of: {', '.join(candidates) or 'none'}")
+
+
 def _cross_check(config: ProjectConfig, docs: dict[str, YamlDoc], kpi_ids: set[str],
                  report_names: set[str]) -> Iterator[ConfigError]:
     sources_doc, kpis_doc, reports_doc = docs["sources.yaml"], docs["kpis.yaml"], docs["reports.yaml"]
@@ -167,6 +191,7 @@ def _cross_check(config: ProjectConfig, docs: dict[str, YamlDoc], kpi_ids: set[s
         if not re.match(IDENTIFIER, name):
             yield ConfigError(f"{sources_doc.where('sources.' + name)}: source name '{name}' must be a plain identifier",
                               "use letters, digits and underscores; it becomes the table name")
+        yield from _event_time_problems(name, source, sources_doc)
         for key in source.primary_key:
             if key not in source.columns:
                 yield ConfigError(

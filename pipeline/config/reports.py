@@ -90,6 +90,8 @@ class ReportSchedule(Strict):
     timezone: str | None = None  # default: the project's time zone
     email: bool = True  # email it when built by `pulse due` (if the report has an email: block)
     catch_up: int = Field(default=12, ge=1, le=1000)  # at most this many missed periods are built at once
+    # `pulse due` exits 7 while a scheduled build or delivery has been owed longer than this
+    max_owed_hours: float = Field(default=24.0, ge=0)
 
     @field_validator("cron")
     @classmethod
@@ -126,8 +128,23 @@ class ReportConfig(Strict):
     pdf_variant: Literal["pdf/ua-1", "pdf/a-3b", "none"] = "pdf/ua-1"  # tagged, accessible PDF by default
     okrs: bool = True  # show the OKR cycle (when config/okrs.yaml exists)
     burst_by: str | None = None  # a dimension column KPI queries return: one report per segment
+    # KPIs of a burst report shown with company-wide figures in every segment's report (their queries
+    # need not return the burst_by column); every other KPI's query must return it
+    company_wide: list[str] = Field(default_factory=list)
+    # a segment without activity in the period: skip (no report), brief (one page saying so) or full
+    inactive_segments: Literal["skip", "brief", "full"] = "brief"
     email: ReportEmail | None = None  # who gets it by email (recipient lists in config/delivery.yaml)
     schedule: ReportSchedule | None = None  # when `pulse due` builds it (cron expression, time zone)
+
+
+    @model_validator(mode="after")
+    def _company_wide_listed(self) -> ReportConfig:
+        stray = [k for k in self.company_wide if k not in self.kpis]
+        if stray:
+            raise ValueError(f"company_wide: KPI '{stray[0]}' is not among the report's kpis")
+        if self.company_wide and not self.burst_by:
+            raise ValueError("company_wide: the report has no burst_by, so every figure is company-wide already")
+        return self
 
 
 class ReportsFile(Strict):

@@ -8,7 +8,7 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from .base import Invalid, Strict
 
@@ -50,13 +50,29 @@ class ColumnSpec(Strict):
         return value
 
 
-class FreshnessCheck(Strict):
-    column: str | None = None  # default: the first date/timestamp column
+EVENT_TIME_MOVED = ("a check has no column of its own: freshness, volume and coverage measure the source's event "
+                    "time; set sources.<name>.event_time: <column> instead")
+
+
+class _MeasuredByEventTime(Strict):
+    """A check measured by the source's event-time column (no column of its own, so the two cannot disagree)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_column(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "column" in value:
+            raise ValueError(EVENT_TIME_MOVED)
+        return value
+
+
+class FreshnessCheck(_MeasuredByEventTime):
+    """The event time reaches the report period's last day, allowing `grace_days` days without events."""
+
+    grace_days: int = Field(default=3, ge=0)
     severity: Severity = "fail"
 
 
-class VolumeCheck(Strict):
-    column: str | None = None  # default: the first date/timestamp column
+class VolumeCheck(_MeasuredByEventTime):
     periods: int = Field(default=6, ge=1)  # trailing periods to average
     low: float = Field(default=0.5, ge=0)  # warn below 50 % of the trailing average
     high: float = Field(default=2.0, ge=1)  # ... or above 200 %
@@ -83,6 +99,7 @@ class SourceChecks(Strict):
     primary_key: Severity = "fail"  # unique within each file
     not_null: Severity = "fail"
     accepted_values: Severity = "fail"
+    coverage: Severity = "fail"  # a report period entirely before the first or after the last event
 
 
 class ReaderOptions(Strict):
@@ -156,6 +173,8 @@ class SourceConfig(Strict):
     options: ReaderOptions = ReaderOptions()
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     primary_key: list[str] = Field(default_factory=list)
+    # when a row happened (order time, ticket creation); default: the only date/timestamp column
+    event_time: str | None = None
     description: str = ""
     checks: SourceChecks = SourceChecks()
     on_bad_rows: Literal["fail", "quarantine"] = "fail"  # quarantine: keep bad rows out, list them in _pulse_rejects
@@ -164,6 +183,19 @@ class SourceConfig(Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    def time_columns(self) -> list[str]:
+        """The date and timestamp columns, in contract order (the candidates for `event_time`)."""
+        return [c for c, spec in self.columns.items() if spec.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
+
+    @property
+    def event_column(self) -> str | None:
+        """The event-time column: declared, else the only date/timestamp column; None when there is none
+        (several candidates and none declared is a config error, see `config.project`)."""
+        if self.event_time is not None:
+            return self.event_time
+        candidates = self.time_columns()
+        return candidates[0] if len(candidates) == 1 else None
 
 
 class SourcesFile(Strict):

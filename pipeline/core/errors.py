@@ -8,8 +8,17 @@ its `exit_code` (see `pipeline.app.cli`); nothing else decides exit codes.
 | exit code | meaning | errors |
 | --- | --- | --- |
 | 0 | success | |
-| 1 | the command ran, but a check, a delivery or a validation failed, or the project was busy | `RunFailed` and its kinds |
+| 1 | the command ran, but did not succeed (`pulse validate` found errors, a report cannot be split by segment) | `RunFailed` |
 | 2 | the command could not run: usage, config, input, query, template, working folder | every other `PulseError` |
+| 3 | the data-quality gate failed: nothing was rendered or sent | `CheckFailed` |
+| 4 | a delivery failed: a recipient certainly did not get the report | `DeliveryFailed` |
+| 5 | a delivery is uncertain: the server may or may not have accepted a message | `DeliveryUncertain` |
+| 6 | a correction is held: figures changed after the report was sent | `CorrectionHeld` |
+| 7 | `pulse due`: something is owed for longer than `schedule.max_owed_hours` | `OwedTooLong` |
+| 8 | another pulse command holds the project's lock; nothing was done | `ProjectBusy` |
+
+When one command meets several of these (`pulse due` runs several reports), it exits with the
+lowest number among them.
 """
 
 from __future__ import annotations
@@ -66,20 +75,58 @@ class DeliveryError(PulseError):
     """Built outputs cannot be delivered as they are (missing, changed, not built from these exports)."""
 
 
-# -- the command ran, but did not succeed (exit code 1) -------------------------------------
+# -- the command ran, but did not succeed (exit codes 1, 3-8) -----------------------------------
 class RunFailed(PulseError):
-    """The run executed but a check, a delivery or a validation failed (exit code 1)."""
+    """The command ran but did not succeed (exit code 1; its kinds below have their own codes)."""
 
     exit_code = 1
 
 
 class CheckFailed(RunFailed):
-    """The data-quality gate failed: nothing was rendered or sent."""
+    """The data-quality gate failed: nothing was rendered or sent (exit code 3)."""
+
+    exit_code = 3
 
 
 class DeliveryFailed(RunFailed):
-    """At least one recipient did not get the report."""
+    """At least one recipient certainly did not get the report (exit code 4)."""
+
+    exit_code = 4
+
+
+class DeliveryUncertain(RunFailed):
+    """A message was handed to the server but its reply never came: it may or may not have arrived (exit code 5)."""
+
+    exit_code = 5
+
+
+class CorrectionHeld(RunFailed):
+    """Figures changed after the report was sent, and the correction waits for a decision (exit code 6)."""
+
+    exit_code = 6
+
+
+class OwedTooLong(RunFailed):
+    """`pulse due`: a scheduled report or delivery has been owed longer than allowed (exit code 7)."""
+
+    exit_code = 7
 
 
 class ProjectBusy(RunFailed):
-    """Another pulse command holds the project's lock."""
+    """Another pulse command holds the project's lock (exit code 8)."""
+
+    exit_code = 8
+
+
+def combined_exit_code(codes: list[int]) -> int:
+    """The exit code of a command that met several outcomes: the lowest non-zero one (0 when none)."""
+    failing = [c for c in codes if c]
+    return min(failing) if failing else 0
+
+
+def error_class(exit_code: int) -> type[PulseError]:
+    """The error type that stands for `exit_code` (2 and unknown codes: PulseError)."""
+    for kind in (RunFailed, CheckFailed, DeliveryFailed, DeliveryUncertain, CorrectionHeld, OwedTooLong, ProjectBusy):
+        if kind.exit_code == exit_code:
+            return kind
+    return PulseError

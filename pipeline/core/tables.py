@@ -11,12 +11,12 @@ fixed text, no value is pasted into SQL.
 | `_pulse_files` | each loaded export: size, mtime, sha256, rows, skipped lines, repeated keys | ingest |
 | `_pulse_contracts` | each source's column contract and reader options as loaded; a rebuild in progress | ingest |
 | `_pulse_rejects` | quarantined values and rows (`on_bad_rows: quarantine`) | ingest |
-| `_pulse_latest` | the latest date of the sources, keyed by the files it was computed from | ingest |
+| `_pulse_coverage` | each source's first and last event date, keyed by the files, contract and zone | ingest |
 | `_pulse_kpi_cache` | KPI query results keyed by query, parameters, window and data | KPIs |
 | `_pulse_check_cache` | data-quality check results keyed by checks, period and data | checks |
-| `_pulse_deliveries` | per report, period, segment and recipient: the delivery's state | delivery |
-| `_pulse_delivery_attempts` | every single delivery attempt | delivery |
-| `_pulse_runs` | every scheduled build and its outcome | `pulse due` |
+| `_pulse_deliveries` | per report, period, segment and recipient: the delivery's state and what was delivered | delivery |
+| `_pulse_delivery_attempts` | every single delivery attempt, recorded before the message data is sent | delivery |
+| `_pulse_runs` | every `pulse run`, `pulse send` and scheduled build, and its outcome | `run`, `send`, `due` |
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "CREATE TABLE IF NOT EXISTS _pulse_rejects (source VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
         "value VARCHAR, reason VARCHAR)",
     ),
-    "_pulse_latest": (
-        "CREATE TABLE IF NOT EXISTS _pulse_latest (key VARCHAR PRIMARY KEY, latest DATE)",
+    "_pulse_coverage": (
+        "CREATE TABLE IF NOT EXISTS _pulse_coverage (key VARCHAR PRIMARY KEY, source VARCHAR, first_event DATE, "
+        "last_event DATE)",
     ),
     "_pulse_kpi_cache": (
         "CREATE TABLE IF NOT EXISTS _pulse_kpi_cache (key VARCHAR PRIMARY KEY, kpi VARCHAR, result VARCHAR, "
@@ -56,19 +57,39 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "recipient VARCHAR, recipient_list VARCHAR, status VARCHAR, attempts INTEGER, message_id VARCHAR, "
         "pdf_sha256 VARCHAR, first_attempt_at TIMESTAMPTZ, last_attempt_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, "
         "last_error VARCHAR, PRIMARY KEY (report, period, segment, recipient))",
+        # what was certainly delivered (the columns above describe the latest attempt), the manifest the
+        # message was composed from, and the kind of message (original, correction, resend)
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS manifest_sha256 VARCHAR DEFAULT ''",
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'original'",
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS delivered_message_id VARCHAR",
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS delivered_pdf_sha256 VARCHAR",
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS delivered_manifest_sha256 VARCHAR",
+        "ALTER TABLE _pulse_deliveries ADD COLUMN IF NOT EXISTS delivered_kind VARCHAR",
+        # a database of an earlier version: its sent rows were delivered as recorded
+        "UPDATE _pulse_deliveries SET delivered_message_id = message_id, delivered_pdf_sha256 = pdf_sha256, "
+        "delivered_manifest_sha256 = '', delivered_kind = 'original' "
+        "WHERE status = 'sent' AND delivered_message_id IS NULL",
     ),
     "_pulse_delivery_attempts": (
         "CREATE TABLE IF NOT EXISTS _pulse_delivery_attempts (report VARCHAR, period VARCHAR, segment VARCHAR, "
         "recipient VARCHAR, attempt INTEGER, attempted_at TIMESTAMPTZ, outcome VARCHAR, error VARCHAR, "
         "message_id VARCHAR)",
+        "ALTER TABLE _pulse_delivery_attempts ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'original'",
+        "ALTER TABLE _pulse_delivery_attempts ADD COLUMN IF NOT EXISTS pdf_sha256 VARCHAR DEFAULT ''",
+        "ALTER TABLE _pulse_delivery_attempts ADD COLUMN IF NOT EXISTS manifest_sha256 VARCHAR DEFAULT ''",
+        "ALTER TABLE _pulse_delivery_attempts ADD COLUMN IF NOT EXISTS run_id VARCHAR DEFAULT ''",
+        "ALTER TABLE _pulse_delivery_attempts ADD COLUMN IF NOT EXISTS finished_at TIMESTAMPTZ",
     ),
     "_pulse_runs": (
         "CREATE TABLE IF NOT EXISTS _pulse_runs (report VARCHAR, period VARCHAR, scheduled_for TIMESTAMPTZ, "
         "trigger VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR, error VARCHAR)",
+        "ALTER TABLE _pulse_runs ADD COLUMN IF NOT EXISTS run_id VARCHAR DEFAULT ''",
+        "ALTER TABLE _pulse_runs ADD COLUMN IF NOT EXISTS exit_code INTEGER",
+        "ALTER TABLE _pulse_runs ADD COLUMN IF NOT EXISTS details VARCHAR DEFAULT ''",
     ),
 }
 
-INGEST = ("_pulse_files", "_pulse_contracts", "_pulse_rejects")
+INGEST = ("_pulse_files", "_pulse_contracts", "_pulse_rejects", "_pulse_coverage")
 CACHE = ("_pulse_kpi_cache", "_pulse_check_cache")
 LEDGER = ("_pulse_deliveries", "_pulse_delivery_attempts", "_pulse_runs")
 

@@ -13,6 +13,12 @@ inlined into style attributes by `css_inline` so mail clients that drop
 
 Headers: From, To, Cc, Reply-To, Subject, Date, Message-ID. Bcc never
 appears: every recipient gets its own SMTP transaction with the same bytes.
+
+A correction (figures changed after the report was sent) says so: the subject
+starts with "Correction:", both bodies open with the changed figures (old ->
+new), and In-Reply-To / References name the message(s) it corrects, so mail
+clients thread it under the original. A message sent again after an uncertain
+attempt keeps that attempt's Message-ID.
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ from pipeline.core.errors import RenderError
 from pipeline.report.render import render_template
 from pipeline.report.summary import EmailSummary
 
+from .corrections import CorrectionNotice
+
 TEMPLATE = "email.html.j2"
+CORRECTION_PREFIX = "Correction: "
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,15 @@ class Attachment:
     content: bytes
 
 
+@dataclass(frozen=True)
+class Threading:
+    """How a message relates to earlier ones."""
+
+    message_id: str | None = None  # None: a new Message-ID; else this one (sending an uncertain message again)
+    in_reply_to: str = ""  # the message a correction replaces
+    references: tuple[str, ...] = ()  # every earlier message of the thread, oldest first
+
+
 def subject_values(summary: EmailSummary) -> dict[str, str]:
     """The names a subject template may use."""
     return {"report": summary.report, "title": summary.title, "period": summary.period,
@@ -60,20 +78,25 @@ def subject_for(summary: EmailSummary, template: str) -> str:
     return render_subject(template, subject_values(summary))
 
 
-def html_body(templates_dir: Path, summary: EmailSummary, pdf_name: str) -> str:
+def html_body(templates_dir: Path, summary: EmailSummary, pdf_name: str,
+              correction: CorrectionNotice | None = None) -> str:
     """The summary as HTML with every CSS rule inlined into style attributes."""
-    html = render_template(templates_dir, TEMPLATE, summary, pdf_name=pdf_name)
+    html = render_template(templates_dir, TEMPLATE, summary, pdf_name=pdf_name, correction=correction)
     try:
         return css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False).inline(html)
     except (css_inline.InlineError, ValueError) as exc:
         raise RenderError(f"{TEMPLATE}: cannot inline its CSS: {exc}", "check the <style> block of the template") from None
 
 
-def text_body(summary: EmailSummary, pdf_name: str) -> str:
+def text_body(summary: EmailSummary, pdf_name: str, correction: CorrectionNotice | None = None) -> str:
     """The plain-text alternative: the same summary, for clients without HTML."""
     heading = summary.title + (f" — {summary.segment}" if summary.segment else "")
-    lines = [summary.company, heading, f"{summary.period_name} ({summary.period_range})",
-             f"Data as of {summary.data_as_of}", ""]
+    partial = f" — {summary.partial}" if summary.partial else ""
+    lines = []
+    if correction is not None:
+        lines += ["CORRECTION", correction.intro] + [f"  {line}" for line in correction.lines()] + [""]
+    lines += [summary.company, heading, f"{summary.period_name} ({summary.period_range}){partial}",
+              f"Data as of {summary.data_as_of}", *summary.coverage_notes, ""]
     if summary.okr_counts:
         lines.append(f"Objectives and key results ({summary.okr_cycle})")
         lines += [f"  {c.label}: {c.objectives} objective(s), {c.key_results} key result(s)" for c in summary.okr_counts]
@@ -82,9 +105,13 @@ def text_body(summary: EmailSummary, pdf_name: str) -> str:
         lines.append("What moved most")
         lines += [f"  - {sentence}" for sentence in summary.movers]
         lines.append("")
+    if summary.notes:
+        lines += [f"  {note}" for note in summary.notes]
+        lines.append("")
     lines.append("Key figures")
     for kpi in summary.kpis:
         scope = f" ({kpi.scope_note})" if kpi.scope_note else ""
+        scope += f" ({summary.partial})" if kpi.partial else ""
         sample = f" [{kpi.sample_note}]" if kpi.sample_note else ""
         lines.append(f"  {kpi.title}{scope}: {kpi.value}{sample} ({kpi.change} vs previous; target {kpi.target}; "
                      f"{kpi.health_label})")
@@ -96,9 +123,12 @@ def text_body(summary: EmailSummary, pdf_name: str) -> str:
 
 
 def compose(summary: EmailSummary, subject: str, envelope: Envelope, attachment: Attachment,
-            templates_dir: Path, now: datetime) -> EmailMessage:
+            templates_dir: Path, now: datetime, threading: Threading = Threading(),
+            correction: CorrectionNotice | None = None) -> EmailMessage:
     """The complete message, ready to send or to write as an .eml file."""
     message = EmailMessage(policy=policy.SMTP)
+    if correction is not None:
+        subject = CORRECTION_PREFIX + subject
     message["Subject"] = " ".join(subject.split())
     message["From"] = envelope.sender
     message["To"] = ", ".join(envelope.to) if envelope.to else "undisclosed-recipients:;"
@@ -108,9 +138,13 @@ def compose(summary: EmailSummary, subject: str, envelope: Envelope, attachment:
         message["Reply-To"] = envelope.reply_to
     message["Date"] = format_datetime(now)
     domain = parseaddr(envelope.sender)[1].rpartition("@")[2] or "pulse.invalid"
-    message["Message-ID"] = make_msgid(idstring="pulse", domain=domain)
-    message.set_content(text_body(summary, attachment.filename))
-    message.add_alternative(html_body(templates_dir, summary, attachment.filename), subtype="html")
+    message["Message-ID"] = threading.message_id or make_msgid(idstring="pulse", domain=domain)
+    if threading.in_reply_to:
+        message["In-Reply-To"] = threading.in_reply_to
+    if threading.references:
+        message["References"] = " ".join(threading.references)
+    message.set_content(text_body(summary, attachment.filename, correction))
+    message.add_alternative(html_body(templates_dir, summary, attachment.filename, correction), subtype="html")
     message.add_attachment(attachment.content, maintype="application", subtype="pdf", filename=attachment.filename)
     return message
 

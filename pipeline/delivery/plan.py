@@ -27,12 +27,17 @@ from .message import Attachment, Envelope, subject_for
 
 @dataclass(frozen=True)
 class BuiltReport:
-    """A report and period as archived: its manifest and folder."""
+    """A report and period as archived: its manifest (and the manifest file's bytes and sha256) and folder."""
 
     report: str
     period: str
     folder: Path
     manifest: Manifest
+    manifest_bytes: bytes = b""
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256(self.manifest_bytes).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class PlannedMessage:
     recipients: tuple[str, ...]  # bare addresses, one SMTP transaction each
     attachment: Attachment
     pdf_sha256: str
+    subject_template: str = ""  # to write the subject of an archived version's summary
 
 
 def read_built(folder: Path, report: str, period: str) -> BuiltReport:
@@ -56,9 +62,10 @@ def read_built(folder: Path, report: str, period: str) -> BuiltReport:
                             f"run 'pulse run {report} --period {period}' first")
     try:
         manifest = Manifest.read(path)
-    except ManifestError as exc:
+        content = path.read_bytes()
+    except (ManifestError, OSError) as exc:
         raise DeliveryError(f"{display_path(path)}: {exc}", f"re-run: pulse run {report} --period {period}") from None
-    return BuiltReport(report, period, folder, manifest)
+    return BuiltReport(report, period, folder, manifest, content)
 
 
 def check_fresh(built: BuiltReport, ingest: IngestReport) -> None:
@@ -103,6 +110,8 @@ def plan_messages(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
     built_segments = built.manifest.segments
     problems = []
     for segment, lists in email.segments.items():
+        if segment in built.manifest.skipped_segments:
+            continue  # no activity in the period and inactive_segments: skip; the run said so and the manifest says why
         if segment not in built_segments:
             problems.append(f"segment '{segment}' (reports.{built.report}.email.segments) has no report for "
                             f"{built.period}; {did_you_mean(segment, built_segments)}")
@@ -144,5 +153,5 @@ def _messages_for(built: BuiltReport, report: ReportConfig, delivery: DeliveryFi
         envelope = Envelope(sender=delivery.sender, reply_to=email.reply_to or delivery.reply_to,
                             to=tuple(recipients.to), cc=tuple(recipients.cc))
         planned.append(PlannedMessage(segment, file_key, list_name, summary, subject, envelope, fresh, attachment,
-                                      digest))
+                                      digest, template))
     return planned

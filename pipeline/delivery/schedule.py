@@ -13,9 +13,11 @@ Owed runs at `now`: every period whose first scheduled time lies after the
 last successful scheduled run (before any success: from the first scheduled
 run attempted) and at or before `now`, and that has not been built
 successfully by a scheduled run, oldest first. A schedule never run before owes
-only its latest time (a new schedule does not build history). Periods older
-than the `catch_up` most recent complete periods are not made up. A failed
-period is retried by every `pulse due` until a later period succeeds.
+only its latest time (a new schedule does not build history). Periods missed
+(never attempted) older than the `catch_up` most recent complete periods are not
+made up. A period whose scheduled run failed stays owed, at its first
+scheduled time, until a scheduled run of it succeeds or the operator abandons
+it (`pulse send --abandon`), however many later periods succeed meanwhile.
 Pure: the moment is always passed in.
 """
 
@@ -111,12 +113,14 @@ def first_per_period(config: ProjectConfig, name: str, report: ReportConfig, aft
 
 
 def owed_runs(config: ProjectConfig, name: str, report: ReportConfig, now: datetime,
-              last_success: datetime | None, done: set[str], first_seen: datetime | None = None) -> DuePlan:
+              last_success: datetime | None, done: set[str], first_seen: datetime | None = None,
+              failed: dict[str, datetime] | None = None) -> DuePlan:
     """The runs of one scheduled report owed at `now`.
 
     `last_success`: the scheduled time of the latest successful scheduled run;
     `first_seen`: that of the first scheduled run attempted at all; `done`: the
-    periods built successfully by scheduled runs.
+    periods settled (built successfully by scheduled runs, or abandoned);
+    `failed`: periods whose scheduled runs all failed -> their first scheduled time.
     """
     schedule = report.schedule
     assert schedule is not None
@@ -138,7 +142,11 @@ def owed_runs(config: ProjectConfig, name: str, report: ReportConfig, now: datet
         occurrences = list(first_per_period(config, name, report, start, now))
         missed = next_time(schedule.cron, zone, anchor)
         not_made_up = anchor < window_start and missed is not None and missed < window_start
-    runs = tuple(o for o in occurrences if o.period.label not in done)
+    calendar_periods = {o.period.label for o in occurrences}
+    retried = [Occurrence(name, at.astimezone(zone), calendar.parse(label, at.date()))
+               for label, at in (failed or {}).items() if label not in calendar_periods]
+    owed = [o for o in occurrences + retried if o.period.label not in done and o.at <= now]
+    runs = tuple(sorted(owed, key=lambda o: o.at))
     return DuePlan(name, runs, not_made_up)
 
 

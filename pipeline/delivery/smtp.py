@@ -8,7 +8,16 @@ recipient's outcome is known exactly. Failures are classified:
   `retry.attempts` attempts;
 - permanent: 5xx replies for this message or recipient -> not retried;
 - fatal: the server cannot be used at all (TLS certificate not trusted,
-  authentication failed, the sender refused) -> no recipient is tried further.
+  authentication failed, the sender refused) -> no recipient is tried further;
+- uncertain: the whole message data was sent but the reply to its end never
+  came (timeout, dropped connection). The server may have accepted and queued
+  it, so it is not retried: the delivery is recorded as uncertain and the
+  operator decides. The reply is awaited up to `smtp.data_timeout` (RFC 5321
+  allows the server 10 minutes), not the shorter command `timeout`.
+
+Just before the message data goes out, `send` calls `on_data` (the caller
+records the attempt as in flight and commits it), so a process killed while
+waiting for the reply leaves a record that the next run resolves as uncertain.
 
 smtplib and ssl errors are turned into one-line texts here; the password is
 passed to `login` only and never appears in a message.
@@ -16,6 +25,7 @@ passed to `login` only and never appears in a message.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -27,7 +37,7 @@ from typing import Literal
 
 from pipeline.config.delivery import RetrySettings, SmtpSettings
 
-Kind = Literal["transient", "permanent", "fatal"]
+Kind = Literal["transient", "permanent", "fatal", "uncertain"]
 
 
 @dataclass(frozen=True)
@@ -120,15 +130,57 @@ class SmtpTransport:
             raise
         return smtp
 
-    def send(self, data: bytes, sender: str, recipient: str) -> None:
-        """One transaction to one recipient; raises SmtpFailure when it fails."""
+    def send(self, data: bytes, sender: str, recipient: str, on_data: Callable[[], None] = lambda: None) -> None:
+        """One transaction to one recipient; raises SmtpFailure when it fails.
+
+        `on_data` runs after the server agreed to take the data (354), before
+        any of it is sent; a failure after the data went out is `uncertain`.
+        """
+        data_sent = False
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            self._smtp.sendmail(sender, [recipient], data)
+            smtp = self._smtp
+            options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
+            code, reply = smtp.mail(sender, options)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            on_data()
+            smtp.send(_dot_stuffed(data))
+            data_sent = True
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.settings.reply_timeout)
+            code, reply = smtp.getreply()
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.settings.timeout)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except smtplib.SMTPResponseException as exc:
+            self._reset_or_close()
+            raise SmtpFailure(classify(exc, self.where)) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise SmtpFailure(classify(exc, self.where)) from None
+            failure = classify(exc, self.where)
+            if data_sent:
+                failure = SendFailure("uncertain", f"no reply from {self.where} after the message data was sent "
+                                                   f"({failure.text}); the server may have accepted it")
+            raise SmtpFailure(failure) from None
+
+    def _reset_or_close(self) -> None:
+        """After a refusal the connection may be reused once the transaction is reset."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -145,6 +197,14 @@ class SmtpTransport:
         self.close()
 
 
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message data as sent after DATA (as smtplib does): leading dots doubled, ended by CRLF.CRLF."""
+    text = re.sub(rb"(?m)^\.", b"..", data)
+    if not text.endswith(b"\r\n"):
+        text += b"\r\n"
+    return text + b".\r\n"
+
+
 def _close_quietly(smtp: smtplib.SMTP) -> None:
     try:
         smtp.close()
@@ -156,17 +216,23 @@ def _close_quietly(smtp: smtplib.SMTP) -> None:
 class Attempted:
     """The end of one recipient's attempts."""
 
-    status: str  # sent | failed | rejected
+    status: str  # sent | failed | rejected | uncertain
     attempts: int
     failure: SendFailure | None
 
 
+def outcome_of(failure: SendFailure) -> str:
+    """The ledger outcome of a failed attempt."""
+    return {"transient": "failed", "uncertain": "uncertain"}.get(failure.kind, "rejected")
+
+
 def send_with_retry(send: Callable[[], None], retry: RetrySettings, on_attempt: Callable[[str, str], None],
                     sleep: Callable[[float], None] = time.sleep) -> Attempted:
-    """Call `send` until it succeeds, fails permanently or the attempts run out.
+    """Call `send` until it succeeds, fails permanently, is uncertain or the attempts run out.
 
     `on_attempt(status, error)` is called after every attempt (and must commit
-    it); status is `sent`, `failed` (transient) or `rejected` (permanent/fatal).
+    it); status is `sent`, `failed` (transient), `rejected` (permanent/fatal) or
+    `uncertain` (never retried: the message may have arrived).
     """
     failure = None
     for attempt in range(1, retry.attempts + 1):
@@ -174,7 +240,7 @@ def send_with_retry(send: Callable[[], None], retry: RetrySettings, on_attempt: 
             send()
         except SmtpFailure as exc:
             failure = exc.failure
-            status = "failed" if failure.kind == "transient" else "rejected"
+            status = outcome_of(failure)
             on_attempt(status, failure.text)
             if failure.kind != "transient":
                 return Attempted(status, attempt, failure)

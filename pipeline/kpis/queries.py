@@ -9,6 +9,11 @@ KPI's `min_sample`) and, optionally, dimension columns: every other column
 bound as named parameters: `$name` in a query is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
 
+A period without a row is filled per the KPI's `fill` only inside the days its
+sources have data (see `lineage.DataSpan`). A period entirely before their
+first event or after their last one has no value (None), whatever the query
+returns for it: no false zero, no figure the data cannot back.
+
 Queries run in the sandbox (see `pipeline.core.sandbox`): a KPI file holds
 exactly one SELECT, checked by DuckDB's parser before the cache is asked or
 the query runs; it runs read-only, reads files only where the project allows,
@@ -19,7 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,12 +33,16 @@ import duckdb
 
 from pipeline.config import KpiConfig, ProjectConfig
 from pipeline.core.database import first_line
+from pipeline.core.engine import Engine, QueryRequest, TimeLimit
 from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.sandbox import SANDBOX_HINT, Sandbox, TimeLimitReached, check_statement, run_limited
 from pipeline.core.sql_text import query_parameters
+from pipeline.sources.coverage import SourceRange
+
+from .lineage import DataSpan, data_span, query_sources
 
 Series = dict[date, "float | None"]
 Samples = dict[date, "int | None"]
@@ -41,15 +51,6 @@ SAMPLE_COLUMN = "sample_size"  # reserved like period and value: never a dimensi
 KPI_QUERY = "a KPI file holds exactly one SELECT"
 READ_HINT = ("SQL reads files only under the folders of the sources' paths and queries/, and no network; "
              "see docs/security.md 'What a query may read'")
-
-
-@dataclass(frozen=True)
-class TimeLimit:
-    """How long a query may run, and how the user sets that (named when it stops one)."""
-
-    seconds: float
-    setting: str  # e.g. "project.query_timeout in config/pulse.yaml" or "--timeout"
-    hint: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class KpiSeries:
     by_dimension: dict[str, dict[str, Series]] = field(default_factory=dict)
     samples: Samples = field(default_factory=dict)
     samples_by_dimension: dict[str, dict[str, Samples]] = field(default_factory=dict)
+    dimensions: tuple[str, ...] = ()  # the dimension columns the query returns, as it names them (rows or not)
 
     def segment_samples(self, dimension: str, segment: str) -> Samples:
         return self.samples_by_dimension.get(dimension, {}).get(segment, {})
@@ -110,11 +112,12 @@ def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> 
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], path_shown: str,
-            limit: TimeLimit | None = None, *, rule: str = KPI_QUERY, explain: bool = False, name: str = ""):
+            limit: TimeLimit | None = None, *, rule: str | None = KPI_QUERY, explain: bool = False, name: str = ""):
     """Check `sql` is one read-only SELECT (`explain`: or EXPLAIN of one), run it within `limit` and
     return (columns, rows); DuckDB's errors name the file and line they come from. `name` says what
-    ran in a time-limit message (e.g. "KPI 'revenue'")."""
-    check_statement(con, sql, path_shown, rule, explain)
+    ran in a time-limit message (e.g. "KPI 'revenue'"). `rule` None: Pulse's own SQL, not checked."""
+    if rule is not None:
+        check_statement(con, sql, path_shown, rule, explain)
     try:
         return run_limited(con, sql, params, limit.seconds if limit else None)
     except TimeLimitReached as exc:
@@ -145,41 +148,53 @@ def builtin_parameters(report_period: Period) -> dict[str, object]:
 
 
 def run_kpi(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     config: ProjectConfig,
     kpi_id: str,
     window: list[Period],
     report_period: Period,
     cache: ResultCache | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
 ) -> KpiSeries:
-    """Execute one KPI query over the registered `periods` and shape its series.
+    """Execute one KPI query over the registered `periods` on `engine` and shape its series.
 
     With a `cache`, a result stored for
-    the same SQL, parameters, window and data is used instead of running the
-    query (see `pipeline.core.result_cache`).
+    the same SQL (as the engine runs it), parameters, window and data is used
+    instead of running the query (see `pipeline.core.result_cache`). `ranges`
+    (each source's first and last event) limit `fill` to the periods the
+    query's sources cover.
     """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
     shown = display_path(path)
     sql = path.read_text(encoding="utf-8")
-    check_statement(con, sql, shown, KPI_QUERY)  # also before a cached result is used
+    request = QueryRequest(sql, {}, shown, kpi=kpi_id, path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
+    engine.check(request)  # also before a cached result is used
     available = {**builtin_parameters(report_period), **kpi.params}
-    params = bind_parameters(sql, shown, available)
-    key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
-    found = cache.get_kpi(con, key) if cache is not None else None
+    request = replace(request, params=bind_parameters(sql, shown, available))
+    key = cache.kpi_key(kpi_id, sql, request.params, window, engine.query_text(request)) if cache is not None else ""
+    found = cache.get_kpi(engine.local, key) if cache is not None else None
     if found is not None:
         columns, rows = found
     else:
-        columns, rows = run_sql(con, sql, params, shown, kpi_time_limit(config), name=f"KPI '{kpi_id}'")
+        result = engine.run_select(request)
+        columns, rows = result.columns, result.rows
         if cache is not None:
             cache.put_kpi(key, kpi_id, columns, rows)
-    return shape_series(kpi_id, kpi, shown, columns, rows, window)
+    span = data_span(query_sources(config, sql), ranges) if ranges is not None else None
+    return shape_series(kpi_id, kpi, shown, columns, rows, window, span)
 
 
 def shape_series(
-    kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str], rows: list[tuple], window: list[Period]
+    kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str], rows: list[tuple], window: list[Period],
+    span: DataSpan | None = None,
 ) -> KpiSeries:
-    """Check the query's shape and turn its rows into a filled series."""
+    """Check the query's shape and turn its rows into a filled series.
+
+    A period that overlaps `span` (the days its sources have data; None:
+    unknown, every period) gets its row's value, or the KPI's `fill` without
+    one; a period outside it has no value.
+    """
     lowered = [c.lower() for c in columns]
     for required in ("period", "value"):
         if required not in lowered:
@@ -229,9 +244,10 @@ def shape_series(
         if s_index is not None:
             target_samples[period] = _count(row[s_index], shown, period)
     filler = 0.0 if kpi.fill == "zero" else None
+    inside = {p.start for p in window if span is None or span.overlaps(p)}
 
     def filled(values: dict[date, float | None]) -> dict[date, float | None]:
-        return {p.start: values.get(p.start, filler) for p in window}
+        return {p.start: values.get(p.start, filler) if p.start in inside else None for p in window}
 
     def counted(samples: Samples) -> Samples:
         return {p.start: samples.get(p.start) for p in window} if s_index is not None else {}
@@ -243,6 +259,7 @@ def shape_series(
         counted(found_samples),
         {column: {name: counted(v) for name, v in sorted(by.items())}
          for column, by in segment_samples.items() if by and s_index is not None},
+        tuple(columns[i] for i in dim_indexes),
     )
 
 

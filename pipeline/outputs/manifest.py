@@ -2,8 +2,9 @@
 
 Input files and their hashes, the config hash, every KPI value (company-wide
 and per segment), every OKR score, check results, restated figures, output
-hashes, timings, versions, and the executive summary each report file's email
-carries. No secrets: only config hashes, never config values.
+hashes, timings, versions, the executive summary each report file's email
+carries, and how far each source the report reads covers the period (its
+first and last event, and whether the period is covered, partial or to date). No secrets: only config hashes, never config values.
 
 The run builds it (`build_manifest`), `publish` writes it beside the outputs
 (`Manifest.to_bytes`), and later readers (`pulse send`, restatements of a
@@ -17,18 +18,19 @@ import hashlib
 import json
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pipeline.checks.coverage import PeriodCoverage
 from pipeline.checks.source_checks import CheckResult
 from pipeline.core.files import OutputFile
 from pipeline.core.periods import Period
 from pipeline.kpis.comparisons import KpiResult
-from pipeline.kpis.restatements import Restatement
+from pipeline.kpis.restatements import Reported, Restatement
 from pipeline.okrs.cycles import CycleResult
 from pipeline.report.summary import EmailSummary
 from pipeline.sources.ingest import IngestReport
@@ -91,10 +93,18 @@ class OkrRecord(_Record):
     objectives: dict[str, ObjectiveRecord]
 
 
+class RestatedRecord(_Record):
+    kpi: str
+    old: float | None  # the value first reported for this period
+    new: float | None
+    reported_at: str = ""  # when the old value was reported (built_at of that build)
+
+
 class SegmentRecord(_Record):
     kpis: dict[str, KpiValue]
     company_wide_only: list[str]
     files: list[str]
+    restated: list[RestatedRecord] = []
 
 
 class CheckRecord(_Record):
@@ -106,10 +116,14 @@ class CheckRecord(_Record):
     numbers: dict[str, CheckNumber]
 
 
-class RestatedRecord(_Record):
-    kpi: str
-    old: float | None
-    new: float | None
+class CoverageRecord(_Record):
+    """A source the report reads: its event-time column, first and last event, and how it covers the period."""
+
+    source: str
+    event_time: str
+    first_event: date | None
+    last_event: date | None
+    status: str  # covered | partial | to_date | outside
 
 
 class SummaryRecord(_Record):
@@ -133,12 +147,19 @@ class Manifest(_Record):
     kpis: dict[str, KpiValue]
     okrs: OkrRecord | None
     segments: dict[str, SegmentRecord]
+    skipped_segments: dict[str, str] = {}  # segments without activity not built (inactive_segments: skip) -> why
     checks: list[CheckRecord]
     restated: list[RestatedRecord]
     outputs: dict[str, str]  # file name -> sha256
     timings_seconds: dict[str, float]
     versions: dict[str, str]
     summary: SummaryRecord
+    coverage: list[CoverageRecord] = []  # the sources the report reads (those with an event time)
+
+    @property
+    def partial(self) -> bool:
+        """Does a source the report reads cover only part of the period?"""
+        return any(c.status in ("partial", "to_date") for c in self.coverage)
 
     def to_bytes(self) -> bytes:
         """The manifest as written to disk: indented JSON, keys sorted, one trailing newline."""
@@ -163,6 +184,15 @@ class Manifest(_Record):
         found = self.segments.get(segment)
         return {} if found is None else {k: v.value for k, v in found.kpis.items()}
 
+    def restated_of(self, segment: str | None = None) -> dict[str, Reported]:
+        """The restatements on record (KPI id -> the value first reported), company-wide or for a segment."""
+        if segment is None:
+            records = self.restated
+        else:
+            found = self.segments.get(segment)
+            records = [] if found is None else found.restated
+        return {r.kpi: Reported(r.old, r.reported_at) for r in records}
+
     def summary_of(self, segment: str | None) -> EmailSummary | None:
         """The archived email summary of the company-wide report (None) or of a segment's."""
         return self.summary.company if segment is None else self.summary.segments.get(segment)
@@ -176,6 +206,7 @@ class SegmentOutputs:
     company_wide_only: frozenset[str]
     files: Sequence[OutputFile]
     summary: EmailSummary
+    restatements: Sequence[Restatement] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +225,8 @@ class RunRecord:
     timings: dict[str, float]
     summary: EmailSummary
     segments: dict[str, SegmentOutputs]
+    coverage: Sequence[PeriodCoverage] = ()
+    skipped_segments: dict[str, str] = field(default_factory=dict)  # segment -> why it has no report
 
 
 def config_hash(root: Path) -> str:
@@ -243,6 +276,10 @@ def check_record(check: CheckResult) -> CheckRecord:
                        message=check.message, numbers={k: _number(v) for k, v in check.numbers.items()})
 
 
+def restated_records(found: Sequence[Restatement]) -> list[RestatedRecord]:
+    return [RestatedRecord(kpi=r.kpi_id, old=r.old, new=r.new, reported_at=r.reported_at) for r in found]
+
+
 def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -> Manifest:
     """The manifest of a run whose outputs (every report file, segments included) are `files`."""
     period = record.period
@@ -258,15 +295,18 @@ def build_manifest(root: Path, record: RunRecord, files: Sequence[OutputFile]) -
         kpis=kpi_values(record.results),
         okrs=okr_record(record.okr),
         segments={name: SegmentRecord(kpis=kpi_values(s.results), company_wide_only=sorted(s.company_wide_only),
-                                      files=[f.name for f in s.files])
+                                      files=[f.name for f in s.files], restated=restated_records(s.restatements))
                   for name, s in record.segments.items()},
+        skipped_segments=dict(record.skipped_segments),
         checks=[check_record(c) for c in record.checks],
-        restated=[RestatedRecord(kpi=r.kpi_id, old=r.old, new=r.new) for r in record.restatements],
+        restated=restated_records(record.restatements),
         outputs={f.name: hashlib.sha256(f.content).hexdigest() for f in files},
         timings_seconds=record.timings,
         versions=versions(),
         summary=SummaryRecord(company=record.summary,
                               segments={name: s.summary for name, s in record.segments.items()}),
+        coverage=[CoverageRecord(source=c.source, event_time=c.column or "", first_event=c.first, last_event=c.last,
+                                 status=c.status) for c in record.coverage],
     )
 
 

@@ -7,6 +7,11 @@ two directories (Linux `renameat2(RENAME_EXCHANGE)`), or a rename when the
 period has no report yet. A run that fails or is killed before that point
 leaves the previous report untouched and nothing half-written in `reports/`;
 leftovers in the staging folder are cleared by the next run.
+
+Sub-folders named in `keep` (the archive of sent versions, `sent/`) are
+carried over from the previous report into the new folder (hard links, or
+copies across file systems) before the swap: what was mailed stays on record
+across rebuilds.
 """
 
 from __future__ import annotations
@@ -74,14 +79,27 @@ def write_atomically(target: Path, content: bytes, staging_root: Path) -> None:
         raise
 
 
-def publish(files: list[OutputFile], folder: Path, staging_root: Path) -> list[Path]:
-    """Write `files` into a staging folder, then swap it into place as `folder`."""
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def publish(files: list[OutputFile], folder: Path, staging_root: Path, keep: tuple[str, ...] = ()) -> list[Path]:
+    """Write `files` into a staging folder, then swap it into place as `folder`.
+
+    The sub-folders `keep` of the previous `folder` are carried over unchanged.
+    """
     staging_root.mkdir(parents=True, exist_ok=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(dir=staging_root, prefix="publish-"))
     try:
         for item in files:
             write_file(staged / item.name, item.content)
+        for name in keep:
+            if (folder / name).is_dir():
+                shutil.copytree(folder / name, staged / name, copy_function=_link_or_copy)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # a file that cannot be written leaves nothing behind
         raise

@@ -90,3 +90,25 @@ def short_period_name(period: Period, locale: str) -> str:
     """"September" for the month before, else the period's full name ("2026-Q3")."""
     name = period_name(period, locale)
     return name.split(" ")[0] if period.grain.value == "month" else name
+
+
+def quiet_summary(results: list[KpiResult], calendar: Calendar, period: Period, locale: str) -> tuple[str, ...]:
+    """When no KPI is a mover, what is true instead: which KPIs did not change, and which cannot be compared."""
+    this_name, previous_name = period_name(period, locale), short_period_name(calendar.shift(period, -1), locale)
+    groups: dict[str, list[str]] = {}
+    own = [r for r in results if not r.company_wide]
+    for r in own:
+        if r.value is None:
+            why = f"No value for {this_name}"
+        elif not r.solid:
+            why = "Too few observations to compare"
+        elif r.change is None:
+            why = f"No value for {previous_name} to compare with"
+        elif r.change.amount == 0:
+            why = f"Unchanged from {previous_name}"
+        else:
+            why = f"Changed from {previous_name}"
+        groups.setdefault(why, []).append(r.title)
+    if not own:
+        return ("Every KPI of this report is shown with company-wide figures; see the key figures.",)
+    return tuple(f"{why}: {', '.join(titles)}." for why, titles in groups.items())

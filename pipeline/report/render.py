@@ -10,15 +10,25 @@ extend a built-in one by its `builtin/` name and override single blocks:
 Autoescape is on and undefined names are errors. The CSS is the built-in
 report.css followed by the project's report_templates/report.css, inlined so
 the HTML is self-contained.
+
+PDFs are deterministic: the same HTML gives the same bytes. Their creation and
+modification dates come from the data (the report's data-as-of day, else the
+period's last day), never the clock, and their document identifier is derived
+from the report file and period (`PdfStamp`), so a rebuild from the same data
+reproduces the PDF that was mailed, byte for byte.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
+import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
@@ -33,14 +43,22 @@ from pipeline.core.timings import Timings
 from pipeline.kpis.comparisons import KpiResult
 
 from .context import ReportInputs, build_context
+from .render_cache import RenderCache
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def environment(templates_dir: Path) -> jinja2.Environment:
+    """The Jinja environment of a templates folder, kept per process so each template is compiled once (Jinja
+    checks a template file's modification time on each use, so an edited template is compiled again)."""
+    return _environment(templates_dir.resolve(), templates_dir.is_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(templates_dir: Path, exists: bool) -> jinja2.Environment:
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir.is_dir():
+    if exists:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
     loaders += [jinja2.PrefixLoader({"builtin": builtin}), builtin]
     return jinja2.Environment(
@@ -100,8 +118,22 @@ def render_html(templates_dir: Path, template_name: str, context: object) -> str
     return render_template(templates_dir, template_name, context, report=context, css=stylesheet(templates_dir))
 
 
-def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> bytes:
-    """The HTML laid out as a paged PDF by WeasyPrint (PDF/UA by default)."""
+@dataclass(frozen=True)
+class PdfStamp:
+    """What makes a PDF's bytes reproducible: its dates (from the data) and its document identifier."""
+
+    day: date  # creation and modification date
+    identifier: bytes  # the same for every build of one report file and period
+
+    @classmethod
+    def of(cls, stem: str, period: Period, data_as_of: date | None) -> PdfStamp:
+        day = data_as_of or (period.end - timedelta(days=1))
+        digest = hashlib.sha256(f"pulse:{stem}:{period.label}".encode()).hexdigest()[:32]
+        return cls(day, digest.encode("ascii"))
+
+
+def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp: PdfStamp | None = None) -> bytes:
+    """The HTML laid out as a paged PDF by WeasyPrint (PDF/UA by default), dated and identified by `stamp`."""
     import weasyprint  # imported lazily: it is the slowest import of the pipeline
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -110,21 +142,53 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1") -> byt
     # walking everything the run holds (config, results, DuckDB, matplotlib) each time
     gc.freeze()
     try:
-        document = weasyprint.HTML(string=html, base_url=str(templates_dir))
-        options = {} if variant == "none" else {"pdf_variant": variant}
+        options: dict[str, object] = {} if variant == "none" else {"pdf_variant": variant}
+        document = weasyprint.HTML(string=html, base_url=str(templates_dir)).render(**options)
+        if stamp is not None:
+            moment = f"{stamp.day.isoformat()}T00:00:00Z"
+            document.metadata.created = moment
+            document.metadata.modified = moment
+            options["pdf_identifier"] = stamp.identifier
         return document.write_pdf(**options)
     finally:
         gc.unfreeze()
 
 
+def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
+                inputs: ReportInputs) -> str:
+    """The report's HTML: its frozen context laid out by the report's template."""
+    return render_html(config.templates_dir, report.template, build_context(config, name, report, period, results, inputs))
+
+
+def pdf_key(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache, stamp: PdfStamp) -> str:
+    """The render cache's name for the PDF of `html` (see `render_cache`), dated and identified by `stamp`."""
+    renderer = f"{render_pdf.__module__}.{render_pdf.__qualname__}"  # a test's stand-in is never mistaken for it
+    stamped = f"{renderer}|{stamp.day.isoformat()}|{stamp.identifier.decode('ascii')}"  # the PDF's own bytes
+    return cache.key(html, (config.templates_dir, BUILTIN_TEMPLATES), report.pdf_variant, stamped)
+
+
+def pdf_of(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache | None,
+           stamp: PdfStamp) -> bytes:
+    """The PDF of `html`: reused from the render cache when it was rendered from exactly this before."""
+    if cache is None:
+        return render_pdf(html, config.templates_dir, report.pdf_variant, stamp)
+    key = pdf_key(html, config, report, cache, stamp)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    content = render_pdf(html, config.templates_dir, report.pdf_variant, stamp)
+    cache.put(key, content)
+    return content
+
+
 def render_files(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
-                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None) -> list[OutputFile]:
-    """The report's HTML and PDF, complete in memory."""
+                 inputs: ReportInputs, timings: Timings, progress: Callable[[str], None], stem: str | None = None,
+                 cache: RenderCache | None = None) -> list[OutputFile]:
+    """The report's HTML and PDF, complete in memory (the PDF from `cache` when unchanged)."""
     stem = stem or name
     started = time.perf_counter()
     progress(f"rendering {stem}.html")
-    context = build_context(config, name, report, period, results, inputs)
-    html = render_html(config.templates_dir, report.template, context)
+    html = report_html(config, name, report, period, results, inputs)
     timings.add("html", started)
     files = []
     if "html" in report.formats:
@@ -132,6 +196,7 @@ def render_files(config: ProjectConfig, name: str, report: ReportConfig, period:
     if "pdf" in report.formats:
         started = time.perf_counter()
         progress(f"rendering {stem}.pdf")
-        files.append(OutputFile(f"{stem}.pdf", render_pdf(html, config.templates_dir, report.pdf_variant)))
+        stamp = PdfStamp.of(stem, period, inputs.data_as_of)
+        files.append(OutputFile(f"{stem}.pdf", pdf_of(html, config, report, cache, stamp)))
         timings.add("pdf", started)
     return files

@@ -16,7 +16,17 @@ from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
 
-from .context import COMPANY_WIDE, HEALTH_LABELS, ReportInputs, check_text, movement_class, sample_note
+from .context import (
+    COMPANY_WIDE,
+    HEALTH_LABELS,
+    ReportInputs,
+    check_scope,
+    check_text,
+    movement_class,
+    sample_note,
+    summary_notes,
+)
+from .coverage_text import coverage_notes, partial_label
 from .formatting import date_range, format_kpi_change, format_value, kpi_style, long_date, period_name
 from .movers import movers
 from .okr_section import status_counts
@@ -41,6 +51,7 @@ class KpiLine(_Frozen):
     company_wide_only: bool = False
     scope_note: str = ""  # "company-wide" in a segment's summary for a KPI without a segment breakdown
     sample_note: str = ""  # "low sample: 23 (min. 30)"
+    partial: bool = False  # a source it reads covers only part of the period
 
 
 class OkrCount(_Frozen):
@@ -67,9 +78,12 @@ class EmailSummary(_Frozen):
     movers: tuple[str, ...]
     kpis: tuple[KpiLine, ...]
     quality_warnings: tuple[str, ...]
+    partial: str = ""  # "", "partial" or "period to date"
+    coverage_notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # without movers: what is true instead ("No activity in October 2026: ...")
 
 
-def kpi_line(result: KpiResult, locale: str, currency: str) -> KpiLine:
+def kpi_line(result: KpiResult, locale: str, currency: str, partial: bool = False) -> KpiLine:
     style = kpi_style(result, locale, currency)
     return KpiLine(
         title=result.title,
@@ -82,6 +96,7 @@ def kpi_line(result: KpiResult, locale: str, currency: str) -> KpiLine:
         company_wide_only=result.company_wide,
         scope_note=COMPANY_WIDE if result.company_wide else "",
         sample_note=sample_note(result, locale),
+        partial=partial,
     )
 
 
@@ -95,6 +110,7 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         OkrCount(status=c.status, label=c.label, objectives=c.objectives, key_results=c.key_results)
         for c in (status_counts(cycle) if cycle is not None else ())
     )
+    sentences = movers(results, calendar, period, locale, currency)
     return EmailSummary(
         company=config.project.company,
         report=name,
@@ -107,9 +123,13 @@ def build_summary(config: ProjectConfig, name: str, report: ReportConfig, period
         data_as_of_iso=inputs.data_as_of,
         okr_cycle=cycle.name if cycle is not None else None,
         okr_counts=counts,
-        movers=movers(results, calendar, period, locale, currency),
-        kpis=tuple(kpi_line(r, locale, currency) for r in results),
-        quality_warnings=tuple(f"{c.scope}: {check_text(c, locale)}" for c in inputs.checks if c.warning),
+        movers=sentences,
+        kpis=tuple(kpi_line(r, locale, currency, r.kpi_id in inputs.partial_kpis) for r in results),
+        quality_warnings=tuple(f"{check_scope(c, inputs.segment)}: {check_text(c, locale)}"
+                               for c in inputs.checks if c.warning),
+        partial=partial_label(inputs.coverage),
+        coverage_notes=coverage_notes(inputs.coverage, period, locale),
+        notes=summary_notes(results, calendar, period, locale, inputs, sentences, cycle is not None),
     )
 
 

@@ -12,6 +12,16 @@ in a decimal-comma file is an error, never 15. Integers must be whole.
 
 Dates and timestamps are ISO 8601 unless a strftime format is declared: Pulse
 never guesses whether 04-05-2026 is day-first.
+
+Timestamps are stored as instants (TIMESTAMPTZ), so `date_diff('second', a, b)`
+is real elapsed time across a daylight-saving change. Text with an offset
+(`...Z`, `+02:00`) is that instant; naive text and naive typed values (Excel,
+Parquet without a zone) are local time in the reporting zone, the session's
+TimeZone. A local time that does not exist (the hour skipped in spring, e.g.
+02:30 on 29 March 2026 in Europe/Copenhagen) becomes the instant one hour
+later on the clock (03:30 summer time, the same instant as 01:30 UTC); one
+that exists twice (the hour repeated in autumn) is taken as the later one, in
+standard time.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ SQL_TYPES = {
     ColumnType.INTEGER: "BIGINT",
     ColumnType.NUMBER: "DOUBLE",
     ColumnType.DATE: "DATE",
-    ColumnType.TIMESTAMP: "TIMESTAMP",
+    ColumnType.TIMESTAMP: "TIMESTAMPTZ",  # an instant; shown and bucketed in the session (reporting) time zone
     ColumnType.BOOLEAN: "BOOLEAN",
 }
 SPACES = r"[ \x{00A0}\x{202F}]"
@@ -261,13 +271,15 @@ def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceCo
         if source.options.date_format and file_type == "VARCHAR":
             return f"CAST(try_strptime({text}, $date_format) AS DATE)", text
         return f"TRY_CAST({text} AS DATE)", text
-    # timestamps: text with an offset is converted to the session (reporting)
-    # time zone; naive text is taken as already in it (and so are typed values)
-    if file_type in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
-        return f"CAST({col} AS TIMESTAMP)", text
+    # timestamps are instants: text with an offset is that instant; naive text
+    # (and naive typed values) is local time in the session (reporting) time zone
+    if file_type == "TIMESTAMP WITH TIME ZONE":
+        return col, text
+    if file_type in ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
+        return f"CAST({col} AS TIMESTAMPTZ)", text
     if source.options.timestamp_format and file_type == "VARCHAR":
-        return f"CAST(try_strptime({text}, $timestamp_format) AS TIMESTAMP)", text
-    return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)", text
+        return f"CAST(try_strptime({text}, $timestamp_format) AS TIMESTAMPTZ)", text
+    return f"TRY_CAST({text} AS TIMESTAMPTZ)", text
 
 
 def format_params(source: SourceConfig) -> dict[str, object]:

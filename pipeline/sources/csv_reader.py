@@ -3,10 +3,12 @@
 DuckDB parses the file (`read_csv` with every dialect option given, strict
 mode, no comment character, all text); Python only does what DuckDB cannot:
 
-- encoding: an explicit `encoding:` wins; else UTF-8 (with or without BOM), a
-  UTF-16 BOM, or, when the bytes are not valid UTF-8, Windows-1252 (a superset
-  of Latin-1's printable characters). Anything not UTF-8 is transcoded to a
-  temporary UTF-8 copy under the project's working folder, deleted afterwards.
+- encoding: an explicit `encoding:` wins; else a UTF-16 BOM, UTF-8 (with or
+  without BOM) when the bytes decode as UTF-8, or Windows-1252 (a superset of
+  Latin-1's printable characters) when they hold no valid multi-byte UTF-8
+  sequence at all; UTF-8 text mixed with bytes that are not UTF-8 is an error
+  (see `csv_text.decode`). Anything not UTF-8 is transcoded to a temporary
+  UTF-8 copy under the project's working folder, deleted afterwards.
 - the header record (Python's csv module, one record) and the line it is on:
   DuckDB's sniffer gives up on files with broken rows, and duplicates must be
   seen before DuckDB renames them.

@@ -1,7 +1,11 @@
 """The text of a CSV file: its encoding decoded, its lines split only as far as they are looked at.
 
-`decode` finds the encoding (declared, UTF-16 by BOM or NUL bytes, UTF-8,
-else Windows-1252). Reading a header needs the first few lines; numbering
+`decode` finds the encoding: declared; UTF-16 by BOM or NUL bytes; UTF-8 when
+the bytes decode as UTF-8; Windows-1252 when they hold no valid multi-byte
+UTF-8 sequence at all (a Latin-1 / Windows export); and an error naming the
+line and byte when they hold both valid UTF-8 text and bytes that are not
+UTF-8 (one system's export edited by another): valid UTF-8 text such as
+"Sjælland" is never re-read as Windows-1252 ("SjÃ¦lland"). Reading a header needs the first few lines; numbering
 records needs them all only when a record spans several lines or blank lines
 sit between records. A month of exports holds hundreds of thousands of lines,
 so `Lines` finds the first ones with `str.find` and splits the whole text only
@@ -20,6 +24,15 @@ from pipeline.core.errors import InputError
 from pipeline.core.paths import display_path
 
 ENCODING_HINT = "set options.encoding on the source in config/sources.yaml (e.g. utf-8, cp1252, utf-16)"
+MIXED_HINT = ("fix the export so the whole file is UTF-8 (or all Windows-1252); options.encoding on the source in "
+              "config/sources.yaml forces one encoding for every byte")
+
+# a valid UTF-8 sequence of two to four bytes (no overlong forms, no surrogates, at most U+10FFFF)
+UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}"
+    rb"|\xED[\x80-\x9F][\x80-\xBF]|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}"
+    rb"|\xF4[\x80-\x8F][\x80-\xBF]{2}"
+)
 
 BLANK_LINE = re.compile(r"\n\r?\n")
 
@@ -126,8 +139,18 @@ def decode(path: Path, data: bytes, declared: str | None) -> tuple[str, str]:
             pass
     try:
         return data.decode("utf-8").removeprefix("\ufeff"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    valid = UTF8_MULTIBYTE.search(data)
+    if valid is not None:  # UTF-8 text and bytes that are not: neither reading is right for every byte
+        start = data.rfind(b"\n", 0, valid.start()) + 1
+        end = data.find(b"\n", valid.end())
+        example = shown(data[start:end if end != -1 else len(data)].decode("utf-8", "replace").strip(), 60)
+        raise InputError(
+            f"{display_path(path)}:{_line_at(data, bad)}: byte 0x{data[bad]:02X} at offset {bad} is not UTF-8, "
+            f"but the file holds UTF-8 text elsewhere (line {_line_at(data, valid.start())}: {example}): "
+            "a file of mixed encodings", MIXED_HINT,
+        )
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:

@@ -29,19 +29,20 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from pipeline.config import ColumnType, ProjectConfig, SourceConfig
+from pipeline.config import ProjectConfig, SourceConfig
 from pipeline.core import tables
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import FileLoad, IngestReport, SourceSummary
 from pipeline.core.errors import InputError, PulseError
 from pipeline.core.paths import display_path
 
 from . import dedupe, direct_load, quarantine
 from .casting import SQL_TYPES
+from .coverage import SourceRange, source_range
 from .csv_reader import remove_stale_temp_files
 from .formats import detect_format
 from .load_steps import ExportFile
@@ -49,22 +50,8 @@ from .paths import match_paths
 from .quarantine import Reject, rejects
 from .staged_load import load_file
 
-__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceSummary", "ingest", "ingest_each", "latest_date",
+__all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceRange", "SourceSummary", "ingest", "ingest_each",
            "rejects"]
-
-
-@dataclass(frozen=True)
-class FileLoad:
-    """What ingest did with one export file."""
-
-    source: str
-    path: str
-    status: str  # "loaded", "unchanged" or "removed"
-    rows: int  # rows taken into the source's raw table
-    sha256: str
-    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `quarantine.rejects`
-    skipped_headers: int = 0  # rows repeating the header, dropped
-    skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
 
 
 @dataclass(frozen=True)
@@ -85,32 +72,6 @@ class Pending:
 
     slot: int
     file: ExportFile
-
-
-@dataclass(frozen=True)
-class SourceSummary:
-    """A source after ingest: its row count and a fingerprint of its files."""
-
-    name: str
-    rows: int
-    fingerprint: str
-    rejected: int = 0  # rows of its current files in quarantine
-    path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended) or "rebuild"
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    files: tuple[FileLoad, ...]
-    sources: tuple[SourceSummary, ...]
-
-    @property
-    def loaded(self) -> list[FileLoad]:
-        return [f for f in self.files if f.status == "loaded"]
-
-    @property
-    def rejected(self) -> dict[str, int]:
-        """Rows in quarantine per source (sources without any are left out)."""
-        return {s.name: s.rejected for s in self.sources if s.rejected}
 
 
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:
@@ -152,7 +113,7 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
             problems[name] = [exc]
             continue
         loads.extend(synced)
-        summaries.append(_summarise(con, name, how))
+        summaries.append(_summarise(con, name, source, how, config.project.timezone))
     con.execute("RESET checkpoint_threshold")
     if any(f.status != "unchanged" for f in loads):
         # write the loaded rows into their final layout now: queries then read the same
@@ -161,7 +122,7 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
     return IngestReport(files=tuple(loads), sources=tuple(summaries)), problems
 
 
-STORAGE_LAYOUT = 3  # raw rows with superseded marks under a view; a database of another layout reloads
+STORAGE_LAYOUT = 4  # raw rows with superseded marks under a view, timestamps as TIMESTAMPTZ; another layout reloads
 
 
 def _contract_text(source: SourceConfig) -> str:
@@ -332,34 +293,12 @@ def _unreadable(path: Path, exc: OSError) -> InputError:
                       "check that it exists and that pulse may read it")
 
 
-def _summarise(con, name: str, how: str) -> SourceSummary:
+def _summarise(con, name: str, source: SourceConfig, how: str, timezone: str) -> SourceSummary:
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0]
     hashes = con.execute(
         "SELECT path, sha256 FROM _pulse_files WHERE source = $s ORDER BY path", {"s": name}
     ).fetchall()
     fingerprint = hashlib.sha256(json.dumps(hashes).encode()).hexdigest()
+    covered = source_range(con, name, source, fingerprint + _contract_text(source), timezone)
     return SourceSummary(name=name, rows=rows, fingerprint=fingerprint, rejected=quarantine.rejected_rows(con, name),
-                         path=how)
-
-
-def latest_date(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> date | None:
-    """The latest date found in any source's date or timestamp columns (kept until a file changes)."""
-    columns = {name: [c for c, s in source.columns.items() if s.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
-               for name, source in config.sources.items()}
-    files = con.execute("SELECT source, path, sha256 FROM _pulse_files ORDER BY ALL").fetchall()
-    key = hashlib.sha256(json.dumps([columns, files, STORAGE_LAYOUT], default=str).encode()).hexdigest()
-    tables.ensure(con, "_pulse_latest")
-    found = con.execute("SELECT latest FROM _pulse_latest WHERE key = $k", {"k": key}).fetchall()
-    if found:
-        return found[0][0]
-    latest = None
-    for name, names in columns.items():
-        if not names:
-            continue
-        parts = ", ".join(f"max(CAST({quote_ident(c)} AS DATE))" for c in names)
-        row = con.execute(f"SELECT greatest({parts}) FROM {quote_ident(name)}").fetchall()[0]
-        if row[0] is not None and (latest is None or row[0] > latest):
-            latest = row[0]
-    con.execute("DELETE FROM _pulse_latest")
-    con.execute("INSERT INTO _pulse_latest VALUES ($k, $l)", {"k": key, "l": latest})
-    return latest
+                         path=how, coverage=covered)

@@ -3,7 +3,7 @@
 Each case builds a small project from the corpus table, runs `pulse check
 --period 2026-10` (or the case's args) through `pipeline.cli.main` in-process
 and compares the exit code and stderr with the table: exit 2 and one error
-line for input and config errors, exit 1 for a failed data-quality gate, exit
+line for input and config errors, exit 3 for a failed data-quality gate, exit
 0 with the exact loaded rows (and quarantined rejects) otherwise.
 """
 

@@ -93,9 +93,9 @@ def test_each_kpi_query_runs_once_for_all_segments(tmp_path, demo_exports, monke
     calls = []
     original = workspace.kpis.run_kpi
 
-    def counting(con, config, kpi_id, window, period, cache=None):
+    def counting(con, config, kpi_id, window, period, cache=None, ranges=None):
         calls.append(kpi_id)
-        return original(con, config, kpi_id, window, period, cache)
+        return original(con, config, kpi_id, window, period, cache, ranges)
 
     monkeypatch.setattr(workspace.kpis, "run_kpi", counting)
     monkeypatch.setattr(render, "render_pdf", lambda html, templates_dir, *_: b"%PDF-1.7 stub")

@@ -240,6 +240,7 @@ def test_query_sql_file_with_builtin_parameters(ran) -> None:
     assert "Hovedstaden" in frame["region"].to_list()
     con = duckdb.connect(str(copy / ".pulse" / "pulse.duckdb"), read_only=True)
     try:
+        con.execute("SET TimeZone = 'Europe/Copenhagen'")  # timestamps are instants: months in the project's zone
         expected = con.execute(
             "SELECT count(*) FROM sales WHERE order_ts >= DATE '2026-10-01' AND order_ts < DATE '2026-11-01'"
         ).fetchone()[0]

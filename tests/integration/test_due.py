@@ -23,8 +23,8 @@ from pipeline.app.runner import RunResult
 from pipeline.core.errors import ProjectBusy, RunFailed
 from pipeline.delivery import ledger
 from pipeline.report import render
-from support.project import pulse, stub_pdf
-from support.smtp import MANAGEMENT, free_port, smtp_server, write_delivery
+from support.project import pulse, run_pulse, stub_pdf
+from support.smtp import MANAGEMENT, Handler, free_port, smtp_server, write_delivery
 
 UTC = timezone.utc
 
@@ -172,7 +172,7 @@ def test_a_second_due_while_the_first_holds_the_lock_stops_at_once(project):
     workdir = project / ".pulse"
     with project_lock(workdir, "due"):
         result = pulse(["due", "--now", "2026-11-02T07:00:00+00:00"], cwd=project)
-        assert result.returncode == 1
+        assert result.returncode == 8  # busy
         assert "another pulse command is running on this project" in result.stderr
         assert f"pid {os.getpid()}: pulse due" in result.stderr
         with pytest.raises(ProjectBusy):
@@ -229,3 +229,92 @@ def test_due_through_the_cli_builds_once_and_stays_quiet_after(project):
     assert "outbox: reports/monthly/2026-10/outbox/company__management.eml" in first.stdout
     again = pulse(["due", *now], cwd=project)
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
+
+
+def test_a_failed_period_stays_owed_after_a_later_one_was_sent(scheduled):
+    """August fails (451 at the end of the data), September is sent: August is still owed, retried, sent once."""
+    handler = Handler(data_replies=["451 4.3.0 try again later"] * 6)  # 3 attempts per due, for August's first address
+    with smtp_server(handler) as server:
+        write_delivery(scheduled, server.port)
+        first = due.run_due(scheduled, utc(2026, 9, 2, 6))
+        assert [(r.occurrence.period.label, r.status) for r in first.runs] == [("2026-08", "failed")]
+        second = due.run_due(scheduled, utc(2026, 10, 2, 6))
+        assert [(r.occurrence.period.label, r.status) for r in second.runs] == [("2026-08", "failed"),
+                                                                               ("2026-09", "succeeded")]
+        with pytest.raises(RunFailed) as error:
+            second.raise_for_failures()
+        assert error.value.exit_code == 4 and "451 4.3.0" in error.value.report()
+        status = due.list_schedules(scheduled, utc(2026, 10, 2, 7))[0]
+        assert status.owed == ("2026-08",), "a later success does not drop the failed period"
+        assert status.owed_deliveries == 4
+        third = due.run_due(scheduled, utc(2026, 10, 2, 7))
+        third.raise_for_failures()
+        assert [(r.occurrence.period.label, r.status) for r in third.runs] == [("2026-08", "succeeded")]
+        assert third.owed == ()
+        assert due.run_due(scheduled, utc(2026, 10, 2, 8)).runs == ()
+    by_period: dict[str, list[str]] = {}
+    for received in handler.received:
+        by_period.setdefault(received.message["Subject"].rsplit("— ", 1)[1], []).extend(received.rcpt_tos)
+    assert {p: sorted(r) for p, r in by_period.items()} == {"August 2026": sorted(MANAGEMENT),
+                                                          "September 2026": sorted(MANAGEMENT)}
+
+
+def test_something_owed_too_long_makes_due_exit_7_until_sent_or_abandoned(scheduled, monkeypatch, capsys):
+    handler = Handler(rcpt_replies={"cfo@nordlys.example": "550 5.1.1 no such user"})
+    with smtp_server(handler) as server:
+        write_delivery(scheduled, server.port)
+        now = ["--now", "2026-11-02T06:00:00+00:00"]
+        code, out, err = run_pulse(["due", *now], scheduled, monkeypatch, capsys)
+        assert code == 4 and "550 5.1.1" in err  # reported once, not retried every hour
+        assert "owed: monthly 2026-10 cfo@nordlys.example: rejected since 2026-11-02 07:00 CET" in out
+        code, out, err = run_pulse(["due", "--now", "2026-11-02T12:00:00+00:00"], scheduled, monkeypatch, capsys)
+        assert code == 0 and "owed: monthly 2026-10 cfo@nordlys.example: rejected" in out and "overdue" not in out
+        code, out, err = run_pulse(["due", "--now", "2026-11-03T07:00:00+00:00"], scheduled, monkeypatch, capsys)
+        assert code == 7, err  # owed longer than schedule.max_owed_hours (24)
+        assert "owed longer than allowed" in err and "owed (overdue): monthly 2026-10 cfo@nordlys.example" in err
+        code, out, err = run_pulse(["send", "monthly", "--period", "2026-10", "--abandon",
+                                    "--now", "2026-11-03T07:30:00+00:00"], scheduled, monkeypatch, capsys)
+        assert code == 0, err
+        assert "abandoned: monthly 2026-10 company-wide → cfo@nordlys.example" in out
+        assert out.count("already sent, not again") == 3
+        code, out, err = run_pulse(["due", "--now", "2026-11-03T08:00:00+00:00"], scheduled, monkeypatch, capsys)
+        assert (code, out, err) == (0, "", "")
+    assert sorted(handler.recipients()) == sorted(set(MANAGEMENT) - {"cfo@nordlys.example"})
+
+
+def test_a_failed_build_can_be_abandoned(scheduled, monkeypatch, capsys):
+    for path in (scheduled / "data" / "sales").glob("sales_2026-10.*"):
+        path.unlink()  # October's sales are missing: the gate fails
+    now = ["--now", "2026-11-02T06:00:00+00:00"]
+    code, out, err = run_pulse(["due", *now], scheduled, monkeypatch, capsys)
+    assert code == 3, err  # the data-quality gate failed, and the failed check is named everywhere
+    assert "failed: monthly 2026-10 (scheduled 2026-11-02 07:00 CET): data-quality gate failed" in out
+    assert "sales: freshness: order_ts reaches 2026-09-30, 31 days before 2026-10-31" in out
+    assert "sales: freshness: order_ts reaches 2026-09-30" in err
+    code, out, err = run_pulse(["log", "--format", "json"], scheduled, monkeypatch, capsys)
+    assert "sales: freshness: order_ts reaches 2026-09-30, 31 days before 2026-10-31" in out
+    code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-02T09:00:00+00:00"], scheduled, monkeypatch,
+                               capsys)
+    assert code == 0 and "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET) and email it (lists " \
+                         "management)" in out
+    code, out, err = run_pulse(["send", "monthly", "--period", "2026-10", "--abandon", *now], scheduled, monkeypatch,
+                               capsys)
+    assert code == 0 and "abandoned: monthly 2026-10: 'pulse due' does not owe it" in out, err
+    code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-05T09:00:00+00:00"], scheduled, monkeypatch,
+                               capsys)
+    assert (code, out) == (0, "nothing due\n")
+
+
+def test_due_dry_run_builds_and_sends_nothing(scheduled, monkeypatch, capsys):
+    port = free_port()
+    write_delivery(scheduled, port)  # nothing listens: a real run would fail
+    code, out, err = run_pulse(["due", "--dry-run", "--now", "2026-11-02T07:00:00+00:00"], scheduled, monkeypatch,
+                               capsys)
+    assert (code, err) == (0, "")
+    assert out == "would build: monthly 2026-10 (scheduled 2026-11-02 07:00 CET) and email it (lists management)\n"
+    assert not (scheduled / "reports").exists()
+    con = ledger.open_ledger(scheduled / ".pulse", "Europe/Copenhagen")
+    try:
+        assert con.execute("SELECT count(*) FROM _pulse_runs").fetchall() == [(0,)]
+    finally:
+        con.close()

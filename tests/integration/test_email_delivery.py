@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import ssl
+from datetime import datetime
 from email import policy
 from html import unescape
 from pathlib import Path
@@ -27,7 +28,7 @@ from pipeline.core.errors import ConfigError, PulseError, RunFailed
 from pipeline.delivery import smtp as smtp_delivery
 from pipeline.outputs.names import slug
 from pipeline.report import render
-from support.project import NOW, make_project, pulse, stub_pdf
+from support.project import NOW, make_project, pulse, run_pulse, stub_pdf
 from support.smtp import MANAGEMENT, Handler, free_port, smtp_server, write_delivery
 
 PERIOD = "2026-10"
@@ -159,13 +160,16 @@ def test_a_4xx_reply_is_retried_then_sent(project):
     assert {r[1]: r[3] for r in ledger_rows(project)}[first] == 2
 
 
-def test_a_dropped_connection_is_retried_then_sent(project):
-    handler = Handler(data_replies=["drop"])
+def test_a_connection_dropped_before_the_data_is_retried_then_sent(project):
+    handler = Handler(rcpt_replies={MANAGEMENT[0]: "drop"})
     with smtp_server(handler) as server:
         write_delivery(project, server.port)
+        first = send(project)
+        assert [o.status for o in first.outcomes] == ["failed"] + ["skipped"] * 3  # dropped at RCPT, every attempt
+        handler.rcpt_replies.clear()
         send(project).raise_for_failures()
     assert sorted(handler.recipients()) == sorted(MANAGEMENT)
-    assert attempts_of(project, MANAGEMENT[0]) == ["failed", "sent"]
+    assert attempts_of(project, MANAGEMENT[0]) == ["failed", "failed", "failed", "sent"]
 
 
 def test_a_5xx_refusal_is_not_retried_and_fails_the_command(project):
@@ -175,7 +179,7 @@ def test_a_5xx_refusal_is_not_retried_and_fails_the_command(project):
         report = send(project)
         with pytest.raises(RunFailed) as failed:
             report.raise_for_failures()
-        assert failed.value.exit_code == 1
+        assert failed.value.exit_code == 4  # a delivery failed
         assert "cfo@nordlys.example" in failed.value.report() and "550 5.1.1 no such user" in failed.value.report()
         assert sorted(handler.recipients()) == sorted(set(MANAGEMENT) - {"cfo@nordlys.example"})
         assert attempts_of(project, "cfo@nordlys.example") == ["rejected"]
@@ -207,11 +211,11 @@ def test_a_crash_between_two_recipients_never_sends_twice(project, monkeypatch):
     class Crash(Exception):
         pass
 
-    def crashing(self, data, sender, recipient):
+    def crashing(self, data, sender, recipient, on_data):
         calls.append(recipient)
         if len(calls) == 2:
             raise Crash("killed between two recipients")
-        return original(self, data, sender, recipient)
+        return original(self, data, sender, recipient, on_data)
 
     with smtp_server() as server:
         write_delivery(project, server.port)
@@ -329,6 +333,34 @@ def test_outputs_built_from_older_exports_are_refused(project):
     assert "new: data/sales/sales_2026-10b" in message
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_password_over_a_plaintext_connection_is_refused_unless_allowed(project, monkeypatch, capsys):
+    monkeypatch.setenv("PULSE_TEST_SMTP_PASSWORD", "s3cret-pa55")
+    logins: list[bytes] = []
+
+    def check(server, session, envelope, mechanism, auth_data):
+        logins.append(auth_data.password)
+        return AuthResult(success=auth_data.password == b"s3cret-pa55", handled=False)
+
+    plain = {"security": "none", "username": "pulse", "password_env": "PULSE_TEST_SMTP_PASSWORD"}
+    with smtp_server(auth_required=True, auth_require_tls=False, authenticator=check) as server:
+        write_delivery(project, server.port, smtp=plain)
+        code, out, err = run_pulse(["validate", "--now", NOW.isoformat()], project, monkeypatch, capsys)
+        assert code == 1
+        assert "config/delivery.yaml:" in err and "would send the password in clear text" in err
+        assert "allow_plaintext_auth" in err
+        code, out, err = run_pulse(["send", "monthly", "--period", PERIOD, "--now", NOW.isoformat()], project,
+                                   monkeypatch, capsys)
+        assert code == 2 and "would send the password in clear text" in err
+        assert logins == [] and server.handler.received == [], "nothing reached the server"
+
+        write_delivery(project, server.port, smtp={**plain, "allow_plaintext_auth": True})  # a loopback relay
+        code, out, err = run_pulse(["send", "monthly", "--period", PERIOD, "--now", NOW.isoformat()], project,
+                                   monkeypatch, capsys)
+        assert code == 0, err
+    assert logins == [b"s3cret-pa55"] and sorted(server.handler.recipients()) == sorted(MANAGEMENT)
+
+
 def test_sending_a_period_that_was_never_built_is_an_error(project):
     with smtp_server() as server:
         write_delivery(project, server.port)
@@ -345,12 +377,13 @@ def test_nothing_is_sent_when_the_quality_gate_fails(tmp_path, demo_exports):
     with smtp_server() as server:
         write_delivery(project, server.port)
         result = pulse(["run", "--period", PERIOD, "--email", "--now", NOW.isoformat()], cwd=project)
-    assert result.returncode == 1, result.stderr
-    assert "data-quality gate failed" in result.stderr
+    assert result.returncode == 3, result.stderr  # the data-quality gate failed
+    assert "data-quality gate failed" in result.stderr and "sales: freshness:" in result.stderr
     assert server.handler.received == []
 
 
-def test_real_pdf_sent_by_the_cli(tmp_path, demo_exports):
+def test_real_pdf_sent_by_the_cli_is_reproduced_byte_for_byte_and_archived(tmp_path, demo_exports):
+    from datetime import timezone
     from io import BytesIO
 
     from pypdf import PdfReader
@@ -366,11 +399,26 @@ def test_real_pdf_sent_by_the_cli(tmp_path, demo_exports):
         assert again.returncode == 0, again.stderr
         assert "already sent, not again" in again.stdout
     assert len(server.handler.received) == 4
-    pdf = (project / "reports" / "monthly" / PERIOD / "monthly.pdf").read_bytes()
+    folder = project / "reports" / "monthly" / PERIOD
+    pdf = (folder / "monthly.pdf").read_bytes()
     attachment = next(server.handler.received[0].message.iter_attachments()).get_content()
     assert attachment == pdf
     reader = PdfReader(BytesIO(attachment))
     assert len(reader.pages) >= 2 and "Monthly business review" in reader.pages[0].extract_text()
+    # dated from the data (data as of 31 October), not the clock; a stable document identifier
+    october_31 = datetime(2026, 10, 31, tzinfo=timezone.utc)
+    assert reader.metadata.creation_date == october_31 and reader.metadata.modification_date == october_31
+    identifier = reader.trailer["/ID"][0]
+
+    # a rebuild from the same data, in another process on another day, gives the same bytes
+    rebuilt = pulse(["run", "--period", PERIOD, "--now", "2026-11-28T15:30:00+01:00"], cwd=project)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (folder / "monthly.pdf").read_bytes() == pdf
+    assert PdfReader(BytesIO(pdf)).trailer["/ID"][0] == identifier
+    # and what was mailed is archived under the hash the ledger records
+    digest = hashlib.sha256(pdf).hexdigest()
+    assert {r[4] for r in ledger_rows(project)} == {digest}
+    assert (folder / "sent" / f"{digest}.pdf").read_bytes() == pdf
 
 
 def test_a_server_that_never_answers_times_out_and_is_retried(project):

@@ -29,7 +29,8 @@ import pytest
 
 from pipeline.app import runner
 from pipeline.report import render
-from support.project import NOW, make_project, stub_pdf
+from support.project import NOW, make_project, restate_october_returns, stub_pdf
+from support.smtp import smtp_server, write_delivery
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("PULSE_UPDATE_GOLDEN") == "1"
@@ -61,6 +62,8 @@ def email_text(path: Path) -> str:
     lines = [f"{name}: {message[name]}" for name in ("Subject", "From", "To", "Cc", "Reply-To", "Date")
              if message[name] is not None]
     lines.append("Message-ID: <placeholder>" if message["Message-ID"] else "Message-ID: (none)")
+    lines += [f"{name}: <placeholder: the original's Message-ID>" for name in ("In-Reply-To", "References")
+              if message[name] is not None]
     for part in message.walk():
         if part.is_multipart():
             continue
@@ -97,6 +100,26 @@ def test_manifest(built):
 
 def test_email(built):
     (eml,) = sorted((built / "outbox").glob("*.eml"))
+    _compare(f"monthly-2026-10.{eml.stem}.email.txt", email_text(eml))
+
+
+@pytest.fixture(scope="module")
+def corrected(tmp_path_factory, demo_exports) -> Path:
+    """The demo period sent to a real SMTP server, then restated: the correction, written to the outbox."""
+    project = make_project(tmp_path_factory.mktemp("golden-correction") / "project", demo_exports)
+    with pytest.MonkeyPatch.context() as patch, smtp_server() as server:
+        patch.setattr(render, "render_pdf", stub_pdf)
+        write_delivery(project, server.port)
+        result = runner.run_report(project, "monthly", PERIOD, now=NOW)
+        runner.send_report(project, now=NOW, built=result).raise_for_failures()
+        restate_october_returns(project)
+        result = runner.run_report(project, "monthly", PERIOD, now=NOW)
+        runner.send_report(project, now=NOW, built=result, dry_run=True, send_correction=True)  # preview it
+    return result.folder
+
+
+def test_correction_email(corrected):
+    eml = corrected / "outbox" / "company__management__correction.eml"
     _compare(f"monthly-2026-10.{eml.stem}.email.txt", email_text(eml))
 
 

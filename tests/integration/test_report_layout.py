@@ -38,6 +38,12 @@ def _set(project, filename, path, value):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, demo_exports):
     project = make_project(tmp_path_factory.mktemp("layout") / "project", demo_exports)
+    query = project / "queries" / "support" / "first_response_hours.sql"  # one SQL line too long for the page
+    text = query.read_text()
+    assert "/ 3600.0) AS value" in text
+    query.write_text(text.replace("/ 3600.0) AS value",
+                                  "/ 3600.0 /* seconds to hours, for the elapsed time from creation to the first "
+                                  "response */) AS value"))
     result = runner.run_report(project, None, "2026-10", now=NOW)
     return project, result
 
@@ -192,7 +198,7 @@ def test_restated_data_is_reported_with_old_and_new_values(tmp_path, demo_export
     assert restated["revenue"]["old"] == pytest.approx(old_revenue)
     assert restated["revenue"]["new"] == pytest.approx(old_revenue + 1000 * int(row[8]))
     html = (result.folder / "monthly.html").read_text()
-    assert 'id="restatements"' in html and "Figures restated since the last run" in html
+    assert 'id="restatements"' in html and "Figures restated since they were first reported" in html
 
 
 def test_a_long_sql_line_wraps_under_itself_not_at_column_0(built):
@@ -208,6 +214,9 @@ def test_a_long_sql_line_wraps_under_itself_not_at_column_0(built):
         page.extract_text(visitor_text=visit)
     select = min(x for x, text in placed if text.startswith("SELECT p.period_start"))  # column 0 of the SQL
     start = next(x for x, text in placed if text.startswith("median(date_diff") and "first_response_at" in text)
-    rest = next(x for x, text in placed if text.startswith("3600.0) AS value"))  # wrapped: the line is too long
+    at = next(i for i, (_x, text) in enumerate(placed) if text.startswith("median(date_diff") and "first_response_at" in text)
+    rest_x, rest = placed[at + 1]  # the wrapped rest of the line (it is too long for the page)
+    assert "AS value" in rest and not rest.startswith("FROM"), placed[at:at + 3]
+    rest = rest_x
     assert start > select + 10  # the line's own indentation (7 characters)
     assert rest > start + 3, (select, start, rest)  # the rest hangs under the line, not at column 0

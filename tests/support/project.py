@@ -64,3 +64,16 @@ def run_pulse(args: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str
         cli.main()
     out, err = capsys.readouterr()
     return exited.value.code or 0, out, err
+
+
+def restate_october_returns(project: Path) -> None:
+    """A late re-export of October in which every twentieth October line still completed came back as returned
+    (the return rate rises; revenue, which counts returned lines, does not change)."""
+    source = project / "data" / "sales" / "sales_2026-10.csv"
+    header, *body = source.read_text(encoding="utf-8").splitlines()
+    changed = []
+    for index, line in enumerate(body):
+        fields = line.split(",")
+        if fields[2].startswith("2026-10") and fields[-1] == "completed" and index % 20 == 0:
+            changed.append(",".join(fields[:-1] + ["returned"]))
+    (source.parent / "sales_2026-10_restated.csv").write_text("\n".join([header, *changed]) + "\n", encoding="utf-8")

@@ -9,12 +9,15 @@ config/kpis.yaml and the header comments of queries/**/*.sql:
 * tickets: every tickets_*.json (NDJSON); per ticket_id the last file wins;
   timestamps are naive local time.
 * a month is [first instant of the month, first instant of the next month).
+* a source covers the local days from its first to its last event (sales:
+  `order_ts`, tickets: `created_at`, over the deduplicated rows); a period it
+  does not reach has no value for that source's KPIs, zero-filled or not.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -183,6 +186,16 @@ def ticket_kpis(tickets: pl.DataFrame, start: datetime, end: datetime) -> dict[s
     }
 
 
+def _days(frame: pl.DataFrame, column: str) -> tuple[date, date]:
+    """The first and last local day of a source's event time."""
+    return frame[column].min().date(), frame[column].max().date()  # type: ignore[union-attr]
+
+
+def _reaches(days: tuple[date, date], start: datetime, end: datetime) -> bool:
+    """Does [start, end) overlap the source's days?"""
+    return start.date() <= days[1] and end.date() > days[0]
+
+
 class Independent:
     """Deduplicated raw data plus memoised KPI values per [start, end)."""
 
@@ -191,11 +204,18 @@ class Independent:
         self.sales = dedupe(self.sales_all, ["order_id", "line_id"])
         self.tickets_all = read_ticket_files(exports)
         self.tickets = dedupe(self.tickets_all, ["ticket_id"])
+        self.sales_days = _days(self.sales, "local_ts")
+        self.ticket_days = _days(self.tickets, "created_at")
         self._cache: dict[tuple[datetime, datetime], dict[str, float | None]] = {}
 
     def kpis(self, start: datetime, end: datetime) -> dict[str, float | None]:
         if (start, end) not in self._cache:
-            self._cache[(start, end)] = {**sales_kpis(self.sales, start, end), **ticket_kpis(self.tickets, start, end)}
+            sales = sales_kpis(self.sales, start, end)
+            tickets = ticket_kpis(self.tickets, start, end)
+            self._cache[(start, end)] = {
+                **(sales if _reaches(self.sales_days, start, end) else dict.fromkeys(sales)),
+                **(tickets if _reaches(self.ticket_days, start, end) else dict.fromkeys(tickets)),
+            }
         return self._cache[(start, end)]
 
     def month(self, label: str) -> dict[str, float | None]:

@@ -1,8 +1,7 @@
 """config/sources.yaml as `pulse init --from` writes it: valid config, questions as CHOOSE, proposals marked.
 
 The text is loaded back with Pulse's own config models, so what init writes
-is what Pulse reads; the event-time column is written as the `event_time:` key
-when this Pulse has it, else as a comment (with the checks pointed at it).
+is what Pulse reads; the event-time column is written as the `event_time:` key.
 """
 
 from __future__ import annotations
@@ -36,8 +35,7 @@ def written(*sources: InferredSource, root: Path = Path("/project")) -> tuple[st
     return text, yaml.safe_load(text)
 
 
-def test_what_the_files_decide_is_written_as_config(monkeypatch) -> None:
-    monkeypatch.setattr(sources_yaml, "has_event_time_key", lambda: False)
+def test_what_the_files_decide_is_written_as_config() -> None:
     text, data = written(source())
     SourcesFile.model_validate(data)  # Pulse reads it as written
     spec = data["sources"]["ordrer"]
@@ -50,17 +48,12 @@ def test_what_the_files_decide_is_written_as_config(monkeypatch) -> None:
     assert "primary_key: [Ordre nr]   # CHECK: unique within every file" in text
 
 
-def test_the_event_time_is_a_comment_until_pulse_has_the_key(monkeypatch) -> None:
-    monkeypatch.setattr(sources_yaml, "has_event_time_key", lambda: False)
+def test_the_event_time_is_the_sources_key() -> None:
     text, data = written(source())
-    assert "    # event_time: Dato   # proposed from its name" in text
-    # `Leveret` is the first date column, which the checks would measure: they are pointed at Dato
-    assert data["sources"]["ordrer"]["checks"] == {"freshness": {"column": "Dato"}, "volume": {"column": "Dato"}}
-    text, data = written(source(columns=source().columns[2:]))
-    assert "checks" not in data["sources"]["ordrer"]  # Dato is the first: nothing to point
-    monkeypatch.setattr(sources_yaml, "has_event_time_key", lambda: True)
-    text, data = written(source())
+    assert "    event_time: Dato   # proposed from its name" in text
+    # `Leveret` is the first date column, but the event time decides what the checks measure
     assert data["sources"]["ordrer"]["event_time"] == "Dato" and "checks" not in data["sources"]["ordrer"]
+    assert SourcesFile.model_validate(data).sources["ordrer"].event_column == "Dato"
 
 
 def test_an_open_question_is_written_as_choose_with_the_choices_above_it() -> None:

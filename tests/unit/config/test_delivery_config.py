@@ -149,3 +149,36 @@ def test_recipient_list_names_must_be_file_name_safe(project):
     edit_yaml(project / "config" / "delivery.yaml",
               lambda d: d["recipient_lists"].update({"../board": {"to": ["board@nordlys.example"]}}))
     assert "recipient list name '../board'" in first_problem(project).message
+
+
+def test_plaintext_auth_is_refused_with_file_line_and_key(project):
+    edit_yaml(project / "config" / "delivery.yaml", lambda d: d["smtp"].update(security="none"))
+    problem = first_problem(project)
+    assert "config/delivery.yaml:" in problem.message and "smtp" in problem.message
+    assert "would send the password in clear text" in problem.message
+    assert "allow_plaintext_auth: true" in problem.message
+
+
+def test_allowed_plaintext_auth_to_a_remote_host_is_a_validate_warning(project):
+    edit_yaml(project / "config" / "delivery.yaml",
+              lambda d: d["smtp"].update(security="none", allow_plaintext_auth=True))
+    delivery = load_delivery(load_project(project))
+    assert delivery is not None and delivery.smtp is not None and delivery.smtp.plaintext_auth
+    from pipeline.app.validate import _plaintext_auth
+
+    warnings = _plaintext_auth(delivery)
+    assert [w.severity for w in warnings] == ["warning"] and "smtp.example.com" in warnings[0].message
+    edit_yaml(project / "config" / "delivery.yaml", lambda d: d["smtp"].update(host="127.0.0.1"))
+    assert _plaintext_auth(load_delivery(load_project(project))) == []
+
+
+def test_delivery_defaults_wait_ten_minutes_for_the_data_reply_and_hold_corrections(project):
+    delivery = load_delivery(load_project(project))
+    assert delivery is not None and delivery.smtp is not None
+    assert delivery.smtp.data_timeout == 600 and delivery.smtp.reply_timeout == 600
+    assert delivery.corrections == "hold"
+    edit_yaml(project / "config" / "delivery.yaml", lambda d: d.update(corrections="sometimes"))
+    problem = first_problem(project)
+    assert "corrections" in problem.message
+    report = load_project(project).reports["monthly"]
+    assert report.schedule is not None and report.schedule.max_owed_hours == 24

@@ -1,8 +1,9 @@
-"""Durations are real elapsed time, also across a daylight-saving change.
+"""The demo's duration queries count real elapsed time, also across a daylight-saving change.
 
-Ticket timestamps are stored as local Copenhagen time; the duration queries
-read them in the session time zone, so the night the clocks go back (25
-October 2026, 03:00 -> 02:00) adds an hour.
+Ticket timestamps are stored as Pulse stores them, as instants (TIMESTAMPTZ;
+naive local Copenhagen time on the way in), and the queries use them without
+any cast: the night the clocks go back (25 October 2026, 03:00 -> 02:00) adds
+an hour, the night they go forward takes one.
 """
 
 from datetime import date, datetime
@@ -21,8 +22,8 @@ QUERIES = REPO / "queries" / "support"
 def con():
     connection = database.connect(None, "Europe/Copenhagen")
     connection.execute(
-        "CREATE TABLE tickets (ticket_id VARCHAR, created_at TIMESTAMP, first_response_at TIMESTAMP, "
-        "resolved_at TIMESTAMP, satisfaction BIGINT, category VARCHAR)"
+        "CREATE TABLE tickets (ticket_id VARCHAR, created_at TIMESTAMPTZ, first_response_at TIMESTAMPTZ, "
+        "resolved_at TIMESTAMPTZ, satisfaction BIGINT, category VARCHAR)"
     )
     rows = [
         # across the October 2026 change: 24 h on the clock, 25 h elapsed
@@ -30,7 +31,9 @@ def con():
         # across the March 2026 change (29 March, 02:00 -> 03:00): 24 h on the clock, 23 h elapsed
         ("T2", datetime(2026, 3, 28, 12), datetime(2026, 3, 29, 12), datetime(2026, 3, 29, 12)),
     ]
-    connection.executemany("INSERT INTO tickets VALUES ($1, $2, $3, $4, NULL, 'other')", [list(r) for r in rows])
+    # naive values are local time in the session's zone, as ingest reads naive exports
+    connection.executemany("INSERT INTO tickets VALUES ($1, CAST($2 AS TIMESTAMP), CAST($3 AS TIMESTAMP), "
+                           "CAST($4 AS TIMESTAMP), NULL, 'other')", [list(r) for r in rows])
     calendar = Calendar(Grain.MONTH)
     window = calendar.window(calendar.parse("2026-10", date(2026, 11, 25)), 8)
     kpis.register_periods(connection, window)

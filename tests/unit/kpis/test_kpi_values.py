@@ -21,7 +21,7 @@ because they are the subtle ways these numbers go wrong.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -157,10 +157,10 @@ def test_independent_values_are_not_trivially_empty(independent):
     for kpi_id in ("orders", "tickets_opened"):
         by_month = {m: independent.month(f"2025-{m:02d}")[kpi_id] for m in range(1, 13)}
         assert max(by_month, key=by_month.get) == 12, kpi_id
-    # before the first export: zero-filled KPIs are 0, the others have no value
+    # before the first export no KPI has a value, zero-filled or not (nothing covers the month)
     empty = independent.month("2024-08")
-    assert {k for k, v in empty.items() if v is not None} == ZERO_FILLED
-    assert all(empty[k] == 0 for k in ZERO_FILLED)
+    assert all(v is None for v in empty.values())
+    # (inside the data a zero-filled KPI without rows is 0: tests/unit/kpis/test_fill_coverage.py)
 
 
 # --------------------------------------------------------------------------
@@ -209,13 +209,14 @@ def test_orders_are_bucketed_by_copenhagen_local_time(ws, monthly, independent):
     sales = independent.sales
     crossing = sales.filter(pl.col("utc_ts").dt.month() != pl.col("local_ts").dt.month())
     assert crossing.height > 0, "expected orders placed just after local midnight on the 1st"
-    # Pulse stores the local wall-clock time of such an order
+    # Pulse stores the instant; in the reporting zone it is the local wall-clock time of the order
     sample = crossing.row(0, named=True)
     stored = ws.con.execute(
-        "SELECT order_ts FROM sales WHERE order_id = $o AND line_id = $l",
+        "SELECT order_ts, CAST(order_ts AS TIMESTAMP) FROM sales WHERE order_id = $o AND line_id = $l",
         {"o": sample["order_id"], "l": sample["line_id"]},
     ).fetchall()
-    assert stored == [(sample["local_ts"],)], f"{sample['order_id']} should be stored as local time"
+    assert stored[0][0].astimezone(timezone.utc).replace(tzinfo=None) == sample["utc_ts"]
+    assert stored[0][1] == sample["local_ts"], f"{sample['order_id']} should be local time in the reporting zone"
     # UTC bucketing gives different revenue; Pulse must match the local bucketing
     differing = 0
     for label in REPORT_MONTHS:
@@ -232,7 +233,7 @@ def test_orders_are_bucketed_by_copenhagen_local_time(ws, monthly, independent):
     # the month before the first export has orders in UTC only (local 1 Sep 00:xx = 31 Aug UTC)
     before = sales_kpis(sales, datetime(2024, 8, 1), datetime(2024, 9, 1), ts="utc_ts")
     assert before["orders"] > 0
-    assert monthly["2024-09"]["orders"].previous == 0.0
+    assert monthly["2024-09"]["orders"].previous is None  # before the first local order: no value, not 0
 
 
 def test_restated_returns_from_reexports_win(ws, monthly, independent):
@@ -411,6 +412,6 @@ def test_edge_cases_pulse(edge_results, kpi_id):
     result = edge_results[kpi_id]
     assert_kpi(result.value, EDGE_EXPECTED["2026-02"][kpi_id], f"edge {kpi_id} 2026-02 value")
     assert_kpi(result.previous, EDGE_EXPECTED["2026-01"][kpi_id], f"edge {kpi_id} 2026-02 previous (2026-01)")
-    fill = 0.0 if kpi_id in ZERO_FILLED else None
-    assert_kpi(result.last_year, fill, f"edge {kpi_id} 2026-02 last_year (no data)")
-    assert [p.value for p in result.series[:-2]] == [fill] * 10, kpi_id
+    # before the first event of the KPI's source no period has a value, zero-filled or not
+    assert_kpi(result.last_year, None, f"edge {kpi_id} 2026-02 last_year (no data)")
+    assert [p.value for p in result.series[:-2]] == [None] * 10, kpi_id

@@ -92,3 +92,36 @@ def test_an_email_summary_archived_before_the_change_field_was_named_so_still_re
     line = KpiLine.model_validate(old)
     assert line.change == "+4,0 %" and line.scope_note == "" and line.sample_note == ""
     assert "change_rel" not in line.model_dump() and line.model_dump()["change"] == "+4,0 %"
+
+
+def y_tick_labels(svg: str) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{ns}text")
+            if "text-anchor: end" in t.get("style", "")]
+
+
+@pytest.mark.parametrize(("history", "october", "expected"), [
+    ([1.0, 2.0, 0.0, 1.0], 2.0, ["0", "1", "2"]),  # a small count: whole ticks, never 0.4, 0.8, 1.6
+    ([0.0], 0.0, ["0", "1"]),  # all zero: the axis starts at 0, nothing below it
+])
+def test_a_count_kpis_chart_has_whole_non_negative_ticks(history, october, expected):
+    from pipeline.report.context import kpi_row
+
+    row = kpi_row(result("orders", KpiConfig(title="Orders", unit="count"), history, october), "en", "DKK")
+    assert y_tick_labels(str(row.chart_svg)) == expected
+
+
+def test_a_segments_report_marks_source_checks_company_wide(config):
+    source = CheckResult("sales", "volume", "warn", False, "214 rows in 2026-10, 35 % of the trailing average 606")
+    inputs = ReportInputs(data_as_of=date(2026, 10, 31), segment="Malta", checks=[source])
+    context = build_context(config, "regional", config.reports["regional"], OCTOBER, segment_results(), inputs)
+    assert context.quality_warnings[0].startswith("sales (company-wide): ")
+    assert context.quality_checks[0].scope == "sales (company-wide)"
+    assert "not only Malta" in context.quality_scope_note
+    company = build_context(config, "regional", config.reports["regional"], OCTOBER, segment_results(),
+                            replace(inputs, segment=None))
+    assert company.quality_checks[0].scope == "sales" and company.quality_scope_note == ""
+    assert company.document_title == "Nordlys Kaffe ApS · Regional sales review · October 2026"
+    assert context.document_title == "Nordlys Kaffe ApS · Regional sales review · Malta · October 2026"

@@ -1,9 +1,9 @@
 """Segment reports rendered in worker processes are the same as rendered one by one.
 
-The regional report (one report per region) is built as HTML with
-render_workers 1 (in this process) and 2 (a process pool); every file and the
-manifest's figures must be identical, byte for byte. (PDFs are left out to
-keep this fast: they are laid out from exactly this HTML.)
+The regional report (one report per region) is built as PDF with
+render_workers 1 (in this process) and 2 (a process pool; the HTML is built in
+this process, the PDFs are laid out by the workers); every file and the
+manifest's figures must be identical, byte for byte.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ PERIOD = "2026-10"
 
 
 def configure(root: Path, workers: int) -> None:
-    """render_workers for the project; the regional report as HTML only."""
+    """render_workers for the project; the regional report as PDF only."""
     for name, key, value in (("pulse.yaml", "project", {"render_workers": workers}),
-                             ("reports.yaml", "reports", {"regional": {"formats": ["html"]}})):
+                             ("reports.yaml", "reports", {"regional": {"formats": ["pdf"]}})):
         path = root / "config" / name
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for inner, settings in value.items():
@@ -45,18 +45,19 @@ def built(tmp_path_factory, demo_exports) -> dict[int, Path]:
     runner.run_report(first, "regional", PERIOD, now=NOW)
     second = Path(shutil.copytree(first, first.parent / "two", symlinks=True))
     shutil.rmtree(second / "reports")
+    shutil.rmtree(second / ".pulse" / runner.RENDER_CACHE)  # lay out every PDF again, in the workers
     configure(second, 2)
     pools = []
     original = parallel_render._in_workers
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parallel_render, "_in_workers", lambda *args: pools.append(args[5]) or original(*args))
+        patch.setattr(parallel_render, "_in_workers", lambda *args: pools.append(args[3]) or original(*args))
         runner.run_report(second, "regional", PERIOD, now=NOW)
     assert pools == [2], "the segments were not rendered by two worker processes"
     return {1: first / "reports" / "regional" / PERIOD, 2: second / "reports" / "regional" / PERIOD}
 
 
 def test_two_workers_write_the_same_files_as_one(built):
-    one, two = ({p.name: p.read_bytes() for p in sorted(built[n].glob("*.html"))} for n in (1, 2))
+    one, two = ({p.name: p.read_bytes() for p in sorted(built[n].glob("*.pdf"))} for n in (1, 2))
     assert len(one) == 6  # the company-wide report and five regions
     assert one == two
 

@@ -40,7 +40,8 @@ ROWS = [
     (42, 1234567.875, "ÆØÅ æøå", date(2024, 12, 31), datetime(2024, 12, 31, 0, 0, 1)),
 ]
 COLUMNS = ["id", "amount", "name", "day", "ts"]
-EXPECTED_TYPES = {"id": "BIGINT", "amount": "DOUBLE", "name": "VARCHAR", "day": "DATE", "ts": "TIMESTAMP"}
+EXPECTED_TYPES = {"id": "BIGINT", "amount": "DOUBLE", "name": "VARCHAR", "day": "DATE",
+                  "ts": "TIMESTAMP WITH TIME ZONE"}  # timestamps are instants
 
 QUERY = """SELECT p.period_start AS period, count(*) AS value
 FROM periods p JOIN items i ON i.day >= p.period_start AND i.day < p.period_end
@@ -61,6 +62,8 @@ def write_project(
     (root / "queries").mkdir(exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
     source: dict = {"paths": paths, "format": fmt, "columns": columns or CONTRACT}
+    if "day" in source["columns"] and "ts" in source["columns"]:
+        source["event_time"] = "day"  # two date/timestamp columns: say which one is when a row happened
     if options:
         source["options"] = options
     if primary_key is not None:
@@ -83,10 +86,19 @@ def run_ingest(root: Path, order_by: str = "id") -> tuple[IngestReport, list[tup
     con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
     try:
         report = ingest(con, config)
-        rows = con.execute(f"SELECT * FROM items ORDER BY {order_by}").fetchall()
+        rows = [tuple(_local(v) for v in row)
+                for row in con.execute(f"SELECT * FROM items ORDER BY {order_by}").fetchall()]
     finally:
         con.close()
     return report, rows
+
+
+def _local(value: object) -> object:
+    """A stored instant as local wall-clock time in the project's zone (the session's, as DuckDB returns it)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        assert str(value.tzinfo) == ZONE
+        return value.replace(tzinfo=None)
+    return value
 
 
 def table_types(root: Path) -> dict[str, str]:
@@ -198,7 +210,7 @@ def test_timestamps_convert_offsets_to_the_project_zone(tmp_path: Path) -> None:
     ])
     _, rows = run_ingest(root)
     ts = {r[2]: r[4] for r in rows}
-    assert ts == {
+    assert ts == {  # local wall-clock time in Copenhagen
         "utc": datetime(2026, 11, 1, 0, 30),
         "naive": datetime(2026, 10, 31, 23, 30),
         "plus2": datetime(2026, 10, 31, 22, 30),
@@ -206,7 +218,14 @@ def test_timestamps_convert_offsets_to_the_project_zone(tmp_path: Path) -> None:
         "summer-utc": datetime(2026, 7, 1, 0, 15),
         "empty": None,
     }
-    assert all(v is None or v.tzinfo is None for v in ts.values())  # stored naive local
+    config = load_project(root)
+    con = connect(config.workdir / "pulse.duckdb", "UTC")  # the same instants, seen from another zone
+    try:
+        utc = dict(con.execute("SELECT name, CAST(ts AS TIMESTAMP) FROM items").fetchall())
+    finally:
+        con.close()
+    assert utc["utc"] == datetime(2026, 10, 31, 23, 30) and utc["naive"] == datetime(2026, 10, 31, 22, 30)
+    assert utc["summer"] == datetime(2026, 7, 1, 10, 0)
 
 
 def test_timezone_aware_parquet_timestamps_are_converted(tmp_path: Path) -> None:

@@ -1,0 +1,60 @@
+"""Which sources a KPI reads, and the days on which all of them have data.
+
+A KPI query's sources are the tables it names (see
+`pipeline.core.result_cache.sources_read`); a query naming no source, or
+anything else, depends on every source. A report reads the union of its
+KPIs' sources: its gate checks those, its "data as of" and its coverage come
+from those. A KPI's span is where every source it reads has events: `fill`
+applies only to periods inside it (see `queries.shape_series`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.config import ProjectConfig
+from pipeline.core.periods import Period
+from pipeline.core.result_cache import sources_read
+from pipeline.sources.coverage import SourceRange
+
+
+@dataclass(frozen=True)
+class DataSpan:
+    """The days [first, last] on which every source a KPI reads has data; both None: no common day."""
+
+    first: date | None
+    last: date | None
+
+    def overlaps(self, period: Period) -> bool:
+        return self.first is not None and self.last is not None and \
+            period.start <= self.last and period.end > self.first
+
+
+def query_sources(config: ProjectConfig, sql: str) -> list[str]:
+    """The sources `sql` reads (every source when it names none or anything else)."""
+    return sources_read(sql, list(config.sources)) or list(config.sources)
+
+
+def kpi_sources(config: ProjectConfig, kpi_id: str) -> list[str]:
+    """The sources KPI `kpi_id`'s query reads."""
+    return query_sources(config, config.query_path(kpi_id).read_text(encoding="utf-8"))
+
+
+def sources_of(config: ProjectConfig, kpi_ids: Iterable[str]) -> list[str]:
+    """Every source the KPIs read, in config order."""
+    read = {s for k in dict.fromkeys(kpi_ids) for s in kpi_sources(config, k)}
+    return [s for s in config.sources if s in read]
+
+
+def data_span(sources: Iterable[str], ranges: Mapping[str, SourceRange]) -> DataSpan | None:
+    """Where all of `sources` have events; None when none of them has an event time (nothing is known)."""
+    known = [ranges[s] for s in sources if s in ranges and ranges[s].known]
+    if not known:
+        return None
+    if any(r.first is None or r.last is None for r in known):
+        return DataSpan(None, None)
+    first = max(r.first for r in known if r.first is not None)
+    last = min(r.last for r in known if r.last is not None)
+    return DataSpan(first, last) if first <= last else DataSpan(None, None)
