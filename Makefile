@@ -29,11 +29,11 @@ endif
 $(UV):
 	$(Q)PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
-# --compile-bytecode and compileall: the libraries' and Pulse's modules are compiled once here, not
-# at every command's start (which costs seconds where Python may not write .pyc files itself)
+# compileall: Pulse's modules are compiled once here, not at a command's start (the libraries' modules are
+# compiled the first time they are imported; `make bench` compiles them all before timing)
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(Q)echo "installing the locked dependencies into $(VENV)/ (make VERBOSE=1 lists them)"
-	$(Q)PYTHONPATH=$(TOOLS) $(UV) sync --frozen --extra spark --compile-bytecode $(QUIET) --python $(PYTHON)
+	$(Q)PYTHONPATH=$(TOOLS) $(UV) sync --frozen --extra spark $(QUIET) --python $(PYTHON)
 	$(Q)$(VENV)/bin/python -m compileall -q pipeline
 	$(Q)touch $@
 
