@@ -45,7 +45,7 @@ demo: install
 	$(Q)files="$$($(PULSE) run)" && echo "demo report:" $$files
 
 test: install
-	$(Q)$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup
+	$(Q)$(VENV)/bin/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # tests/golden/: the demo period's report HTML, email and manifest; rewrite them after an
 # intended change to the output, then read `git diff tests/golden/` before committing

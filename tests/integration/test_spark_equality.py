@@ -44,10 +44,15 @@ def numbers(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory, demo_exports) -> tuple[dict, dict]:
-    duck = make_project(tmp_path_factory.mktemp("duckdb") / "project", demo_exports)
-    spark = engine_spark(make_project(tmp_path_factory.mktemp("spark") / "project", demo_exports))
-    return numbers(duck), numbers(spark)
+def roots(tmp_path_factory, demo_exports) -> tuple[Path, Path]:
+    """The demo project on DuckDB and on Spark (the module's two projects)."""
+    return (make_project(tmp_path_factory.mktemp("duckdb") / "project", demo_exports),
+            engine_spark(make_project(tmp_path_factory.mktemp("spark") / "project", demo_exports)))
+
+
+@pytest.fixture(scope="module")
+def both(roots) -> tuple[dict, dict]:
+    return numbers(roots[0]), numbers(roots[1])
 
 
 def same(kpi_unit: str, a: float | None, b: float | None) -> bool:
@@ -144,12 +149,13 @@ def test_the_demo_warts_are_covered(both):
     assert spark["2026-10", "series"]["open_backlog"].values[date(2026, 10, 1)] > 0  # open tickets
 
 
-def test_a_whole_run_on_spark_writes_duckdbs_figures(both, tmp_path, demo_exports, monkeypatch):
-    """The runner, report and manifest do not know which engine ran: the same KPI values and scores."""
+def test_a_whole_run_on_spark_writes_duckdbs_figures(both, roots, monkeypatch):
+    """The runner, report and manifest do not know which engine ran: the same KPI values and scores. (On the
+    module's projects: Spark reads the exports again; KPI values it computed above come from the result cache,
+    kept per engine.)"""
     monkeypatch.setattr(render, "render_pdf", stub_pdf)
-    duck = runner.run_report(make_project(tmp_path / "d", demo_exports), "monthly", "2026-10", now=NOW)
-    spark = runner.run_report(engine_spark(make_project(tmp_path / "s", demo_exports)), "monthly", "2026-10",
-                              now=NOW)
+    duck = runner.run_report(roots[0], "monthly", "2026-10", now=NOW)
+    spark = runner.run_report(roots[1], "monthly", "2026-10", now=NOW)
     for a, b in zip(duck.kpis, spark.kpis):
         assert a.kpi_id == b.kpi_id and same("number", a.value, b.value)
     import json

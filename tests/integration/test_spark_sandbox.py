@@ -4,7 +4,6 @@ and the time limits stop a Spark job. Tiny one-source projects (support.messy)."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -60,24 +59,15 @@ SLOW = "SELECT count(*) AS n FROM items a, items b, items c, items d, items e, i
 
 
 def test_the_time_limits_stop_a_spark_job(tmp_path):
-    """As a user runs it, each command its own process: past the limit the command stops with the error, and its
-    local Spark session ends with it. (Spark cancels the job at once; a task in a loop that never looks for
-    cancellation, like this cross join of one small table, would keep its core until the JVM ends, so these
-    commands run as processes and not inside the test worker.)"""
-    root = project(tmp_path / "p", True, query_timeout=2)
-    started = time.monotonic()
+    """As a user runs it, in its own process: past the limit the command stops with the error (the query alone
+    runs for minutes), and its local Spark session ends with it. Spark cancels the job at once; a task in a loop
+    that never looks for cancellation, like this cross join of one small table, keeps its core until the JVM
+    ends, so the command runs as a process and not inside the test worker. KPI queries stop the same way
+    (`SparkEngine._collect`); their wording is the sandbox's (tests/integration/test_sandbox.py)."""
+    root = project(tmp_path / "p", True)
     done = pulse(["query", SLOW, "--timeout", "1"], root)
     assert done.returncode == 2, done.stderr
     assert error_line(done.stderr).startswith("error: query text: stopped after 1 s, its time limit (--timeout)")
-    (root / "queries" / "item_count.sql").write_text(
-        "SELECT p.period_start AS period, count(*) AS value FROM periods p JOIN items i ON i.day >= p.period_start "
-        "AND i.day < p.period_end, items b, items c, items d, items e, items f GROUP BY ALL", encoding="utf-8")
-    done = pulse(["kpis", "--period", "2026-10"], root)
-    assert done.returncode == 2, done.stderr
-    assert error_line(done.stderr).startswith("error: KPI 'item_count' (queries/item_count.sql): stopped after 2 s, "
-                                              "its time limit (project.query_timeout in config/pulse.yaml)")
-    # each command's whole process, Spark session start included, ends well before the query would (minutes)
-    assert time.monotonic() - started < 90
 
 
 def test_pulse_query_refuses_explain_on_spark(tmp_path, monkeypatch, capsys):
