@@ -20,8 +20,10 @@ SEGMENT_KPIS = ["revenue", "orders", "average_order_value", "active_customers", 
 
 
 def build_project(target: Path, data: Path, fmt: str, *, segments: int = 0, memory_limit: str | None = None,
-                  threads: int | None = None, render_workers: int | None = None) -> Path:
-    """(Re)create the project at `target` with every export of `data` linked in."""
+                  threads: int | None = None, render_workers: int | None = None,
+                  engine: dict | None = None) -> Path:
+    """(Re)create the project at `target` with every export of `data` linked in (`engine`: config/pulse.yaml's
+    engine block, e.g. a local Spark session)."""
     if target.exists():
         shutil.rmtree(target)
     for name in ("config", "queries", "report_templates"):
@@ -35,6 +37,8 @@ def build_project(target: Path, data: Path, fmt: str, *, segments: int = 0, memo
     for key, value in (("memory_limit", memory_limit), ("threads", threads), ("render_workers", render_workers)):
         if value is not None:
             settings["project"][key] = value
+    if engine is not None:
+        settings["engine"] = engine
     _dump(target / "config" / "pulse.yaml", settings)
     if segments:
         _add_segments_report(target, segments)

@@ -52,6 +52,11 @@ def _print_main(main: dict) -> None:
         total = floor["read"] + floor["pdf"]
         print(f"  {'floor (read + 1 PDF)':24} {total:>7.2f}   read {floor['read']:.2f}, PDF {floor['pdf']:.2f}"
               f"{'':>20} {floor['wall']:>8.2f} {floor['peak_mb']:>8,.0f}")
+    spark = main.get("spark")
+    if spark:
+        stages = " ".join(f"{spark['stages'].get(s, 0.0):>7.2f}" for s in STAGES)
+        print(f"  {'Pulse cold, Spark local':24} {spark['total']:>7.2f} {stages} {spark['wall']:>8.2f} "
+              f"{spark['peak_mb']:>8,.0f} (Python only; the JVM apart)")
     pandas = main.get("pandas")
     if pandas:
         print(f"  {'pandas':24} {pandas['load'] + pandas['compute']:>7.2f}   load {pandas['load']:.2f}, "
@@ -72,5 +77,11 @@ def _print_main(main: dict) -> None:
         worst = max((abs(v - cold["kpis"][k]) / max(abs(v), 1e-9) for k, v in pandas["values"].items()
                      if v is not None and cold["kpis"].get(k) is not None), default=0.0)
         print(f"    (pandas and Pulse agree on the {len(pandas['values'])} KPIs within {worst:.1e} relative)")
+    if spark:
+        print(f"    Spark / DuckDB (cold)   {spark['total'] / cold['total']:6.2f}  (Spark's session start, "
+              f"ingest, checks, KPIs: " + ", ".join(
+                  f"{s} {spark['stages'].get(s, 0.0) / max(cold['stages'].get(s, 0.0), 1e-9):.1f}x"
+                  for s in ("ingest", "checks", "kpis")) + ")")
+        print(f"    Spark and DuckDB KPI values: {'the same' if spark['same_kpis'] else 'DIFFER: ' + str(spark['differ'])}")
     peak = max(r["peak_mb"] for r in (cold, warm))
     print(f"    Pulse peak RSS          {peak:6,.0f} MB  {'met' if peak <= 2048 else 'NOT met'} (target <= 2048 MB)")

@@ -15,7 +15,10 @@ monthly report for 2026-10, each phase in its own process:
 - the floor: DuckDB reading every input file once into a table, plus one
   WeasyPrint render of the report's HTML;
 - the KPIs as a plain pandas script (needs the `bench` dependency group:
-  `uv sync --group bench`), loading and computing timed apart.
+  `uv sync --group bench`), loading and computing timed apart;
+- with `--spark`, Pulse cold on a local Spark session (`engine: spark`,
+  `master: local[*]`) over the same files, beside DuckDB: the ratio per stage,
+  and whether every KPI value agrees.
 
 It prints the ratios cold/floor, warm/PDF render and pandas/Pulse KPI stage,
 and each process's peak memory (RSS). `--repeat N` runs cold, warm and the floor
@@ -111,12 +114,33 @@ def main_benchmark(args, rows: int, out: Path) -> dict:
             "html": str(project / "reports" / "monthly" / PERIOD / "monthly.html"),
             "base_url": str(project / "report_templates")}) for _ in range(args.repeat)],
             lambda r: r["read"] + r["pdf"])
+    if args.spark:
+        results["spark"] = spark_benchmark(args, data, results["cold"])
     if not args.skip_pandas:
         months = [f"{y:04d}-{m:02d}-01" for y, m in months_until((2026, 10), WINDOW)]
         files = files_of(data)
         results["pandas"] = child("pandas", {"sales": files["sales"], "tickets": files["tickets"], "format": fmt,
                                              "months": months})
     return results
+
+
+SPARK_ENGINE = {"name": "spark", "master": "local[*]",
+                "conf": {"spark.driver.memory": "8g", "spark.sql.shuffle.partitions": 8}}
+
+
+def spark_benchmark(args, data: Path, duckdb_cold: dict) -> dict:
+    """Pulse cold on a local Spark session over the same exports; its KPI values checked against DuckDB's."""
+    project = build_project(data.parent / f"{args.format}-spark", data, args.format, engine=SPARK_ENGINE)
+    runs = []
+    for _ in range(args.repeat):
+        fresh(project)
+        runs.append(pulse_run(project))
+    spark = best(runs, lambda r: r["total"])
+    differ = {k: (v, spark["kpis"].get(k)) for k, v in duckdb_cold["kpis"].items()
+              if v != spark["kpis"].get(k) and not (v and spark["kpis"].get(k) is not None
+                                                     and abs(spark["kpis"][k] - v) <= 1e-9 * abs(v))}
+    spark.update(same_kpis=not differ, differ=differ)
+    return spark
 
 
 def segments_benchmark(args, rows: int, out: Path) -> dict:
@@ -184,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", help="months of history to compare, e.g. 12,24,36,48 (with --rows-per-month)")
     parser.add_argument("--rows-per-month", default="100k")
     parser.add_argument("--skip-main", action="store_true", help="only the --segments/--incremental/--series parts")
+    parser.add_argument("--spark", action="store_true", help="also run Pulse on a local Spark session (engine: spark)")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-floor", action="store_true")
     args = parser.parse_args(argv)

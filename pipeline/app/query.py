@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import ProjectConfig, did_you_mean
+from pipeline.core.engine import QueryRequest
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Grain, history_back
@@ -39,6 +40,7 @@ class QueryText:
     shown: str  # how errors name it: a file path or "query text"
     params: dict[str, object]
     is_kpi: bool = False  # named as a KPI (id or query name): sorted unless it has an ORDER BY
+    path: Path | None = None  # the query's file (an engine may run a version of its own beside it)
 
 
 def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
@@ -54,7 +56,7 @@ def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
     if path is not None:
         params = dict(config.kpis[name_or_sql].params) if name_or_sql in config.kpis else {}
         named = not name_or_sql.endswith(".sql")  # a KPI id or query name, not a file the user points at
-        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=named)
+        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=named, path=path)
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
     raise UsageError(
@@ -78,7 +80,8 @@ def run_query(
     """Run one read-only statement in the sandbox (see `pipeline.core.sandbox`) and write its rows.
 
     A SELECT (DESCRIBE, SHOW, SUMMARIZE and PIVOT ... IN (...) are SELECTs to DuckDB) or EXPLAIN [ANALYZE]
-    of one; `timeout` seconds stop it (default: no limit).
+    of one (on DuckDB; Spark runs one SELECT under the same rules); `timeout` seconds stop it (default:
+    no limit).
     """
     if fmt is None:  # not given: from the output file's extension, else a table
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
@@ -91,13 +94,16 @@ def run_query(
         period = workspace.resolve_period(ws.config, Grain(grain), period_text, now)
         # what `pulse run` would stop on, for the sources the query reads: warnings on stderr
         warnings = workspace.interactive_warnings(ws, calendar, period, query_sources(ws.config, query.sql), now)
-        con = kpis.register_periods(ws.sandbox, _window(ws, query, calendar, period, all_periods))
+        ws.engine.register_periods(_window(ws, query, calendar, period, all_periods))
         available = {**kpis.builtin_parameters(period), **query.params}
         params = kpis.bind_parameters(query.sql, query.shown, available)
         limit = None if timeout is None else kpis.TimeLimit(
             timeout, "--timeout", "give a longer --timeout, or leave it out for no limit")
-        columns, rows = kpis.run_sql(con, query.sql, params, query.shown, limit, explain=True,
-                                     rule="pulse query runs exactly one SELECT, or EXPLAIN of one")
+        explain = ws.engine.kind == "duckdb"  # Spark returns no rows for an EXPLAIN
+        rule = "pulse query runs exactly one SELECT" + (", or EXPLAIN of one" if explain else "")
+        result = ws.engine.run_select(QueryRequest(query.sql, params, query.shown, path=query.path, rule=rule,
+                                                   limit=limit, explain=explain))
+    columns, rows = result.columns, result.rows
     for line in warnings:
         print(line, file=sys.stderr)
     columns = _unique_names(columns)

@@ -37,7 +37,7 @@ from pipeline.okrs.cycles import kr_ids
 from pipeline.okrs.smart_lint import Finding, lint_cycle_dates, lint_key_result
 from pipeline.sources import ingest as sources
 
-from .workspace import open_sandbox
+from .workspace import open_engine, open_sandbox
 
 HISTORY_PERIODS = 60  # how far back the Achievable check looks
 
@@ -65,37 +65,45 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
     problems += _plaintext_auth(delivery)
     unchecked = _broken_sources(config)
     loadable = replace(config, sources={n: s for n, s in config.sources.items() if n not in unchecked})
-    try:  # ingest, the only writer, on its own connection: every source that can load, loads
-        con = database.connect_project(loadable)
-    except PulseError as exc:
-        return problems + [Problem("error", exc.message, exc.hint or "")]
-    try:
-        ingested, failed = sources.ingest_each(con, loadable)
-    finally:
-        con.close()
-    problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
     try:
         sandbox = open_sandbox(loadable)
+        engine = open_engine(loadable, sandbox)  # DuckDB or Spark, as config/pulse.yaml says
     except PulseError as exc:
         return problems + [Problem("error", exc.message, exc.hint or "")]
-    try:  # every KPI query runs in the sandbox, as in a run (see pipeline.core.sandbox)
+    try:
+        try:  # ingest, the only writer, on its own connection
+            con = database.connect_project(loadable)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        try:
+            if engine.kind == "duckdb":  # every source that can load, loads; every source's problems at once
+                ingested, failed = sources.ingest_each(con, loadable)
+                problems += [Problem("error", p.message, p.hint or "") for found in failed.values() for p in found]
+            else:  # Spark reads every source on each run: its first problem stops the queries
+                ingested = engine.load_sources(con, lambda _message: None)
+        except PulseError as exc:
+            return problems + [Problem("error", exc.message, exc.hint or "")]
+        finally:
+            con.close()
+        # every KPI query runs under the sandbox's rules, as in a run (see pipeline.core.sandbox)
         calendar = Calendar(Grain.MONTH, config.project.fiscal_year_start)
         last = calendar.shift(calendar.containing(today_in(config.project.timezone, now)), -1)
         window = calendar.window(last, HISTORY_PERIODS - 1)
         history: dict[str, list[float | None]] = {}
         returned: dict[str, kpis.KpiSeries] = {}
         try:
-            query_con = kpis.register_periods(sandbox, window)
+            engine.register_periods(window)
         except PulseError as exc:
             return problems + [Problem("error", exc.message, exc.hint or "")]
-        _empty_tables(query_con, loadable)
+        if engine.kind == "duckdb":
+            _empty_tables(sandbox.con, loadable)
         for kpi_id in config.kpis:
             skipped = _skipped(config, kpi_id, unchecked)
             if skipped is not None:
                 problems.append(skipped)
                 continue
             try:
-                series = kpis.run_kpi(query_con, config, kpi_id, window, last, ranges=ingested.coverage)
+                series = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ingested.coverage)
                 history[kpi_id] = [series.values[p.start] for p in window]
                 returned[kpi_id] = series
             except PulseError as exc:
@@ -105,7 +113,10 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
                          for p in burst_problems(returned, report_name, report, config)]
         problems.extend(_okr_problems(config, calendar, window, history))
     finally:
-        sandbox.close()
+        try:
+            engine.close()
+        finally:
+            sandbox.close()
     return problems
 
 

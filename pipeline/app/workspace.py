@@ -1,21 +1,26 @@
-"""An open project: config, working database, ingested sources, and the numbers asked of it.
+"""An open project: config, engine, ingested sources, and the numbers asked of it.
 
-`open_workspace` loads the config, brings every source up to date on a
-read-write connection to the working database and closes it; checks, KPI and
-ad hoc queries then run on the read-only sandbox (see `pipeline.core.sandbox`),
-opened when first used. Closing the workspace (`close`, or leaving its `with`
+`open_workspace` loads the config, opens the engine the project names
+(`engine:` in config/pulse.yaml: DuckDB, embedded, by default, or Spark; see
+`pipeline.core.engine`), brings every source up to date on a read-write
+connection to the working database and closes it; checks, KPI and ad hoc
+queries then run read-only: on DuckDB in the query sandbox (see
+`pipeline.core.sandbox`), opened when first used, on Spark under the same
+statement rules, with the sandbox holding the caches it reads. Closing the workspace (`close`, or leaving its `with`
 block) closes the sandbox and writes the results this run added to the cache
 on a read-write connection again (not when the block ends in an error: a
 failed command leaves the working database as ingest left it). The functions below compute what the
 commands show (the gate, KPI series and results, OKR scores) for a report
 period. The runner and the interactive commands (`pulse kpis`, `okrs`,
-`check`, `query`) share them.
+`check`, `query`) share them. This is the one place that chooses the engine;
+the stages after `kpis` get series and scores, never the engine.
 
 What a report claims about its data comes from the sources its KPIs read
 (OKR key results' KPIs included): its gate checks those sources, its "data as
 of" is the last event date they all reach, and a period they only partly
 cover is marked partial (see `pipeline.checks.coverage`). Each source's first
-and last event are measured during ingest, on its read-write connection.
+and last event are measured while it loads (on DuckDB, on ingest's read-write
+connection; on Spark, in its session).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pipeline.checks.gate import run_checks
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import ProjectConfig, ReportConfig, load_project
 from pipeline.core import database
+from pipeline.core.engine import Engine
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.sandbox import Sandbox
@@ -60,11 +66,13 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An open project: its config, ingest report, the sandbox its queries run on and its result cache."""
+    """An open project: its config, engine, ingest report, the sandbox (the working database, read-only)
+    and its result cache."""
 
     config: ProjectConfig
     sandbox: Sandbox
     ingest: sources.IngestReport
+    engine: Engine
     cache: ResultCache | None = None
 
     @property
@@ -73,9 +81,12 @@ class Workspace:
         return self.sandbox.con
 
     def close(self, keep_results: bool = True) -> None:
-        """Close the sandbox, then write the results this run added to the cache (read-write) unless
-        `keep_results` is false (a command that failed writes nothing)."""
-        self.sandbox.close()
+        """Release the engine, close the sandbox, then write the results this run added to the cache
+        (read-write) unless `keep_results` is false (a command that failed writes nothing)."""
+        try:
+            self.engine.close()
+        finally:
+            self.sandbox.close()
         if keep_results and self.cache is not None and self.cache.pending:
             con = database.connect_project(self.config)
             try:
@@ -97,7 +108,7 @@ class Workspace:
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
                    use_cache: bool = True, config: ProjectConfig | None = None) -> Workspace:
-    """Load the config (unless given), bring sources up to date and prepare the query sandbox.
+    """Load the config (unless given), open its engine, bring sources up to date and prepare the query sandbox.
 
     Ingest is the only writer: its read-write connection is closed before any
     query runs. KPI and check results are cached (see
@@ -105,19 +116,38 @@ def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | N
     """
     config = config or load_project(root)
     started = time.perf_counter()
-    con = database.connect_project(config)
+    sandbox = open_sandbox(config)
+    engine = open_engine(config, sandbox)
     try:
-        progress("loading exports")
-        report = sources.ingest(con, config, progress)
-        if use_cache:
-            ResultCache.prepare(con)
-    finally:
-        con.close()
+        con = database.connect_project(config)
+        try:
+            progress("loading exports")
+            report = engine.load_sources(con, progress)
+            if use_cache:
+                ResultCache.prepare(con)
+        finally:
+            con.close()
+    except BaseException:
+        engine.close()
+        sandbox.close()
+        raise
     cache = ResultCache({name: source.model_dump(mode="json") for name, source in config.sources.items()},
-                        {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache)
+                        {s.name: s.fingerprint for s in report.sources}, config.project.timezone, use_cache,
+                        engine=engine.describe())
     if timings is not None:
         timings.measure("ingest", started)
-    return Workspace(config=config, sandbox=open_sandbox(config), ingest=report, cache=cache)
+    return Workspace(config=config, sandbox=sandbox, ingest=report, engine=engine, cache=cache)
+
+
+def open_engine(config: ProjectConfig, sandbox: Sandbox) -> Engine:
+    """The engine `engine:` in config/pulse.yaml names; `sandbox` is the working database, read-only."""
+    if config.engine.name == "spark":
+        from pipeline.kpis.spark_engine import SparkEngine  # PySpark loads only for a Spark project
+
+        return SparkEngine(config, sandbox)
+    from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(config, sandbox)
 
 
 def open_sandbox(config: ProjectConfig) -> Sandbox:
@@ -180,7 +210,7 @@ def quality_gate(ws: Workspace, calendar: Calendar, period: Period, now: datetim
                  sources: Sequence[str] | None = None) -> list[CheckResult]:
     """Run the checks of `sources` (a report's; default every source); a failed `fail` check stops the run
     (exit code 1)."""
-    return run_gate(ws.con, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache,
+    return run_gate(ws.engine, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache,
                     sources, ws.ranges)
 
 
@@ -188,7 +218,7 @@ def failed_checks(ws: Workspace, calendar: Calendar, period: Period, sources: Se
                   now: datetime | None = None) -> list[CheckResult]:
     """The failed `fail` checks of `sources` for `period` (cached like the gate's), for the interactive
     commands to show as warnings: what would stop `pulse run`."""
-    results = run_checks(ws.con, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache,
+    results = run_checks(ws.engine, ws.config, calendar, period, today_in(ws.config.project.timezone, now), ws.cache,
                          sources, ws.ranges)
     return [c for c in results if c.failed]
 
@@ -233,8 +263,8 @@ def partial_kpis(ws: Workspace, kpi_ids: Sequence[str], coverage: Sequence[Perio
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
     """Each KPI's query executed once over the whole window, with its segments (filled only where its sources
     have data)."""
-    con = kpis.register_periods(ws.sandbox, window)
-    return {kpi_id: kpis.run_kpi(con, ws.config, kpi_id, window, period, ws.cache, ws.ranges)
+    ws.engine.register_periods(window)
+    return {kpi_id: kpis.run_kpi(ws.engine, ws.config, kpi_id, window, period, ws.cache, ws.ranges)
             for kpi_id in kpi_ids}
 
 

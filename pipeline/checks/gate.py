@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-import duckdb
-
 from pipeline.config import ProjectConfig
+from pipeline.core.engine import Engine
 from pipeline.core.errors import CheckFailed
 from pipeline.core.periods import Calendar, Period
 from pipeline.sources.coverage import SourceRange
@@ -15,20 +14,20 @@ from pipeline.sources.coverage import SourceRange
 from .source_checks import CheckResult, rejects_check, run_source_checks
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period,
+def run_checks(engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period,
                today: date, cache=None, sources: Sequence[str] | None = None,
                ranges: Mapping[str, SourceRange] | None = None) -> list[CheckResult]:
-    """The checks of `sources` (default: every source) for `period`, failed or not."""
-    return (run_source_checks(con, config, calendar, period, today, cache, sources, ranges)
-            + rejects_check(con, config, sources))
+    """The checks of `sources` (default: every source) for `period` on the project's engine, failed or not."""
+    return (run_source_checks(engine, config, calendar, period, today, cache, sources, ranges)
+            + rejects_check(engine.local, config, sources))
 
 
-def quality_gate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period,
+def quality_gate(engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period,
                  today: date, cache=None, sources: Sequence[str] | None = None,
                  ranges: Mapping[str, SourceRange] | None = None) -> list[CheckResult]:
-    """Run the checks of `sources` (a report's: the sources its KPIs read; default every source); a failed
-    `fail` check stops the run (exit code 1)."""
-    results = run_checks(con, config, calendar, period, today, cache, sources, ranges)
+    """Run the checks of `sources` (a report's: the sources its KPIs read; default every source) on the
+    project's engine; a failed `fail` check stops the run (exit code 1)."""
+    results = run_checks(engine, config, calendar, period, today, cache, sources, ranges)
     failed = [c for c in results if c.failed]
     if failed:
         raise CheckFailed(

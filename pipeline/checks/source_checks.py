@@ -11,6 +11,10 @@ measure the source's event-time column. Each check is `fail` (stops the run),
 `warn` (shown in the report) or `off`. A report's gate runs the checks of the
 sources its KPIs read (`sources`), not every source.
 
+The checks' statements are fixed SELECTs in DuckDB's dialect, run by the
+project's engine (`pipeline.core.engine`; Spark runs them translated), values
+bound as parameters.
+
 A check states its outcome as a wording with placeholders and the numbers
 beside it (see `pipeline.core.wording`): the report writes the numbers in its
 locale, logs and errors in plain English digits (`CheckResult.message`).
@@ -24,10 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-import duckdb
-
 from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.wording import PLAIN, NumberWords, fill
@@ -70,7 +73,7 @@ class CheckResult:
 
 
 def run_source_checks(
-    con: duckdb.DuckDBPyConnection, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
+    engine: Engine, config: ProjectConfig, calendar: Calendar, period: Period, today: date,
     cache: ResultCache | None = None, sources: Sequence[str] | None = None,
     ranges: Mapping[str, SourceRange] | None = None,
 ) -> list[CheckResult]:
@@ -84,7 +87,7 @@ def run_source_checks(
         found = (ranges or {}).get(name)
 
         def compute(name=name, source=source, found=found) -> list[dict]:
-            return [asdict(r) for r in _source_checks(con, name, source, calendar, period, today, found)]
+            return [asdict(r) for r in _source_checks(engine, name, source, calendar, period, today, found)]
 
         if cache is None:
             results.extend(CheckResult(**item) for item in compute())
@@ -92,20 +95,24 @@ def run_source_checks(
         parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
                  "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
                  "record": CACHED_FORMAT, "event_time": source.event_column}
-        results.extend(CheckResult(**item) for item in cache.checks(con, name, parts, compute))
+        results.extend(CheckResult(**item) for item in cache.checks(engine.local, name, parts, compute))
     return results
 
 
-def _one(con, sql: str, params: dict | None = None):
-    return con.execute(sql, params or {}).fetchall()[0]
+def _one(engine: Engine, sql: str, params: dict | None = None):
+    return _rows(engine, sql, params)[0]
 
 
-def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, period: Period,
+def _rows(engine: Engine, sql: str, params: dict | None = None) -> list[tuple]:
+    return engine.run_select(QueryRequest(sql, params or {}, "a data-quality check")).rows
+
+
+def _source_checks(engine: Engine, name: str, source: SourceConfig, calendar: Calendar, period: Period,
                    today: date, found: SourceRange | None) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
-    rows = _one(con, f"SELECT count(*) FROM {table}")[0]
+    rows = _one(engine, f"SELECT count(*) FROM {table}")[0]
     if checks.rows.severity != "off":
         low, high = checks.rows.min, checks.rows.max
         ok = rows >= low and (high is None or rows <= high)
@@ -114,19 +121,14 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
                                + ("–{max:count})" if high is not None else " or more)"),
                                {"rows": rows, "min": low, "max": high}))
     if source.primary_key and checks.primary_key != "off":  # counted per file when it was loaded
-        dupes, example = _one(
-            con,
-            "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
-            "FROM _pulse_files WHERE source = $s",
-            {"s": name},
-        )
+        dupes, example = engine.duplicate_keys(name)
         out.append(CheckResult(name, "primary_key_unique", checks.primary_key, dupes == 0,
                                "primary key unique within each file" if dupes == 0 else
                                "{duplicate_keys:count} primary-key values repeated within one file (e.g. in {example})",
                                {"duplicate_keys": dupes, "example": example}))
     not_null = [c for c, s in source.columns.items() if s.not_null or (s.not_null is None and c in source.primary_key)]
     if not_null and checks.not_null != "off":
-        counts = _one(con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
+        counts = _one(engine, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in not_null)
                       + f" FROM {table}")
         nulls = {c: n for c, n in zip(not_null, counts) if n}
         out.append(CheckResult(name, "not_null", checks.not_null, not nulls,
@@ -141,28 +143,28 @@ def _source_checks(con, name: str, source: SourceConfig, calendar: Calendar, per
             if spec.accepted is None:
                 continue
             col = quote_ident(column)
-            bad, examples = _one(
-                con,
-                f"SELECT count(*), list(DISTINCT CAST({col} AS VARCHAR))[1:3] FROM {table} "
-                f"WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN (SELECT unnest($allowed))",
-                {"allowed": [str(v) for v in spec.accepted]},
-            )
+            allowed = {f"a{i}": str(v) for i, v in enumerate(spec.accepted)}
+            outside = (f"FROM {table} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN "
+                       f"({', '.join('$' + k for k in allowed)})")
+            bad = _one(engine, f"SELECT count(*) {outside}", allowed)[0]
+            examples = [r[0] for r in _rows(engine, f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v {outside} "
+                                                 "ORDER BY v LIMIT 3", allowed)] if bad else []
             out.append(CheckResult(name, f"accepted_values:{column}", checks.accepted_values, bad == 0,
                                    "{column} only has accepted values" if bad == 0 else
                                    "{rows:count} rows with {column} not in {accepted}: e.g. {examples}",
                                    {"rows": bad, "column": column, "accepted": str(spec.accepted),
                                     "examples": ", ".join(examples or [])}))
-    out.extend(_date_checks(con, name, source, calendar, period, today, rows, found))
+    out.extend(_date_checks(engine, name, source, calendar, period, today, rows, found))
     return out
 
 
-def _range_of(con, name: str, column: str) -> SourceRange:
+def _range_of(engine: Engine, name: str, column: str) -> SourceRange:
     col = quote_ident(column)
-    first, last = _one(con, f"SELECT CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {quote_ident(name)}")
+    first, last = _one(engine, f"SELECT CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {quote_ident(name)}")
     return SourceRange(name, column, first, last)
 
 
-def _date_checks(con, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
+def _date_checks(engine, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []
@@ -176,7 +178,7 @@ def _date_checks(con, name, source, calendar, period, today, rows, found) -> lis
             # compared with the bounds' local midnights, cast once: no per-row cast of a timestamp to its
             # local date (a time-zone conversion per value)
             bad, low, high = _one(
-                con,
+                engine,
                 f"SELECT count(*) FILTER (WHERE {col} < $lo OR {col} >= $after), "
                 f"CAST(min({col}) AS DATE), CAST(max({col}) AS DATE) FROM {table}",
                 {"lo": plausible.earliest, "after": latest_ok + timedelta(days=1)},
@@ -191,7 +193,7 @@ def _date_checks(con, name, source, calendar, period, today, rows, found) -> lis
     if column is None:
         return out
     if found is None or found.column != column:
-        found = _range_of(con, name, column)
+        found = _range_of(engine, name, column)
     covers = period_coverage(found, period, today, checks.freshness.grace_days)
     if checks.coverage != "off" and covers.status != UNKNOWN:
         outside = covers.status == OUTSIDE
@@ -206,7 +208,7 @@ def _date_checks(con, name, source, calendar, period, today, rows, found) -> lis
         col = quote_ident(column)
         counted = ", ".join(f"count(*) FILTER (WHERE {col} >= $a{i} AND {col} < $b{i})" for i in range(len(periods)))
         bounds = {**{f"a{i}": p.start for i, p in enumerate(periods)}, **{f"b{i}": p.end for i, p in enumerate(periods)}}
-        counts = list(_one(con, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
+        counts = list(_one(engine, f"SELECT {counted} FROM {table}", bounds))  # one scan for every period
         current, trailing = counts[-1], counts[:-1]
         history = [c for c in trailing if c]
         if history:
@@ -244,7 +246,7 @@ def _freshness(name: str, column: str, freshness, period: Period, today: date, l
                         "behind": behind, "source": name})
 
 
-def rejects_check(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+def rejects_check(con, config: ProjectConfig,
                   sources: Sequence[str] | None = None) -> list[CheckResult]:
     """Rows kept out of a source by `on_bad_rows: quarantine` (a warning per such source of `sources`)."""
     from pipeline.sources.quarantine import rejected_rows, rejects

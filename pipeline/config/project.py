@@ -21,7 +21,7 @@ from pipeline.core.paths import OUTSIDE_HINT, pattern_problem
 from .kpis import IDENTIFIER, KpiConfig, KpisFile
 from .okrs import OkrsFile
 from .reports import ReportConfig, ReportsFile
-from .settings import ProjectFile, ProjectSettings
+from .settings import EngineSettings, ProjectFile, ProjectSettings
 from .sources import SourceConfig, SourcesFile
 from .validation import FILE_MODELS, did_you_mean, parse_doc, salvage
 from .yaml_doc import YamlDoc, load_yaml
@@ -37,6 +37,7 @@ class ProjectConfig:
     kpis: dict[str, KpiConfig]
     reports: dict[str, ReportConfig]
     okrs: OkrsFile | None = None
+    engine: EngineSettings = EngineSettings()  # which database runs sources, checks and KPI queries
 
     @property
     def workdir(self) -> Path:
@@ -128,7 +129,8 @@ def check_project(root: Path) -> tuple[ProjectConfig | None, list[ConfigError]]:
     if okrs is not None:
         problems.extend(_check_okrs(okrs, docs["okrs.yaml"], declared))
     config = ProjectConfig(root=root, project=parsed["pulse.yaml"].project, sources=parsed["sources.yaml"].sources,
-                           kpis=kpis, reports=parsed["reports.yaml"].reports, okrs=okrs)
+                           kpis=kpis, reports=parsed["reports.yaml"].reports, okrs=okrs,
+                           engine=parsed["pulse.yaml"].engine)
     problems.extend(_cross_check(config, docs, declared, _declared(docs["reports.yaml"], "reports") | set(config.reports)))
     return config, problems
 

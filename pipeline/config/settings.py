@@ -1,12 +1,12 @@
-"""config/pulse.yaml: the project's settings (company, time zone, locale, theme, engine limits)."""
+"""config/pulse.yaml: the project's settings (company, time zone, locale, theme, engine limits) and the engine."""
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import Strict
 
@@ -74,5 +74,42 @@ class ProjectSettings(Strict):
         return value
 
 
+# Spark settings that make a session download code at run time (nothing may download then)
+DOWNLOADING_CONF = ("spark.jars.packages", "spark.jars.repositories", "spark.jars.ivy", "spark.jars.ivySettings")
+
+
+class EngineSettings(Strict):
+    """Which database runs the sources, checks and KPI queries (see docs/spark.md).
+
+    `engine: spark` (or `name: spark`) with `master:` (a local session, e.g.
+    `local[*]`) or `remote:` (Spark Connect, `sc://host:15002`); `conf:` holds
+    Spark settings for the session.
+    """
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    master: str | None = None  # e.g. local[*], local[2]
+    remote: str | None = Field(default=None, pattern=r"^sc://\S+$")  # Spark Connect: sc://host:15002
+    app_name: str = "pulse"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_way_to_connect(self) -> EngineSettings:
+        if self.master and self.remote:
+            raise ValueError("give either master (a local Spark session) or remote (Spark Connect), not both")
+        if self.name == "duckdb" and (self.master or self.remote or self.conf):
+            raise ValueError("master, remote and conf are Spark settings; set name: spark to use them")
+        for key in self.conf:
+            if key in DOWNLOADING_CONF:
+                raise ValueError(f"conf {key} would download packages when the session starts; install the jars "
+                                 "on the cluster (or in spark.jars as local files) instead")
+        return self
+
+
 class ProjectFile(Strict):
     project: ProjectSettings
+    engine: EngineSettings = EngineSettings()

@@ -101,14 +101,15 @@ class ResultCache:
     """
 
     def __init__(self, contracts: dict[str, object], fingerprints: dict[str, str], timezone: str,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, engine: str | None = None) -> None:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
         self._contracts = contracts
         self._fingerprints = fingerprints
+        # the engine that computes the results (DuckDB's version by default; Spark's when it runs them)
         self._data = {"sources": fingerprints, "contracts": self._contracts, "timezone": timezone,
-                      "duckdb": duckdb.__version__}
+                      "duckdb": duckdb.__version__ if engine is None or engine.startswith("duckdb") else engine}
         self._new_kpis: dict[str, tuple[str, str]] = {}  # key -> (kpi, result JSON), not yet written
         self._new_checks: dict[str, tuple[str, str]] = {}  # key -> (source, result JSON)
 
@@ -134,14 +135,18 @@ class ResultCache:
             new.clear()
 
     # -- KPI query results ------------------------------------------------------
-    def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list) -> str:
+    def kpi_key(self, kpi_id: str, sql: str, params: dict[str, object], window: list, ran: str | None = None) -> str:
+        """`ran`: the text the engine runs when it is not `sql` (a translation, an override file)."""
         periods = [(p.start.isoformat(), p.end.isoformat(), p.label) for p in window]
         bound = {k: encode(v) for k, v in sorted(params.items())}
         read = sources_read(sql, list(self._contracts))
         data = self._data if read is None else {
             **self._data, "sources": {s: self._fingerprints.get(s) for s in read},
             "contracts": {s: self._contracts[s] for s in read}}
-        return _digest({"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data})
+        parts = {"kpi": kpi_id, "sql": sql, "params": bound, "periods": periods, "data": data}
+        if ran is not None and ran != sql:
+            parts["ran"] = ran
+        return _digest(parts)
 
     def get_kpi(self, con: duckdb.DuckDBPyConnection, key: str) -> tuple[list[str], list[tuple]] | None:
         if not self.enabled:

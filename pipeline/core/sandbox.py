@@ -182,16 +182,26 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str, shown: str, rule: 
                              f"not classify as a query; {rule}", SANDBOX_HINT) from None
         if kind == "SELECT" or (kind == "EXPLAIN" and explain):
             continue
-        raise QueryError(f"{shown}: refused{where}: '{first_words(statement.query)}' is a {kind} statement, and "
-                         f"{_WHY.get(kind, _CHANGES)}; {rule}", SANDBOX_HINT)
+        raise refused_statement(shown, statement.query, kind, rule, where)
     if len(statements) > 1:
-        raise QueryError(f"{shown}: refused: {len(statements)} statements (the second: "
-                         f"'{first_words(statements[1].query)}'); {rule}",
-                         "remove the other statements (a ';' ends one); see docs/security.md 'The query sandbox'")
+        raise several_statements(shown, len(statements), statements[1].query, rule)
     text = statements[0].query
     if statements[0].type.name == "EXPLAIN":
         text = _explained(con, text, shown, rule)
     _check_tree(con, text, shown)
+
+
+def refused_statement(shown: str, text: str, kind: str, rule: str, where: str = "") -> QueryError:
+    """The refusal of a statement that is not a SELECT: file, statement, why (DuckDB's statement
+    kind, e.g. COPY, SET, INSERT); other engines word their refusals with it too."""
+    return QueryError(f"{shown}: refused{where}: '{first_words(text)}' is a {kind} statement, and "
+                      f"{_WHY.get(kind, _CHANGES)}; {rule}", SANDBOX_HINT)
+
+
+def several_statements(shown: str, count: int, second: str, rule: str) -> QueryError:
+    """The refusal of text holding more than one statement."""
+    return QueryError(f"{shown}: refused: {count} statements (the second: '{first_words(second)}'); {rule}",
+                      "remove the other statements (a ';' ends one); see docs/security.md 'The query sandbox'")
 
 
 def _explained(con, text: str, shown: str, rule: str) -> str:

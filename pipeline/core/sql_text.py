@@ -43,6 +43,12 @@ def _parser() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def parser_connection() -> duckdb.DuckDBPyConnection:
+    """DuckDB's parser on a connection that reaches no file, network or extension (for checking SQL
+    that another engine runs; see `pipeline.core.sandbox.check_statement`)."""
+    return _parser()
+
+
 def tables_named(sql: str) -> set[str] | None:
     """The tables and views the query reads, as written without their aliases (`sales`, `main.sales`,
     `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ import duckdb
 
 from pipeline.config import KpiConfig, ProjectConfig
 from pipeline.core.database import first_line
+from pipeline.core.engine import Engine, QueryRequest, TimeLimit
 from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
@@ -50,15 +51,6 @@ SAMPLE_COLUMN = "sample_size"  # reserved like period and value: never a dimensi
 KPI_QUERY = "a KPI file holds exactly one SELECT"
 READ_HINT = ("SQL reads files only under the folders of the sources' paths and queries/, and no network; "
              "see docs/security.md 'What a query may read'")
-
-
-@dataclass(frozen=True)
-class TimeLimit:
-    """How long a query may run, and how the user sets that (named when it stops one)."""
-
-    seconds: float
-    setting: str  # e.g. "project.query_timeout in config/pulse.yaml" or "--timeout"
-    hint: str
 
 
 @dataclass(frozen=True)
@@ -120,11 +112,12 @@ def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> 
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], path_shown: str,
-            limit: TimeLimit | None = None, *, rule: str = KPI_QUERY, explain: bool = False, name: str = ""):
+            limit: TimeLimit | None = None, *, rule: str | None = KPI_QUERY, explain: bool = False, name: str = ""):
     """Check `sql` is one read-only SELECT (`explain`: or EXPLAIN of one), run it within `limit` and
     return (columns, rows); DuckDB's errors name the file and line they come from. `name` says what
-    ran in a time-limit message (e.g. "KPI 'revenue'")."""
-    check_statement(con, sql, path_shown, rule, explain)
+    ran in a time-limit message (e.g. "KPI 'revenue'"). `rule` None: Pulse's own SQL, not checked."""
+    if rule is not None:
+        check_statement(con, sql, path_shown, rule, explain)
     try:
         return run_limited(con, sql, params, limit.seconds if limit else None)
     except TimeLimitReached as exc:
@@ -155,7 +148,7 @@ def builtin_parameters(report_period: Period) -> dict[str, object]:
 
 
 def run_kpi(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     config: ProjectConfig,
     kpi_id: str,
     window: list[Period],
@@ -163,26 +156,29 @@ def run_kpi(
     cache: ResultCache | None = None,
     ranges: Mapping[str, SourceRange] | None = None,
 ) -> KpiSeries:
-    """Execute one KPI query over the registered `periods` and shape its series.
+    """Execute one KPI query over the registered `periods` on `engine` and shape its series.
 
     With a `cache`, a result stored for
-    the same SQL, parameters, window and data is used instead of running the
-    query (see `pipeline.core.result_cache`). `ranges` (each source's first
-    and last event) limit `fill` to the periods the query's sources cover.
+    the same SQL (as the engine runs it), parameters, window and data is used
+    instead of running the query (see `pipeline.core.result_cache`). `ranges`
+    (each source's first and last event) limit `fill` to the periods the
+    query's sources cover.
     """
     kpi = config.kpis[kpi_id]
     path = config.query_path(kpi_id)
     shown = display_path(path)
     sql = path.read_text(encoding="utf-8")
-    check_statement(con, sql, shown, KPI_QUERY)  # also before a cached result is used
+    request = QueryRequest(sql, {}, shown, kpi=kpi_id, path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
+    engine.check(request)  # also before a cached result is used
     available = {**builtin_parameters(report_period), **kpi.params}
-    params = bind_parameters(sql, shown, available)
-    key = cache.kpi_key(kpi_id, sql, params, window) if cache is not None else ""
-    found = cache.get_kpi(con, key) if cache is not None else None
+    request = replace(request, params=bind_parameters(sql, shown, available))
+    key = cache.kpi_key(kpi_id, sql, request.params, window, engine.query_text(request)) if cache is not None else ""
+    found = cache.get_kpi(engine.local, key) if cache is not None else None
     if found is not None:
         columns, rows = found
     else:
-        columns, rows = run_sql(con, sql, params, shown, kpi_time_limit(config), name=f"KPI '{kpi_id}'")
+        result = engine.run_select(request)
+        columns, rows = result.columns, result.rows
         if cache is not None:
             cache.put_kpi(key, kpi_id, columns, rows)
     span = data_span(query_sources(config, sql), ranges) if ranges is not None else None

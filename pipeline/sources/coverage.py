@@ -13,36 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 
 from pipeline.config import SourceConfig
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import SourceRange
 
-
-@dataclass(frozen=True)
-class SourceRange:
-    """The days a source's events span: [first, last] (both None when it has no event)."""
-
-    source: str
-    column: str | None  # the event-time column; None: the source has none (coverage unknown)
-    first: date | None = None
-    last: date | None = None
-
-    @property
-    def known(self) -> bool:
-        """Is there an event-time column to measure the source by?"""
-        return self.column is not None
-
-    def describe(self) -> str:
-        """'sales (order_ts) covers 2024-09-01 … 2026-10-31' or that it has no events."""
-        if self.column is None:
-            return f"{self.source} has no event time"
-        if self.first is None or self.last is None:
-            return f"{self.source} has no {self.column} values"
-        return f"{self.source} ({self.column}) covers {self.first.isoformat()} … {self.last.isoformat()}"
+__all__ = ["SourceRange", "source_range"]
 
 
 def source_range(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig, state: str,

@@ -36,6 +36,7 @@ import duckdb
 from pipeline.config import ProjectConfig, SourceConfig
 from pipeline.core import tables
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import FileLoad, IngestReport, SourceSummary
 from pipeline.core.errors import InputError, PulseError
 from pipeline.core.paths import display_path
 
@@ -51,20 +52,6 @@ from .staged_load import load_file
 
 __all__ = ["FileLoad", "IngestReport", "Reject", "SQL_TYPES", "SourceRange", "SourceSummary", "ingest", "ingest_each",
            "rejects"]
-
-
-@dataclass(frozen=True)
-class FileLoad:
-    """What ingest did with one export file."""
-
-    source: str
-    path: str
-    status: str  # "loaded", "unchanged" or "removed"
-    rows: int  # rows taken into the source's raw table
-    sha256: str
-    rejected: int = 0  # rows kept out (on_bad_rows: quarantine), listed by `quarantine.rejects`
-    skipped_headers: int = 0  # rows repeating the header, dropped
-    skipped_blank: int = 0  # rows with every field empty (e.g. trailing ';;;;'), dropped
 
 
 @dataclass(frozen=True)
@@ -85,38 +72,6 @@ class Pending:
 
     slot: int
     file: ExportFile
-
-
-@dataclass(frozen=True)
-class SourceSummary:
-    """A source after ingest: its row count, a fingerprint of its files and the days its events span."""
-
-    name: str
-    rows: int
-    fingerprint: str
-    rejected: int = 0  # rows of its current files in quarantine
-    path: str = "unchanged"  # "unchanged", "initial", "incremental" (new files appended) or "rebuild"
-    coverage: SourceRange | None = None  # first and last event (see `coverage`)
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    files: tuple[FileLoad, ...]
-    sources: tuple[SourceSummary, ...]
-
-    @property
-    def loaded(self) -> list[FileLoad]:
-        return [f for f in self.files if f.status == "loaded"]
-
-    @property
-    def rejected(self) -> dict[str, int]:
-        """Rows in quarantine per source (sources without any are left out)."""
-        return {s.name: s.rejected for s in self.sources if s.rejected}
-
-    @property
-    def coverage(self) -> dict[str, SourceRange]:
-        """Each source's first and last event."""
-        return {s.name: s.coverage or SourceRange(s.name, None) for s in self.sources}
 
 
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress=None) -> IngestReport:

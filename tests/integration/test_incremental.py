@@ -51,7 +51,8 @@ def counted(monkeypatch) -> list[str]:
     original = kpis.run_sql
 
     def counting(con, sql, params, path_shown, *args, **kwargs):
-        calls.append(path_shown)
+        if path_shown != "a data-quality check":  # the source checks' own statements run through it too
+            calls.append(path_shown)
         return original(con, sql, params, path_shown, *args, **kwargs)
 
     monkeypatch.setattr(kpis, "run_sql", counting)

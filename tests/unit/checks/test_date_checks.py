@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.app.workspace import open_workspace
 from pipeline.checks.source_checks import run_source_checks
-from pipeline.config import load_project
-from pipeline.core.database import connect
 from pipeline.core.periods import Calendar, Grain
-from pipeline.sources.ingest import ingest
 from support.messy import make
 
 TODAY = date(2026, 11, 25)  # plausible up to today + 366 days = 2027-11-26
@@ -19,15 +17,10 @@ COLUMNS = {"id": {"type": "integer"}, "at": {"type": "timestamp"}}
 
 
 def _checks(root: Path, period: str = "2026-10") -> dict:
-    config = load_project(root)
-    con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
-    try:
-        report = ingest(con, config)
+    with open_workspace(root, use_cache=False) as ws:  # the project's engine: DuckDB
         calendar = Calendar(Grain.MONTH)
-        results = run_source_checks(con, config, calendar, calendar.parse(period, TODAY), TODAY,
-                                    ranges=report.coverage)
-    finally:
-        con.close()
+        results = run_source_checks(ws.engine, ws.config, calendar, calendar.parse(period, TODAY), TODAY,
+                                    ranges=ws.ranges)
     return {r.name: r for r in results}
 
 

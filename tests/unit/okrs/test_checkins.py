@@ -314,7 +314,7 @@ def _okr_results_for(root: Path, label: str, series: dict):
     from pipeline.config import load_project
 
     # every KPI the cycle needs is given, with the period before the cycle: no database needed
-    ws = workspace.Workspace(config=load_project(root), sandbox=None, ingest=None)
+    ws = workspace.Workspace(config=load_project(root), sandbox=None, ingest=None, engine=None)
     calendar = Calendar(Grain.MONTH)
     return workspace.okr_results(ws, calendar, calendar.parse(label, date(2027, 2, 10)), series=series)
 

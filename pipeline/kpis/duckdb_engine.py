@@ -1,0 +1,67 @@
+"""The embedded engine: the project's DuckDB file, wrapping the sources, checks and KPI code that runs on it.
+
+Ingest loads the exports into `.pulse/pulse.duckdb` on the read-write
+connection it is given (see `pipeline.sources.ingest`); checks, KPI and ad hoc
+queries then run on the read-only query sandbox over the same file (see
+`pipeline.core.sandbox`), which is also `local`. See `pipeline.core.engine`
+for the interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from pipeline.config import ProjectConfig
+from pipeline.core.engine import IngestReport, Progress, QueryRequest, QueryRows
+from pipeline.core.periods import Period
+from pipeline.core.sandbox import Sandbox, check_statement
+from pipeline.sources import ingest as sources
+
+from . import queries
+
+
+class DuckDBEngine:
+    """Sources in the project's working DuckDB database; queries in its sandbox."""
+
+    kind = "duckdb"
+
+    def __init__(self, config: ProjectConfig, sandbox: Sandbox) -> None:
+        self.config = config
+        self.sandbox = sandbox
+
+    @property
+    def local(self) -> duckdb.DuckDBPyConnection:
+        return self.sandbox.con
+
+    def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
+        return sources.ingest(con, self.config, progress)
+
+    def register_periods(self, window: Sequence[Period]) -> None:
+        queries.register_periods(self.sandbox, list(window))
+
+    def check(self, request: QueryRequest) -> None:
+        if request.rule is not None:
+            check_statement(self.local, request.sql, request.shown, request.rule, request.explain)
+
+    def query_text(self, request: QueryRequest) -> str:
+        return request.sql
+
+    def run_select(self, request: QueryRequest) -> QueryRows:
+        columns, rows = queries.run_sql(self.local, request.sql, request.params, request.shown, request.limit,
+                                        rule=request.rule, explain=request.explain,
+                                        name=f"KPI '{request.kpi}'" if request.kpi else "")
+        return QueryRows(columns, rows)
+
+    def duplicate_keys(self, source: str) -> tuple[int, str | None]:
+        dupes, example = self.local.execute(
+            "SELECT coalesce(sum(duplicate_keys), 0), min(path) FILTER (WHERE duplicate_keys > 0) "
+            "FROM _pulse_files WHERE source = $s", {"s": source}).fetchall()[0]
+        return int(dupes), example
+
+    def describe(self) -> str:
+        return f"duckdb {duckdb.__version__}"
+
+    def close(self) -> None:
+        """Nothing of its own: the sandbox is the workspace's to close."""
