@@ -361,12 +361,29 @@ def _cast_column(col, is_text: bool, file_type: str, spec: ColumnSpec, source: S
             pattern = spark_pattern(source.options.date_format, f"{key}.date_format")
             return F.to_date(F.try_to_timestamp(text, F.lit(pattern))), text
         return text.try_cast("date") if is_text else col.try_cast("date"), text
+    if file_type == "timestamp_ntz":  # a wall-clock time without a zone (Parquet, JSON)
+        return second_occurrence(col.cast("timestamp")), text
     if file_type.startswith("timestamp") or file_type == "date":
         return col.cast("timestamp"), text
     if source.options.timestamp_format and is_text:
         pattern = spark_pattern(source.options.timestamp_format, f"{key}.timestamp_format")
-        return F.try_to_timestamp(text, F.lit(pattern)), text
-    return text.try_cast("timestamp"), text
+        parsed = F.try_to_timestamp(text, F.lit(pattern))
+    else:
+        parsed = text.try_cast("timestamp")
+    return F.when(text.rlike(WITH_OFFSET), parsed).otherwise(second_occurrence(parsed)), text
+
+
+WITH_OFFSET = r"(?i)(z|utc|[+-]\d\d(:?\d\d)?)$"  # text naming its instant: read as written
+LOCAL_TEXT = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+
+
+def second_occurrence(stamp):
+    """A local time without an offset that the clock shows twice (the hour repeated when summer time ends) as
+    its second occurrence, in winter time, as DuckDB reads it; Spark's parse takes the first."""
+    from pyspark.sql import functions as F
+
+    later = stamp + F.expr("INTERVAL 1 HOUR")
+    return F.when(F.date_format(later, LOCAL_TEXT) == F.date_format(stamp, LOCAL_TEXT), later).otherwise(stamp)
 
 
 def _check_files(spark, staged, name: str, source: SourceConfig, groups: list[RawFile],

@@ -13,6 +13,7 @@ from pipeline.config import load_project
 from pipeline.core.database import connect
 from pipeline.core.engine import QueryRequest
 from pipeline.core.errors import ConfigError, InputError
+from support.messy import COLUMNS as COLUMNS_OF_MESSY
 from support.messy import load, make
 
 HEADER = "id,amount,name,day\n"
@@ -113,3 +114,39 @@ def test_the_refusals_are_the_documented_ones(tmp_path, spark_loader):
         if isinstance(outcome(spark_loader, root), Exception):
             refused.append(case)
     assert refused == ["windows-1252 without encoding", "quarantine", "preamble lines"]
+
+
+def test_local_times_in_the_repeated_hour_are_the_instants_duckdb_reads(tmp_path):
+    """2026-10-25 02:30 happens twice in Copenhagen (summer time ends at 03:00): a time without an offset is read
+    as its second occurrence (winter time) by both engines; a time with an offset as written; the hour skipped
+    in spring (02:30 on 2026-03-29 does not exist) as 03:30 by both. Compared as instants (epoch seconds)."""
+    from pipeline.kpis.spark_engine import SparkEngine
+
+    files = {"data/a.csv": "id,amount,name,day\n1,1,a,2026-10-25 02:30:00\n2,1,b,2026-10-25T02:30:00+02:00\n"
+                           "3,1,c,2026-10-25 01:59:59\n4,1,d,2026-10-25 03:00:00\n5,1,e,2026-03-29 02:30:00\n"
+                           "6,1,f,2026-10-25T00:30:00Z\n"}
+    columns = {**COLUMNS_OF_MESSY, "day": {"type": "timestamp"}}
+    duck_root = make(tmp_path / "d", files, columns=columns)
+    load(duck_root)
+    config = load_project(duck_root)
+    con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
+    try:
+        duck = con.execute("SELECT id, epoch(day) FROM items ORDER BY id").fetchall()
+    finally:
+        con.close()
+    spark_root = make(tmp_path / "s", files, columns=columns)
+    with open(spark_root / "config" / "pulse.yaml", "a", encoding="utf-8") as handle:
+        handle.write("engine: {name: spark, master: 'local[2]'}\n")
+    config = load_project(spark_root)
+    con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
+    engine = SparkEngine(config, open_sandbox(config))
+    try:
+        engine.load_sources(con, lambda _m: None)
+        spark = [(r[0], r[1]) for r in engine.spark.sql("SELECT id, unix_timestamp(day) FROM items ORDER BY id").collect()]
+    finally:
+        engine.close()
+        con.close()
+    assert [(i, int(e)) for i, e in duck] == spark
+    first, second = 1792888200, 1792891800  # 02:30 CEST (00:30Z) and 02:30 CET (01:30Z)
+    assert dict(spark)[1] == second and dict(spark)[2] == first and dict(spark)[6] == first
+    assert dict(spark)[5] == 1774747800  # 03:30 CEST on 2026-03-29
