@@ -155,6 +155,29 @@ def check(request: QueryRequest, tables: Collection[str]) -> None:
     _reads_only(statements[0], request, tables)
 
 
+MICROS = {"MICROSECOND": 1, "MILLISECOND": 1_000, "SECOND": 1_000_000, "MINUTE": 60_000_000,
+          "HOUR": 3_600_000_000}
+
+
+def _elapsed(node):
+    """`date_diff('second' | 'minute' | 'hour' | ..., a, b)`: DuckDB counts the unit's boundaries in elapsed
+    time, also across a daylight-saving change; Spark's DATEDIFF(SECOND, ...) counts wall-clock time in the
+    session's zone (an hour short across the night summer time ends). Written as whole units of epoch
+    microseconds instead."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.DateDiff) or node.text("unit").upper() not in MICROS:
+        return node
+    size = exp.Literal.number(MICROS[node.text("unit").upper()])
+
+    def units(value):
+        micros = exp.Anonymous(this="unix_micros", expressions=[exp.Cast(this=value.copy(),
+                                                                         to=exp.DataType.build("TIMESTAMP"))])
+        return exp.IntDiv(this=micros, expression=size.copy())
+
+    return exp.Paren(this=exp.Sub(this=units(node.this), expression=units(node.expression)))
+
+
 def translate(request: QueryRequest, tables: Collection[str]) -> str:
     """The request's DuckDB SQL as Spark SQL; refused or untranslatable constructs are a QueryError."""
     from sqlglot import exp
@@ -175,7 +198,7 @@ def translate(request: QueryRequest, tables: Collection[str]) -> str:
         if method in NO_SPARK_JOIN:
             raise QueryError(f"{_who(request)}: has no Spark SQL equivalent: {method} JOIN",
                              f"write a Spark version in {_override_shown(request)}; {OVERRIDE_HINT}")
-    tree = tree.transform(doubles)
+    tree = tree.transform(doubles).transform(_elapsed)
     try:
         return tree.sql(dialect="spark", unsupported_level="RAISE", comments=False)
     except UnsupportedError as exc:
