@@ -132,6 +132,20 @@ def _parse(sql: str, dialect: str, request: QueryRequest, shown: str) -> list:
     return statements
 
 
+def _override(request: QueryRequest, tables: Collection[str]):
+    """The request's Spark override file, held to the sandbox's rules: (its text, its one statement, its
+    path as shown); None when it has none."""
+    if request.path is None or not override_path(request.path).is_file():
+        return None
+    path = override_path(request.path)
+    shown = display_path(path)
+    text = path.read_text(encoding="utf-8")
+    statements = _parse(text, "spark", request, shown)
+    _statements(text, statements, shown, request.rule)
+    _reads_only(statements[0], replace(request, shown=shown), tables)
+    return text, statements[0], shown
+
+
 def check(request: QueryRequest, tables: Collection[str]) -> None:
     """Refuse anything but one read-only SELECT over the sources, as the DuckDB sandbox does.
 
@@ -140,19 +154,36 @@ def check(request: QueryRequest, tables: Collection[str]) -> None:
     both engines; an override file, Spark SQL, by sqlglot in the same words.
     EXPLAIN is refused: Spark returns no rows for it.
     """
-    if request.path is not None and override_path(request.path).is_file():
-        path = override_path(request.path)
-        shown = display_path(path)
-        text = path.read_text(encoding="utf-8")
-        statements = _parse(text, "spark", request, shown)
-        _statements(text, statements, shown, request.rule)
-        _reads_only(statements[0], replace(request, shown=shown), tables)
+    if _override(request, tables) is not None:
         return
     if request.rule is not None:
         check_statement(parser_connection(), request.sql, request.shown, request.rule)
     statements = _parse(request.sql, "duckdb", request, _who(request))
     _statements(request.sql, statements, request.shown, request.rule)
     _reads_only(statements[0], request, tables)
+
+
+MICROS = {"MICROSECOND": 1, "MILLISECOND": 1_000, "SECOND": 1_000_000, "MINUTE": 60_000_000,
+          "HOUR": 3_600_000_000}
+
+
+def _elapsed(node):
+    """`date_diff('second' | 'minute' | 'hour' | ..., a, b)`: DuckDB counts the unit's boundaries in elapsed
+    time, also across a daylight-saving change; Spark's DATEDIFF(SECOND, ...) counts wall-clock time in the
+    session's zone (an hour short across the night summer time ends). Written as whole units of epoch
+    microseconds instead."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.DateDiff) or node.text("unit").upper() not in MICROS:
+        return node
+    size = exp.Literal.number(MICROS[node.text("unit").upper()])
+
+    def units(value):
+        micros = exp.Anonymous(this="unix_micros", expressions=[exp.Cast(this=value.copy(),
+                                                                         to=exp.DataType.build("TIMESTAMP"))])
+        return exp.IntDiv(this=micros, expression=size.copy())
+
+    return exp.Paren(this=exp.Sub(this=units(node.this), expression=units(node.expression)))
 
 
 def translate(request: QueryRequest, tables: Collection[str]) -> str:
@@ -175,7 +206,7 @@ def translate(request: QueryRequest, tables: Collection[str]) -> str:
         if method in NO_SPARK_JOIN:
             raise QueryError(f"{_who(request)}: has no Spark SQL equivalent: {method} JOIN",
                              f"write a Spark version in {_override_shown(request)}; {OVERRIDE_HINT}")
-    tree = tree.transform(doubles)
+    tree = tree.transform(doubles).transform(_elapsed)
     try:
         return tree.sql(dialect="spark", unsupported_level="RAISE", comments=False)
     except UnsupportedError as exc:
@@ -197,14 +228,9 @@ def spark_query(request: QueryRequest, tables: Collection[str], available: dict[
     """What Spark runs for `request`: its override file when there is one, else the translation."""
     from sqlglot import exp
 
-    if request.path is not None and override_path(request.path).is_file():
-        path = override_path(request.path)
-        shown = display_path(path)
-        text = path.read_text(encoding="utf-8")
-        statements = _parse(text, "spark", request, shown)
-        _statements(text, statements, shown, request.rule)
-        tree = statements[0]
-        _reads_only(tree, replace(request, shown=shown), tables)
+    override = _override(request, tables)
+    if override is not None:
+        text, tree, shown = override
         names = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
         values = {**(available or {}), **request.params}
         unknown = [n for n in names if n not in values]

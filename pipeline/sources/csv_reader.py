@@ -268,8 +268,8 @@ def _sniff_delimiter(con, path: Path, options: ReaderOptions, first: int, quote:
     return best if counts[best] else ","
 
 
-def _first_record(lines: Lines, first: int, delimiter: str, quote: str, escape: str) -> tuple[list[str], int]:
-    """The record starting at line `first`, and how many lines it spans."""
+def csv_dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
+    """Python's csv module settings for a file's delimiter, quote and escape (no quote: none)."""
     kwargs: dict[str, object] = {"delimiter": delimiter, "strict": False}
     if quote:
         kwargs.update(quotechar=quote, doublequote=escape == quote)
@@ -277,7 +277,13 @@ def _first_record(lines: Lines, first: int, delimiter: str, quote: str, escape: 
             kwargs["escapechar"] = escape
     else:
         kwargs["quoting"] = csv.QUOTE_NONE
-    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(first)), **kwargs)
+    return kwargs
+
+
+def _first_record(lines: Lines, first: int, delimiter: str, quote: str, escape: str) -> tuple[list[str], int]:
+    """The record starting at line `first`, and how many lines it spans."""
+    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(first)),
+                        **csv_dialect(delimiter, quote, escape))
     try:
         record = next(reader)
     except (StopIteration, csv.Error):

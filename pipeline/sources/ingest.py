@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +45,7 @@ from .coverage import SourceRange, source_range
 from .csv_reader import remove_stale_temp_files
 from .formats import detect_format
 from .load_steps import ExportFile
-from .paths import match_paths
+from .paths import match_paths, project_relative
 from .quarantine import Reject, rejects
 from .staged_load import load_file
 
@@ -163,7 +162,7 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
     }
     loads: list[FileLoad] = []
     rejected = quarantine.rejected_by_file(con, name)
-    current = {_rel(root, f) for f in files}
+    current = {project_relative(root, f) for f in files}
     gone = sorted(set(recorded) - current)
     rebuild = interrupted or bool(gone)
     if rebuild:
@@ -177,7 +176,7 @@ def _sync_source(con, root: Path, tmp_dir: Path, name: str, source: SourceConfig
     todo: list[Pending] = []
     try:
         for path in files:
-            rel = _rel(root, path)
+            rel = project_relative(root, path)
             try:
                 stat = path.stat()
             except OSError as exc:
@@ -261,16 +260,6 @@ def _unchanged(name: str, rel: str, before: RecordedFile, rejected: dict[str, in
     return FileLoad(name, rel, "unchanged", before.rows, before.sha256, rejected.get(rel, 0),
                     before.skipped_headers or 0, before.skipped_blank or 0)
 
-
-def _rel(root: Path, path: Path) -> str:
-    """The file's path as matched (a symlink keeps its own name), relative to the project."""
-    lexical = os.path.normpath(os.path.abspath(path))
-    for base in (os.path.normpath(os.path.abspath(root)), os.path.realpath(root)):
-        try:
-            return Path(lexical).relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return lexical
 
 
 def _digest(path: Path) -> str:

@@ -146,3 +146,14 @@ def _until_wildcard(parts: tuple[str, ...]) -> Iterator[str]:
         if GLOB_CHARS & set(part):
             return
         yield part
+
+
+def project_relative(root: Path, path: Path) -> str:
+    """The file's path as matched (a symlink keeps its own name), relative to the project."""
+    lexical = os.path.normpath(os.path.abspath(path))
+    for base in (os.path.normpath(os.path.abspath(root)), os.path.realpath(root)):
+        try:
+            return Path(lexical).relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return lexical

@@ -29,7 +29,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -38,8 +37,9 @@ from pipeline.config import SourceConfig
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.paths import OUTSIDE_HINT, display_path
 
+from .csv_reader import csv_dialect
 from .formats import detect_format
-from .paths import expand
+from .paths import expand, project_relative
 from .spark_session import first_line, is_uri
 
 CANDIDATES = (",", ";", "\t", "|")
@@ -102,7 +102,7 @@ def list_exports(spark, root: Path, name: str, source: SourceConfig, allow_outsi
     if local:
         for path in expand(root, name, local, allow_outside):
             stat = path.stat()
-            rel = _rel(root, path)
+            rel = project_relative(root, path)
             found.append(SparkExport(rel, path.resolve().as_uri(), path, stat.st_size, stat.st_mtime_ns,
                                      detect_format(path, source.format)))
     for pattern in (p for p in source.paths if is_uri(p)):
@@ -129,15 +129,6 @@ def list_exports(spark, root: Path, name: str, source: SourceConfig, allow_outsi
                                      int(mtime.timestamp() * 1e9) if mtime else 0, fmt))
     return sorted({e.rel: e for e in found}.values(), key=lambda e: e.rel)
 
-
-def _rel(root: Path, path: Path) -> str:
-    lexical = os.path.normpath(os.path.abspath(path))
-    for base in (os.path.normpath(os.path.abspath(root)), os.path.realpath(root)):
-        try:
-            return Path(lexical).relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return lexical
 
 
 def read_groups(spark, exports: list[SparkExport], source: SourceConfig) -> list[RawFile]:
@@ -311,16 +302,9 @@ def _all(conditions):
 
 
 def _first_record(lines: list[str], delimiter: str, quote: str, escape: str) -> list[str]:
-    kwargs: dict[str, object] = {"delimiter": delimiter, "strict": False}
-    if quote:
-        kwargs.update(quotechar=quote, doublequote=escape == quote)
-        if escape and escape != quote:
-            kwargs["escapechar"] = escape
-    else:
-        kwargs["quoting"] = csv.QUOTE_NONE
     try:
         return next(csv.reader(io.StringIO("\n".join(line.removesuffix("\r") for line in lines[:50]) + "\n"),
-                               **kwargs))
+                               **csv_dialect(delimiter, quote, escape)))
     except (StopIteration, csv.Error):
         return [lines[0]]
 

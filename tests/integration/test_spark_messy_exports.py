@@ -132,6 +132,7 @@ def test_local_times_in_the_repeated_hour_are_the_instants_duckdb_reads(tmp_path
     con = connect(config.workdir / "pulse.duckdb", config.project.timezone)
     try:
         duck = con.execute("SELECT id, epoch(day) FROM items ORDER BY id").fetchall()
+        duck_spans = con.execute(SPANS).fetchall()
     finally:
         con.close()
     spark_root = make(tmp_path / "s", files, columns=columns)
@@ -143,6 +144,7 @@ def test_local_times_in_the_repeated_hour_are_the_instants_duckdb_reads(tmp_path
     try:
         engine.load_sources(con, lambda _m: None)
         spark = [(r[0], r[1]) for r in engine.spark.sql("SELECT id, unix_timestamp(day) FROM items ORDER BY id").collect()]
+        spark_spans = engine.run_select(QueryRequest(SPANS, {}, "test")).rows
     finally:
         engine.close()
         con.close()
@@ -150,3 +152,10 @@ def test_local_times_in_the_repeated_hour_are_the_instants_duckdb_reads(tmp_path
     first, second = 1792888200, 1792891800  # 02:30 CEST (00:30Z) and 02:30 CET (01:30Z)
     assert dict(spark)[1] == second and dict(spark)[2] == first and dict(spark)[6] == first
     assert dict(spark)[5] == 1774747800  # 03:30 CEST on 2026-03-29
+    # elapsed time across the night summer time ends, as DuckDB counts it (Spark's DATEDIFF counts wall-clock time)
+    assert [tuple(r) for r in spark_spans] == [tuple(r) for r in duck_spans]
+    assert dict(duck_spans)[3] == 2 * 3600 + 1  # 01:59:59 CEST (23:59:59Z) to 03:00 CET (02:00Z): 2 h 1 s elapsed
+
+
+SPANS = ("SELECT a.id, date_diff('second', a.day, b.day) AS seconds FROM items a JOIN items b ON b.id = 4 "
+         "ORDER BY a.id")
