@@ -167,6 +167,9 @@ def interactive_benchmark(args, out: Path) -> dict:
         "python + duckdb": [sys.executable, "-m", "benchmarks.phases", "duckdb_query",
                             json.dumps({"database": str(project / ".pulse" / "pulse.duckdb"),
                                         "sql": INTERACTIVE_SQL})],
+        "pulse query 42": pulse + ["query", "--period", PERIOD, "SELECT 42"],
+        "python + duckdb 42": [sys.executable, "-m", "benchmarks.phases", "duckdb_query",
+                               json.dumps({"database": str(project / ".pulse" / "pulse.duckdb"), "sql": "SELECT 42"})],
     }
     for label, command in commands.items():  # once untimed: the first stores results in the cache
         timed(command, label, cwd=project)

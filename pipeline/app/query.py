@@ -9,26 +9,43 @@ named by its KPI id (or query name) that has no ORDER BY of its own is sorted:
 by period, the company-wide row before the segments.
 Failed checks of the sources the query reads (what would stop `pulse run`)
 are printed as warnings on stderr above the output.
+
+Two ways to open the project answer the same query (`QueryProject`): the
+workspace (config validated, sources brought up to date, see `workspace`), or,
+when nothing changed since a command last found the sources up to date, the
+warm facts (`pipeline.app.warm`): the saved settings, the sandbox and the
+check results already cached, without importing the config models. The warm
+way is taken only when it can answer everything the other would print; when a
+check result it needs is not cached, or the name is not a query it knows, the
+workspace answers instead (and says what is wrong).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from pipeline.config import ProjectConfig, did_you_mean
-from pipeline.core.engine import QueryRequest
+from pipeline.checks.coverage import period_coverage
+from pipeline.checks.gate import warning_lines
+from pipeline.checks.source_checks import CheckResult, cache_parts
+from pipeline.core.engine import Engine, QueryRequest, TimeLimit
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
-from pipeline.core.periods import Grain, history_back
+from pipeline.core.periods import Calendar, Grain, Period, history_back, periods_since, today_in
+from pipeline.core.result_cache import ResultCache, sources_read
 from pipeline.core.sql_text import has_order_by
-from pipeline.kpis import queries as kpis
-from pipeline.kpis.lineage import query_sources
+from pipeline.kpis.lineage import first_event
+from pipeline.kpis.queries import bind_parameters, builtin_parameters, query_file
 
-from . import workspace
+from . import warm
 from .query_output import BINARY_FORMATS, write_result
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
 
 FORMATS = ["table", "csv", "json", "parquet", "xlsx"]
 FORMATS_BY_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
@@ -43,9 +60,132 @@ class QueryText:
     path: Path | None = None  # the query's file (an engine may run a version of its own beside it)
 
 
-def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
+@dataclass(frozen=True)
+class NamedQuery:
+    """The file a KPI id or query name stands for, and the KPI's parameters."""
+
+    path: Path
+    params: dict[str, object]
+
+
+class QueryProject(Protocol):
+    """An open project as `pulse query` reads it."""
+
+    engine: Engine
+    calendar_start: int  # the fiscal year's first month
+
+    def named(self, name: str) -> NamedQuery | None: ...
+
+    def unknown(self, name: str) -> Exception: ...
+
+    def today(self, now: datetime | None) -> date: ...
+
+    def sources(self, sql: str) -> list[str]: ...
+
+    def first_event(self, sources: Sequence[str]) -> date | None: ...
+
+    def warnings(self, calendar: Calendar, period: Period, sources: Sequence[str], now: datetime | None) -> list[str]: ...
+
+
+class NotWarm(Exception):
+    """The warm facts cannot answer as the workspace would (a check result not cached, an unknown name)."""
+
+
+class OpenedProject:
+    """`pulse query` on a workspace (config validated, sources up to date)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.engine = ws.engine
+        self.calendar_start = ws.config.project.fiscal_year_start
+
+    def named(self, name: str) -> NamedQuery | None:
+        config = self.ws.config
+        path = query_file(config.queries_dir, {k: config.query_path(k) for k in config.kpis}, name)
+        if path is None:
+            return None
+        return NamedQuery(path, dict(config.kpis[name].params) if name in config.kpis else {})
+
+    def unknown(self, name: str) -> Exception:
+        from pipeline.config import did_you_mean
+
+        return UsageError(f"'{name}' is neither a KPI, a query under queries/, nor SQL text",
+                          did_you_mean(name, self.ws.config.kpis))
+
+    def today(self, now: datetime | None) -> date:
+        return today_in(self.ws.config.project.timezone, now)
+
+    def sources(self, sql: str) -> list[str]:
+        names = list(self.ws.config.sources)
+        return sources_read(sql, names) or names
+
+    def first_event(self, sources: Sequence[str]) -> date | None:
+        return first_event(sources, self.ws.ranges)
+
+    def warnings(self, calendar: Calendar, period: Period, sources: Sequence[str], now: datetime | None) -> list[str]:
+        from . import workspace
+
+        return workspace.interactive_warnings(self.ws, calendar, period, sources, now)
+
+
+class WarmProject:
+    """`pulse query` on the warm facts: nothing changed since the sources were last found up to date."""
+
+    def __init__(self, facts: warm.ProjectFacts, state: warm.WarmState) -> None:
+        from pipeline.core.sandbox import Sandbox
+        from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+        self.facts = facts
+        self.ranges = state.ingest.coverage
+        self.sandbox = Sandbox(facts.database, facts.timezone, facts.sandbox, facts.memory_limit, facts.threads)
+        self.engine = DuckDBEngine(None, self.sandbox)
+        self.calendar_start = facts.fiscal_year_start
+        self.cache = ResultCache({name: s.contract for name, s in facts.sources.items()},
+                                 {s.name: s.fingerprint for s in state.ingest.sources}, facts.timezone)
+
+    def named(self, name: str) -> NamedQuery | None:
+        queries_dir = self.facts.queries_dir
+        path = query_file(queries_dir, {k: queries_dir / file for k, file in self.facts.kpi_queries.items()}, name)
+        return None if path is None else NamedQuery(path, dict(self.facts.kpi_params.get(name, {})))
+
+    def unknown(self, name: str) -> Exception:
+        return NotWarm(name)  # the workspace says what is wrong, with its did-you-mean
+
+    def today(self, now: datetime | None) -> date:
+        return today_in(self.facts.timezone, now)
+
+    def sources(self, sql: str) -> list[str]:
+        names = list(self.facts.sources)
+        return sources_read(sql, names) or names
+
+    def first_event(self, sources: Sequence[str]) -> date | None:
+        return first_event(sources, self.ranges)
+
+    def warnings(self, calendar: Calendar, period: Period, sources: Sequence[str], now: datetime | None) -> list[str]:
+        """The workspace's warnings from the cached check results (a result not cached: NotWarm)."""
+        today = self.today(now)
+        failed: list[CheckResult] = []
+        for name, source in self.facts.sources.items():
+            if name in sources:
+                parts = cache_parts(source.checks, source.event_column, calendar, period, today)
+                found = self.cache.checks(self.engine.local, name, parts, _not_cached)
+                failed.extend(c for c in (CheckResult(**item) for item in found) if c.failed)
+        found_coverage = (period_coverage(self.ranges[s], period, today, self.facts.sources[s].grace_days)
+                          for s in sources if s in self.ranges)
+        return warning_lines(failed, [c for c in found_coverage if c.column is not None], period)
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def _not_cached() -> list[dict]:
+    raise NotWarm("a check result is not cached")
+
+
+def resolve_query(project: QueryProject, name_or_sql: str) -> QueryText:
     """Find the SQL a user means: KPI id, query name, .sql path or SQL text."""
-    path = kpis.query_file_for(config, name_or_sql)
+    named = project.named(name_or_sql)
+    path = named.path if named is not None else None
     if path is None and name_or_sql.endswith(".sql"):
         candidate = Path(name_or_sql)
         if not candidate.is_absolute():
@@ -54,15 +194,47 @@ def resolve_query(config: ProjectConfig, name_or_sql: str) -> QueryText:
             raise UsageError(f"{name_or_sql}: SQL file not found", "give a path to an existing .sql file")
         path = candidate
     if path is not None:
-        params = dict(config.kpis[name_or_sql].params) if name_or_sql in config.kpis else {}
-        named = not name_or_sql.endswith(".sql")  # a KPI id or query name, not a file the user points at
-        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=named, path=path)
+        params = dict(named.params) if named is not None else {}
+        is_named = not name_or_sql.endswith(".sql")  # a KPI id or query name, not a file the user points at
+        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=is_named, path=path)
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
-    raise UsageError(
-        f"'{name_or_sql}' is neither a KPI, a query under queries/, nor SQL text",
-        did_you_mean(name_or_sql, config.kpis),
-    )
+    raise project.unknown(name_or_sql)
+
+
+@dataclass(frozen=True)
+class QueryAsk:
+    """What `pulse query` was asked (its arguments)."""
+
+    name_or_sql: str
+    period: str | None
+    grain: str
+    timeout: float | None
+    all_periods: bool
+    now: datetime | None
+
+
+def answer(project: QueryProject, ask: QueryAsk) -> tuple[QueryText, list[str], list[str], list[tuple]]:
+    """The query, its warnings, and its result's columns and rows."""
+    query = resolve_query(project, ask.name_or_sql)
+    calendar = Calendar(grain=Grain(ask.grain), fiscal_year_start=project.calendar_start)
+    period = calendar.parse(ask.period or "last", project.today(ask.now))
+    read = project.sources(query.sql)
+    window = calendar.window(period, history_back(calendar.grain))
+    if ask.all_periods:  # every period since the sources' first event
+        window = periods_since(calendar, period, project.first_event(read), window)
+    project.engine.register_periods(window)
+    # what `pulse run` would stop on, for the sources the query reads: warnings on stderr
+    warnings = project.warnings(calendar, period, read, ask.now)
+    available = {**builtin_parameters(period), **query.params}
+    params = bind_parameters(query.sql, query.shown, available)
+    limit = None if ask.timeout is None else TimeLimit(
+        ask.timeout, "--timeout", "give a longer --timeout, or leave it out for no limit")
+    explain = project.engine.kind == "duckdb"  # Spark returns no rows for an EXPLAIN
+    rule = "pulse query runs exactly one SELECT" + (", or EXPLAIN of one" if explain else "")
+    result = project.engine.run_select(QueryRequest(query.sql, params, query.shown, path=query.path, rule=rule,
+                                                    limit=limit, explain=explain))
+    return query, warnings, result.columns, result.rows
 
 
 def run_query(
@@ -87,28 +259,34 @@ def run_query(
         fmt = FORMATS_BY_SUFFIX.get(output.suffix.lower(), "table") if output is not None else "table"
     if fmt in BINARY_FORMATS and output is None:
         raise UsageError(f"--format {fmt} writes a binary file", "add -o FILE")
-    # the cache keeps the checks behind the warnings quick; the ad hoc query itself is never cached
-    with workspace.open_workspace(root, progress or (lambda _m: None)) as ws:
-        query = resolve_query(ws.config, name_or_sql)
-        calendar = workspace.calendar_for(ws.config, Grain(grain))
-        period = workspace.resolve_period(ws.config, Grain(grain), period_text, now)
-        # what `pulse run` would stop on, for the sources the query reads: warnings on stderr
-        warnings = workspace.interactive_warnings(ws, calendar, period, query_sources(ws.config, query.sql), now)
-        ws.engine.register_periods(_window(ws, query, calendar, period, all_periods))
-        available = {**kpis.builtin_parameters(period), **query.params}
-        params = kpis.bind_parameters(query.sql, query.shown, available)
-        limit = None if timeout is None else kpis.TimeLimit(
-            timeout, "--timeout", "give a longer --timeout, or leave it out for no limit")
-        explain = ws.engine.kind == "duckdb"  # Spark returns no rows for an EXPLAIN
-        rule = "pulse query runs exactly one SELECT" + (", or EXPLAIN of one" if explain else "")
-        result = ws.engine.run_select(QueryRequest(query.sql, params, query.shown, path=query.path, rule=rule,
-                                                   limit=limit, explain=explain))
-    columns, rows = result.columns, result.rows
+    ask = QueryAsk(name_or_sql, period_text, grain, timeout, all_periods, now)
+    found = _warm_answer(root, ask)
+    if found is None:
+        from . import workspace
+
+        # the cache keeps the checks behind the warnings quick; the ad hoc query itself is never cached
+        with workspace.open_workspace(root, progress or (lambda _m: None)) as ws:
+            found = answer(OpenedProject(ws), ask)
+    query, warnings, columns, rows = found
     for line in warnings:
         print(line, file=sys.stderr)
     columns = _unique_names(columns)
     rows = kpi_order(query, columns, rows)
     write_result(columns, rows, fmt, output, kpi_dimensions(query, columns))
+
+
+def _warm_answer(root: Path, ask: QueryAsk) -> tuple[QueryText, list[str], list[str], list[tuple]] | None:
+    """The answer from the warm facts, or None when they cannot give the workspace's answer."""
+    saved = warm.load_facts(root)
+    if saved is None:
+        return None
+    project = WarmProject(*saved)
+    try:
+        return answer(project, ask)
+    except NotWarm:
+        return None
+    finally:
+        project.close()
 
 
 def kpi_order(query: QueryText, columns: list[str], rows: list[tuple]) -> list[tuple]:
@@ -124,17 +302,6 @@ def kpi_dimensions(query: QueryText, columns: list[str]) -> list[int]:
     if not query.is_kpi:
         return []
     return [i for i, name in enumerate(columns) if name.lower() not in ("period", "value")]
-
-
-def _window(ws: workspace.Workspace, query: QueryText, calendar, period, all_periods: bool) -> list:
-    """The periods table: the report window, or (--all-periods) every period since the sources' first event."""
-    window = calendar.window(period, history_back(calendar.grain))
-    if not all_periods:
-        return window
-    from .series import all_periods as every_period
-    from .series import first_event
-
-    return every_period(calendar, period, first_event(ws, query_sources(ws.config, query.sql)), window)
 
 
 def _unique_names(columns: list[str]) -> list[str]:

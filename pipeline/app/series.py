@@ -15,13 +15,13 @@ import io
 import json
 import sys
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from pipeline.config import KpiConfig, ProjectConfig
-from pipeline.core.periods import Calendar, Period
+from pipeline.core.periods import Calendar, Period, periods_since
 from pipeline.core.result_cache import sources_read
 from pipeline.kpis.comparisons import KpiResult
+from pipeline.kpis.lineage import first_event
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -45,25 +45,6 @@ def sources_of(config: ProjectConfig, kpi_ids: list[str]) -> list[str]:
     return sorted(names)
 
 
-def first_event(ws: Workspace, sources: list[str]) -> date | None:
-    """The earliest event of the sources (their event-time column, as ingest recorded it)."""
-    firsts = [ws.ranges[s].first for s in sources if s in ws.ranges and ws.ranges[s].first is not None]
-    return min(firsts, default=None)
-
-
-def all_periods(calendar: Calendar, period: Period, earliest: date | None, fallback: list[Period]) -> list[Period]:
-    """Every period from the one holding `earliest` through `period`; `fallback` when there is no date."""
-    if earliest is None:
-        return fallback
-    first = calendar.containing(earliest)
-    if first.start >= period.start:
-        return [period]
-    window = [first]
-    while window[-1].start < period.start:
-        window.append(calendar.shift(window[-1], 1))
-    return window
-
-
 def print_series(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: Period, whole: bool,
                  fmt: str) -> None:
     """Run each KPI's query once over its window (or every period with data) and print the values."""
@@ -71,7 +52,7 @@ def print_series(ws: Workspace, kpi_ids: list[str], calendar: Calendar, period: 
 
     window = workspace.report_window(calendar, period)
     if whole:
-        window = all_periods(calendar, period, first_event(ws, sources_of(ws.config, kpi_ids)), window)
+        window = periods_since(calendar, period, first_event(sources_of(ws.config, kpi_ids), ws.ranges), window)
     values = workspace.kpi_series(ws, kpi_ids, window, period)  # in the workspace's sandbox; its owner closes it
     series = [KpiSeriesOut(k, ws.config.kpis[k], tuple((p, values[k][p.start]) for p in window)) for k in kpi_ids]
     sys.stdout.write(series_text(series, fmt, ws.config.project.locale, ws.config.project.currency))

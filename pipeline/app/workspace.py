@@ -36,7 +36,7 @@ import duckdb
 
 from pipeline.checks.coverage import PeriodCoverage, period_coverage
 from pipeline.checks.gate import quality_gate as run_gate
-from pipeline.checks.gate import run_checks
+from pipeline.checks.gate import run_checks, warning_lines
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import ProjectConfig, ReportConfig, load_project
 from pipeline.core import database
@@ -252,14 +252,8 @@ def interactive_warnings(ws: Workspace, calendar: Calendar, period: Period, sour
     """What an interactive command (`pulse kpis`, `okrs`, `query`) prints on stderr above its output: every
     failed `fail` check of the sources it reads (what would stop `pulse run`), and how far the data reaches
     into a period it covers only partly."""
-    lines = [f"warning: {c.scope}: {c.name}: {c.message} ('pulse run' stops on this)"
-             for c in failed_checks(ws, calendar, period, sources, now)]
-    for c in coverage_of(ws, sources, period, now):
-        if c.status == "to_date":
-            lines.append(f"note: {period.label} is not over: {c.source} data reaches {c.last} (period to date)")
-        elif c.status == "partial":
-            lines.append(f"note: {period.label} is partly covered: {c.source} data covers {c.range_text()}")
-    return lines
+    return warning_lines(failed_checks(ws, calendar, period, sources, now), coverage_of(ws, sources, period, now),
+                         period)
 
 
 def partial_kpis(ws: Workspace, kpi_ids: Sequence[str], coverage: Sequence[PeriodCoverage]) -> frozenset[str]:

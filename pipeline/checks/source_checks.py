@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from pipeline.config import ColumnType, ProjectConfig, SourceConfig
 from pipeline.core.database import quote_ident
 from pipeline.core.engine import Engine, QueryRequest
 from pipeline.core.periods import Calendar, Period
@@ -37,6 +37,9 @@ from pipeline.core.wording import PLAIN, NumberWords, fill
 from pipeline.sources.coverage import SourceRange
 
 from .coverage import OUTSIDE, UNKNOWN, covered_wording, outside_wording, period_coverage
+
+if TYPE_CHECKING:
+    from pipeline.config import ProjectConfig, SourceConfig
 
 # a check's numbers: counts, ratios, dates, column names, NULL counts per column
 CheckNumber = int | float | bool | str | date | None | dict[str, int]
@@ -92,11 +95,18 @@ def run_source_checks(
         if cache is None:
             results.extend(CheckResult(**item) for item in compute())
             continue
-        parts = {"checks": source.checks.model_dump(mode="json"), "period": [period.start, period.end, period.label],
-                 "today": today, "calendar": [calendar.grain.value, calendar.fiscal_year_start],
-                 "record": CACHED_FORMAT, "event_time": source.event_column}
+        parts = cache_parts(source.checks.model_dump(mode="json"), source.event_column, calendar, period, today)
         results.extend(CheckResult(**item) for item in cache.checks(engine.local, name, parts, compute))
     return results
+
+
+def cache_parts(checks: object, event_column: str | None, calendar: Calendar, period: Period,
+                today: date) -> dict[str, object]:
+    """What a source's cached check results are keyed by besides its data: its checks' config (as JSON
+    values), event-time column, the period and calendar, and the day."""
+    return {"checks": checks, "period": [period.start, period.end, period.label], "today": today,
+            "calendar": [calendar.grain.value, calendar.fiscal_year_start], "record": CACHED_FORMAT,
+            "event_time": event_column}
 
 
 def _one(engine: Engine, sql: str, params: dict | None = None):
@@ -165,6 +175,8 @@ def _range_of(engine: Engine, name: str, column: str) -> SourceRange:
 
 
 def _date_checks(engine, name, source, calendar, period, today, rows, found) -> list[CheckResult]:
+    from pipeline.config import ColumnType
+
     checks = source.checks
     table = quote_ident(name)
     out: list[CheckResult] = []

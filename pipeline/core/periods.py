@@ -196,6 +196,19 @@ def today_in(timezone: str, now: datetime | None = None) -> date:
     return now_utc(now).astimezone(ZoneInfo(timezone)).date()
 
 
+def periods_since(calendar: Calendar, period: Period, earliest: date | None, fallback: list[Period]) -> list[Period]:
+    """Every period from the one holding `earliest` through `period`; `fallback` when there is no date."""
+    if earliest is None:
+        return fallback
+    first = calendar.containing(earliest)
+    if first.start >= period.start:
+        return [period]
+    window = [first]
+    while window[-1].start < period.start:
+        window.append(calendar.shift(window[-1], 1))
+    return window
+
+
 def history_back(grain: Grain, series_length: int = 12) -> int:
     """How many periods before the report period a window must hold.
 

@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import duckdb
 
+# how ingest keeps a source's rows: raw rows with superseded marks under a view, timestamps as TIMESTAMPTZ;
+# a database of another layout is loaded again
+STORAGE_LAYOUT = 4
+
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "_pulse_files": (
         "CREATE TABLE IF NOT EXISTS _pulse_files (source VARCHAR, path VARCHAR, size BIGINT, mtime_ns BIGINT, "

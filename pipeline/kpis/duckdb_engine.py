@@ -10,16 +10,18 @@ for the interface.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline.config import ProjectConfig
 from pipeline.core.engine import IngestReport, Progress, QueryRequest, QueryRows
 from pipeline.core.periods import Period
 from pipeline.core.sandbox import Sandbox, check_statement
-from pipeline.sources import ingest as sources
 
 from . import queries
+
+if TYPE_CHECKING:
+    from pipeline.config import ProjectConfig
 
 
 class DuckDBEngine:
@@ -27,7 +29,8 @@ class DuckDBEngine:
 
     kind = "duckdb"
 
-    def __init__(self, config: ProjectConfig, sandbox: Sandbox) -> None:
+    def __init__(self, config: ProjectConfig | None, sandbox: Sandbox) -> None:
+        """`config`: None for an engine that only runs queries (see `pipeline.app.query`'s warm start)."""
         self.config = config
         self.sandbox = sandbox
 
@@ -36,7 +39,10 @@ class DuckDBEngine:
         return self.sandbox.con
 
     def load_sources(self, con: duckdb.DuckDBPyConnection, progress: Progress) -> IngestReport:
-        return sources.ingest(con, self.config, progress)
+        from pipeline.sources.ingest import ingest  # the loaders only for a command that loads
+
+        assert self.config is not None, "an engine made for queries only loads nothing"
+        return ingest(con, self.config, progress)
 
     def register_periods(self, window: Sequence[Period]) -> None:
         queries.register_periods(self.sandbox, list(window))

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from pipeline.config import ProjectConfig
 from pipeline.core.periods import Period
 from pipeline.core.result_cache import sources_read
 from pipeline.sources.coverage import SourceRange
+
+if TYPE_CHECKING:
+    from pipeline.config import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ def sources_of(config: ProjectConfig, kpi_ids: Iterable[str]) -> list[str]:
     """Every source the KPIs read, in config order."""
     read = {s for k in dict.fromkeys(kpi_ids) for s in kpi_sources(config, k)}
     return [s for s in config.sources if s in read]
+
+
+def first_event(sources: Iterable[str], ranges: Mapping[str, SourceRange]) -> date | None:
+    """The earliest event of `sources` (their event-time column, as ingest recorded it)."""
+    return min((ranges[s].first for s in sources if s in ranges and ranges[s].first is not None), default=None)
 
 
 def data_span(sources: Iterable[str], ranges: Mapping[str, SourceRange]) -> DataSpan | None:

@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline.config import KpiConfig, ProjectConfig
 from pipeline.core.database import first_line
 from pipeline.core.engine import Engine, QueryRequest, TimeLimit
 from pipeline.core.errors import QueryError
@@ -43,6 +43,9 @@ from pipeline.core.sql_text import query_parameters
 from pipeline.sources.coverage import SourceRange
 
 from .lineage import DataSpan, data_span, query_sources
+
+if TYPE_CHECKING:
+    from pipeline.config import KpiConfig, ProjectConfig
 
 Series = dict[date, "float | None"]
 Samples = dict[date, "int | None"]
@@ -305,9 +308,10 @@ def steady(number: float) -> float:
     return float(f"{number:.12g}")
 
 
-def query_file_for(config: ProjectConfig, name: str) -> Path | None:
-    """The .sql file a name refers to: a KPI id, or a path under queries/."""
-    if name in config.kpis:
-        return config.query_path(name)
-    candidate = config.queries_dir / (name if name.endswith(".sql") else f"{name}.sql")
+def query_file(queries_dir: Path, kpi_files: Mapping[str, Path], name: str) -> Path | None:
+    """The .sql file a name refers to: a KPI id (`kpi_files`: each KPI's query file), or a path under
+    queries/."""
+    if name in kpi_files:
+        return kpi_files[name]
+    candidate = queries_dir / (name if name.endswith(".sql") else f"{name}.sql")
     return candidate if candidate.is_file() else None

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline.config import SourceConfig
 from pipeline.core.database import quote_ident
 from pipeline.core.engine import SourceRange
+
+if TYPE_CHECKING:
+    from pipeline.config import SourceConfig
 
 __all__ = ["SourceRange", "source_range"]
 

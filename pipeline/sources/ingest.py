@@ -121,13 +121,12 @@ def _ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig, progress,
     return IngestReport(files=tuple(loads), sources=tuple(summaries)), problems
 
 
-STORAGE_LAYOUT = 4  # raw rows with superseded marks under a view, timestamps as TIMESTAMPTZ; another layout reloads
 
 
 def _contract_text(source: SourceConfig) -> str:
     return json.dumps(
         {"columns": source.model_dump(mode="json")["columns"], "options": source.options.model_dump(mode="json"),
-         "on_bad_rows": source.on_bad_rows, "primary_key": source.primary_key, "layout": STORAGE_LAYOUT},
+         "on_bad_rows": source.on_bad_rows, "primary_key": source.primary_key, "layout": tables.STORAGE_LAYOUT},
         sort_keys=True,
     )
 

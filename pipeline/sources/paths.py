@@ -18,12 +18,14 @@ import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.config import ProjectConfig
-from pipeline.config.yaml_doc import load_yaml
 from pipeline.core.errors import ConfigError, InputError
 from pipeline.core.paths import GLOB_CHARS, OUTSIDE_HINT, display_path, inside, pattern_problem
 from pipeline.core.sandbox import SandboxRules, folder_rule
+
+if TYPE_CHECKING:
+    from pipeline.config import ProjectConfig
 
 
 def expand(root: Path, name: str, patterns: list[str], allow_outside: bool) -> list[Path]:
@@ -111,6 +113,8 @@ def _outside_link(path: Path, root_real: Path) -> Path:
 def _where(root: Path, key: str) -> str:
     """`config/sources.yaml:LINE` of a key (the file alone when it cannot be read)."""
     try:
+        from pipeline.config.yaml_doc import load_yaml  # the YAML parser only for a problem's line
+
         return load_yaml(root / "config" / "sources.yaml").where(key)
     except ConfigError:
         return display_path(root / "config" / "sources.yaml")
