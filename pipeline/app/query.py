@@ -39,7 +39,7 @@ from pipeline.core.periods import Calendar, Grain, Period, history_back, periods
 from pipeline.core.result_cache import ResultCache, sources_read
 from pipeline.core.sql_text import has_order_by
 from pipeline.kpis.lineage import first_event
-from pipeline.kpis.queries import bind_parameters, builtin_parameters, query_file
+from pipeline.kpis.queries import bind_parameters, builtin_parameters, measure_columns, measures_of, query_file
 
 from . import warm
 from .query_output import BINARY_FORMATS, write_result
@@ -58,6 +58,7 @@ class QueryText:
     params: dict[str, object]
     is_kpi: bool = False  # named as a KPI (id or query name): sorted unless it has an ORDER BY
     path: Path | None = None  # the query's file (an engine may run a version of its own beside it)
+    measures: frozenset[str] = frozenset()  # a KPI query's value and sample columns (lower case)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class NamedQuery:
 
     path: Path
     params: dict[str, object]
+    measures: frozenset[str]  # its columns holding a KPI's value or sample (see kpis.queries.measures_of)
 
 
 class QueryProject(Protocol):
@@ -104,7 +106,8 @@ class OpenedProject:
         path = query_file(config.queries_dir, {k: config.query_path(k) for k in config.kpis}, name)
         if path is None:
             return None
-        return NamedQuery(path, dict(config.kpis[name].params) if name in config.kpis else {})
+        return NamedQuery(path, dict(config.kpis[name].params) if name in config.kpis else {},
+                          measure_columns(config, path))
 
     def unknown(self, name: str) -> Exception:
         from pipeline.config import did_you_mean
@@ -145,8 +148,12 @@ class WarmProject:
 
     def named(self, name: str) -> NamedQuery | None:
         queries_dir = self.facts.queries_dir
-        path = query_file(queries_dir, {k: queries_dir / file for k, file in self.facts.kpi_queries.items()}, name)
-        return None if path is None else NamedQuery(path, dict(self.facts.kpi_params.get(name, {})))
+        files = {k: queries_dir / file for k, file in self.facts.kpi_queries.items()}
+        path = query_file(queries_dir, files, name)
+        if path is None:
+            return None
+        columns = ((files[k], names) for k, names in self.facts.kpi_columns.items())
+        return NamedQuery(path, dict(self.facts.kpi_params.get(name, {})), measures_of(columns, path))
 
     def unknown(self, name: str) -> Exception:
         return NotWarm(name)  # the workspace says what is wrong, with its did-you-mean
@@ -196,7 +203,8 @@ def resolve_query(project: QueryProject, name_or_sql: str) -> QueryText:
     if path is not None:
         params = dict(named.params) if named is not None else {}
         is_named = not name_or_sql.endswith(".sql")  # a KPI id or query name, not a file the user points at
-        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=is_named, path=path)
+        return QueryText(path.read_text(encoding="utf-8"), display_path(path), params, is_kpi=is_named, path=path,
+                         measures=named.measures if named is not None and is_named else frozenset())
     if any(ch.isspace() for ch in name_or_sql.strip()):
         return QueryText(name_or_sql, "query text", {})
     raise project.unknown(name_or_sql)
@@ -290,18 +298,20 @@ def _warm_answer(root: Path, ask: QueryAsk) -> tuple[QueryText, list[str], list[
 
 
 def kpi_order(query: QueryText, columns: list[str], rows: list[tuple]) -> list[tuple]:
-    """A KPI query without ORDER BY sorted by period, the company-wide row before segments; else as returned."""
+    """A KPI query without ORDER BY sorted by period and dimensions, the company-wide row before segments;
+    else as returned."""
     if not query.is_kpi or not rows or has_order_by(query.sql):
         return rows
-    keys = list(range(len(columns) - 1)) if columns[-1] == "value" else list(range(len(columns)))
+    keys = [i for i in range(len(columns)) if columns[i].lower() not in query.measures]
     return sorted(rows, key=lambda row: [(row[i] is not None, row[i]) for i in keys])
 
 
 def kpi_dimensions(query: QueryText, columns: list[str]) -> list[int]:
-    """A KPI query's dimension columns (all but period and value); none for other queries."""
+    """A KPI query's dimension columns (all but period and its value and sample columns); none for other
+    queries."""
     if not query.is_kpi:
         return []
-    return [i for i, name in enumerate(columns) if name.lower() not in ("period", "value")]
+    return [i for i, name in enumerate(columns) if name.lower() != "period" and name.lower() not in query.measures]
 
 
 def _unique_names(columns: list[str]) -> list[str]:

@@ -89,6 +89,7 @@ class ProjectFacts:
     sandbox: SandboxRules
     kpi_queries: dict[str, str]  # KPI id -> its query file, under queries/
     kpi_params: dict[str, dict[str, str | int | float | bool]]
+    kpi_columns: dict[str, tuple[str, str]]  # KPI id -> its value and sample columns
     sources: dict[str, SourceFacts]  # in config order
 
     @property
@@ -115,7 +116,8 @@ def facts_of(config: ProjectConfig) -> ProjectFacts:
         fiscal_year_start=settings.fiscal_year_start, memory_limit=settings.memory_limit, threads=settings.threads,
         allow_outside_paths=settings.allow_outside_paths, sandbox=sandbox_rules(config),
         kpi_queries={k: str(config.query_path(k).relative_to(config.queries_dir)) for k in config.kpis},
-        kpi_params={k: dict(kpi.params) for k, kpi in config.kpis.items()}, sources=sources)
+        kpi_params={k: dict(kpi.params) for k, kpi in config.kpis.items()},
+        kpi_columns={k: (kpi.value, kpi.sample) for k, kpi in config.kpis.items()}, sources=sources)
 
 
 def _facts_from(saved: dict, root: Path) -> ProjectFacts:

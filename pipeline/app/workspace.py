@@ -263,11 +263,10 @@ def partial_kpis(ws: Workspace, kpi_ids: Sequence[str], coverage: Sequence[Perio
 
 
 def kpi_series_full(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, kpis.KpiSeries]:
-    """Each KPI's query executed once over the whole window, with its segments (filled only where its sources
-    have data)."""
+    """Each KPI's query executed once over the whole window (KPIs sharing a query share its execution), with
+    its segments (filled only where its sources have data)."""
     ws.engine.register_periods(window)
-    return {kpi_id: kpis.run_kpi(ws.engine, ws.config, kpi_id, window, period, ws.cache, ws.ranges)
-            for kpi_id in kpi_ids}
+    return kpis.run_kpis(ws.engine, ws.config, kpi_ids, window, period, ws.cache, ws.ranges)
 
 
 def kpi_series(ws: Workspace, kpi_ids: list[str], window: list[Period], period: Period) -> dict[str, Series]:

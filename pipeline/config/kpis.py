@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Literal
 
@@ -35,6 +36,9 @@ class KpiConfig(Strict):
     title: str
     description: str = ""
     query: str | None = None
+    # the query's column holding this KPI's value; KPIs naming different columns of one query share its execution
+    value: str = "value"
+    sample: str = "sample_size"  # the column counting the value's observations
     unit: Unit = Unit.NUMBER
     decimals: int = Field(default=0, ge=0, le=6)
     direction: Direction = Direction.UP
@@ -44,6 +48,17 @@ class KpiConfig(Strict):
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     anomaly_sigma: float | None = Field(default=3.0, gt=0)  # flag values this many std devs off their history
     min_sample: int | None = Field(default=None, ge=1)  # fewer observations (the query's sample_size): "low sample"
+
+    @field_validator("value", "sample")
+    @classmethod
+    def _column_name(cls, name: str) -> str:
+        """A column of the query, named as SQL returns it (AS name)."""
+        if not re.match(IDENTIFIER, name) or name.lower() == "period":
+            raise Invalid(f"'{name}' is not a column name a KPI can take" if name.lower() != "period" else
+                          "'period' is the period column, not a value",
+                          "name the query's column (letters, digits and _, not starting with a digit), as in "
+                          "'... AS orders'; see docs/configuration.md 'The KPI query contract'")
+        return name
 
     @field_validator("thresholds")
     @classmethod

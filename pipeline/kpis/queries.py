@@ -1,11 +1,14 @@
-"""Run KPI queries: one execution per KPI returns its whole series.
+"""Run KPI queries: one execution per query returns the whole series of every KPI it holds.
 
 Before the queries run, a `periods` table (period_start DATE, period_end DATE
 exclusive, label VARCHAR) is registered with one row per period of the window.
 A KPI query joins its facts to it and returns `period` and `value` columns,
 optionally `sample_size` (how many observations the value rests on, for the
 KPI's `min_sample`) and, optionally, dimension columns: every other column
-(rows whose dimensions are all NULL are the company-wide figure). Values are
+(rows whose dimensions are all NULL are the company-wide figure). A KPI may
+name another column as its value (`value:`) and as its sample (`sample:`):
+KPIs naming columns of one query file (with the same parameters) share one
+execution, and none of the columns they name is a dimension. Values are
 bound as named parameters: `$name` in a query is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -159,61 +162,119 @@ def run_kpi(
     cache: ResultCache | None = None,
     ranges: Mapping[str, SourceRange] | None = None,
 ) -> KpiSeries:
-    """Execute one KPI query over the registered `periods` on `engine` and shape its series.
+    """One KPI's series (see `run_kpis`)."""
+    return run_kpis(engine, config, [kpi_id], window, report_period, cache, ranges)[kpi_id]
 
-    With a `cache`, a result stored for
-    the same SQL (as the engine runs it), parameters, window and data is used
-    instead of running the query (see `pipeline.core.result_cache`). `ranges`
-    (each source's first and last event) limit `fill` to the periods the
-    query's sources cover.
+
+def run_kpis(
+    engine: Engine,
+    config: ProjectConfig,
+    kpi_ids: Sequence[str],
+    window: list[Period],
+    report_period: Period,
+    cache: ResultCache | None = None,
+    ranges: Mapping[str, SourceRange] | None = None,
+) -> dict[str, KpiSeries]:
+    """Execute the KPIs' queries over the registered `periods` on `engine` and shape each KPI's series.
+
+    KPIs whose query is the same file with the same parameter values share one
+    execution. With a `cache`, a result stored for the same SQL (as the engine
+    runs it), parameters, window and data is used instead of running the query
+    (see `pipeline.core.result_cache`). `ranges` (each source's first and last
+    event) limit `fill` to the periods the query's sources cover.
     """
-    kpi = config.kpis[kpi_id]
-    path = config.query_path(kpi_id)
-    shown = display_path(path)
-    sql = path.read_text(encoding="utf-8")
-    request = QueryRequest(sql, {}, shown, kpi=kpi_id, path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
-    engine.check(request)  # also before a cached result is used
-    available = {**builtin_parameters(report_period), **kpi.params}
-    request = replace(request, params=bind_parameters(sql, shown, available))
-    key = cache.kpi_key(kpi_id, sql, request.params, window, engine.query_text(request)) if cache is not None else ""
+    shared: dict[tuple[Path, str], list[str]] = {}
+    requests: dict[tuple[Path, str], QueryRequest] = {}
+    for kpi_id in dict.fromkeys(kpi_ids):
+        path = config.query_path(kpi_id)
+        shown = display_path(path)
+        sql = path.read_text(encoding="utf-8")
+        request = QueryRequest(sql, {}, shown, kpi=kpi_id, path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
+        engine.check(request)  # also before a cached result is used
+        available = {**builtin_parameters(report_period), **config.kpis[kpi_id].params}
+        request = replace(request, params=bind_parameters(sql, shown, available))
+        group = (path, repr(sorted(request.params.items())))
+        shared.setdefault(group, []).append(kpi_id)
+        requests.setdefault(group, request)
+    out: dict[str, KpiSeries] = {}
+    for group, ids in shared.items():
+        request = requests[group]
+        if len(ids) > 1:  # a shared query: errors name the file, not one of its KPIs
+            request = replace(request, kpi=None)
+        columns, rows = _rows(engine, cache, config.kpis[ids[0]].query or ids[0], request, window)
+        span = data_span(query_sources(config, request.sql), ranges) if ranges is not None else None
+        measures = measure_columns(config, request.path)
+        for kpi_id in ids:
+            out[kpi_id] = shape_series(kpi_id, config.kpis[kpi_id], request.shown, columns, rows, window, span,
+                                       measures)
+    return {k: out[k] for k in kpi_ids}
+
+
+def _rows(engine: Engine, cache: ResultCache | None, label: str, request: QueryRequest,
+          window: list[Period]) -> tuple[list[str], list[tuple]]:
+    """The query's result: from the cache, else run (and cached under `label`, the query's name)."""
+    key = cache.kpi_key(label, request.sql, request.params, window, engine.query_text(request)) \
+        if cache is not None else ""
     found = cache.get_kpi(engine.local, key) if cache is not None else None
     if found is not None:
-        columns, rows = found
-    else:
-        result = engine.run_select(request)
-        columns, rows = result.columns, result.rows
-        if cache is not None:
-            cache.put_kpi(key, kpi_id, columns, rows)
-    span = data_span(query_sources(config, sql), ranges) if ranges is not None else None
-    return shape_series(kpi_id, kpi, shown, columns, rows, window, span)
+        return found
+    result = engine.run_select(request)
+    if cache is not None:
+        cache.put_kpi(key, label, result.columns, result.rows)
+    return result.columns, result.rows
+
+
+def measure_columns(config: ProjectConfig, path: Path | None) -> frozenset[str]:
+    """The columns of the query file at `path` that hold a KPI's value or sample (see `measures_of`)."""
+    return measures_of(((config.query_path(k), (kpi.value, kpi.sample)) for k, kpi in config.kpis.items()), path)
+
+
+def measures_of(kpi_columns: Iterable[tuple[Path, Sequence[str]]], path: Path | None) -> frozenset[str]:
+    """The columns (lower case) of the query file at `path` that hold a KPI's value or sample: `value`,
+    `sample_size`, and every column a KPI reading that file names (`kpi_columns`: each KPI's query file
+    and its `value:` and `sample:` columns). Its other columns (but `period`) are dimensions."""
+    named = {name.lower() for file, names in kpi_columns if file == path for name in names}
+    return frozenset({"value", SAMPLE_COLUMN, *named})
 
 
 def shape_series(
     kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str], rows: list[tuple], window: list[Period],
-    span: DataSpan | None = None,
+    span: DataSpan | None = None, measures: frozenset[str] = frozenset({"value", SAMPLE_COLUMN}),
 ) -> KpiSeries:
-    """Check the query's shape and turn its rows into a filled series.
+    """Check the query's shape and turn its rows into the KPI's filled series.
 
-    A period that overlaps `span` (the days its sources have data; None:
-    unknown, every period) gets its row's value, or the KPI's `fill` without
-    one; a period outside it has no value.
+    The KPI's value is its `value:` column (default `value`), its observations
+    its `sample:` column (default `sample_size`) when the query returns it;
+    `measures` are the columns (lower case) that hold some KPI's value or
+    sample, never a dimension (see `measure_columns`). A period that overlaps
+    `span` (the days its sources have data; None: unknown, every period) gets
+    its row's value, or the KPI's `fill` without one; a period outside it has
+    no value.
     """
     lowered = [c.lower() for c in columns]
-    for required in ("period", "value"):
-        if required not in lowered:
-            raise QueryError(
-                f"{shown}: the query returns no '{required}' column (it returns {', '.join(columns) or 'nothing'})",
-                "a KPI query returns 'period' (the period_start of the periods table) and 'value'",
-            )
-    p_index, v_index = lowered.index("period"), lowered.index("value")
-    s_index = lowered.index(SAMPLE_COLUMN) if SAMPLE_COLUMN in lowered else None
+    value, sample = kpi.value.lower(), kpi.sample.lower()
+    if "period" not in lowered:
+        raise QueryError(
+            f"{shown}: the query returns no 'period' column (it returns {', '.join(columns) or 'nothing'})",
+            "a KPI query returns 'period' (the period_start of the periods table) and 'value'",
+        )
+    if value not in lowered:
+        whose = "" if value == "value" else f" for KPI '{kpi_id}' (its 'value:')"
+        raise QueryError(
+            f"{shown}: the query returns no '{kpi.value}' column{whose} (it returns {', '.join(columns) or 'nothing'})",
+            "a KPI query returns 'period' (the period_start of the periods table) and 'value'" if not whose else
+            "return it, or set the KPI's 'value:' to the column that holds its value; see docs/configuration.md "
+            "'The KPI query contract'",
+        )
+    p_index, v_index = lowered.index("period"), lowered.index(value)
+    s_index = lowered.index(sample) if sample in lowered else None
     if kpi.min_sample is not None and s_index is None:
         raise QueryError(
-            f"{shown}: the KPI has min_sample: {kpi.min_sample} but its query returns no '{SAMPLE_COLUMN}' column",
-            f"return the number of observations behind each value as {SAMPLE_COLUMN} "
+            f"{shown}: the KPI has min_sample: {kpi.min_sample} but its query returns no '{kpi.sample}' column",
+            f"return the number of observations behind each value as {kpi.sample} "
             "(e.g. count(t.satisfaction) AS sample_size); see docs/configuration.md 'The KPI query contract'",
         )
-    dim_indexes = [i for i in range(len(columns)) if i not in (p_index, v_index, s_index)]
+    dim_indexes = [i for i in range(len(columns)) if i != p_index and lowered[i] not in measures | {value, sample}]
     starts = {p.start for p in window}
     found: dict[date, float | None] = {}
     found_samples: Samples = {}
@@ -245,7 +306,7 @@ def shape_series(
             )
         target[period] = _number(row[v_index], shown, period)
         if s_index is not None:
-            target_samples[period] = _count(row[s_index], shown, period)
+            target_samples[period] = _count(row[s_index], shown, period, columns[s_index])
     filler = 0.0 if kpi.fill == "zero" else None
     inside = {p.start for p in window if span is None or span.overlaps(p)}
 
@@ -266,17 +327,17 @@ def shape_series(
     )
 
 
-def _count(value: object, shown: str, period: date) -> int | None:
+def _count(value: object, shown: str, period: date, column: str = SAMPLE_COLUMN) -> int | None:
     """A sample_size: a whole number of observations, or NULL (none)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__int__"):
-        raise QueryError(f"{shown}: {SAMPLE_COLUMN} {value!r} for period {period.isoformat()} is not a number",
-                         f"{SAMPLE_COLUMN} is a count of observations, e.g. count(*) AS {SAMPLE_COLUMN}")
+        raise QueryError(f"{shown}: {column} {value!r} for period {period.isoformat()} is not a number",
+                         f"{column} is a count of observations, e.g. count(*) AS {column}")
     number = float(value)  # type: ignore[arg-type]
     if math.isnan(number) or number < 0 or number != int(number):
-        raise QueryError(f"{shown}: {SAMPLE_COLUMN} {value!r} for period {period.isoformat()} is not a whole "
-                         "number of observations", f"{SAMPLE_COLUMN} is a count, e.g. count(*) AS {SAMPLE_COLUMN}")
+        raise QueryError(f"{shown}: {column} {value!r} for period {period.isoformat()} is not a whole "
+                         "number of observations", f"{column} is a count, e.g. count(*) AS {column}")
     return int(number)
 
 

@@ -87,7 +87,7 @@ def methodology_rows(config: ProjectConfig, kpi_ids: list[str], sql: dict[str, s
             description=kpi.description,
             unit=UNIT_WORDS[kpi.unit.value],
             direction=DIRECTION_WORDS[kpi.direction.value],
-            query_name=f"queries/{kpi.query or kpi_id}.sql",
+            query_name=f"queries/{kpi.query or kpi_id}.sql" + (f", column {kpi.value}" if kpi.value != "value" else ""),
             sql=shown,
             sql_lines=sql_lines(shown),
             bound_values=", ".join(f"${name} = {value}" for name, value in used.items()),

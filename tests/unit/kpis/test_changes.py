@@ -105,3 +105,44 @@ def test_a_sample_size_is_a_whole_count(bad):
     kpi = KpiConfig(title="CSAT", unit="number", min_sample=30)
     with pytest.raises(QueryError, match="sample_size"):
         shape_series("csat", kpi, "q.sql", ["period", "value", "sample_size"], [(OCTOBER.start, 3.9, bad)], WINDOW)
+
+
+SHARED = ["period", "region", "orders", "average_order_value", "active_customers"]
+SHARED_ROWS = [(OCTOBER.start, None, 753, 590.0, 700), (OCTOBER.start, "Bornholm", 2, 400.0, 2),
+               (SEPTEMBER.start, None, 726, 588.0, 690)]
+SHARED_MEASURES = frozenset({"value", "sample_size", "orders", "average_order_value", "active_customers"})
+
+
+def test_a_kpi_takes_its_own_column_of_a_shared_query():
+    """KPIs naming columns of one query: each takes its column; every named column is a measure, the rest
+    (but period) dimensions; `sample:` names the column counting a KPI's observations."""
+    orders = KpiConfig(title="Orders", unit="count", value="orders")
+    aov = KpiConfig(title="AOV", unit="currency", value="average_order_value", sample="orders", min_sample=30)
+    shaped = {k: shape_series(k, kpi, "q.sql", SHARED, SHARED_ROWS, WINDOW, measures=SHARED_MEASURES)
+              for k, kpi in (("orders", orders), ("aov", aov))}
+    assert shaped["orders"].values[OCTOBER.start] == 753 and shaped["orders"].values[SEPTEMBER.start] == 726
+    assert shaped["aov"].values[OCTOBER.start] == 590.0
+    assert shaped["aov"].samples[OCTOBER.start] == 753 and shaped["aov"].segment_samples("region", "Bornholm")[
+        OCTOBER.start] == 2
+    assert shaped["orders"].samples == {}  # no sample_size column and no sample: named
+    for series in shaped.values():
+        assert series.dimensions == ("region",) and list(series.by_dimension) == ["region"]
+    assert shaped["orders"].by_dimension["region"]["Bornholm"][OCTOBER.start] == 2
+
+
+def test_without_the_other_kpis_columns_they_would_be_dimensions():
+    """What `measures` guards against: a column another KPI takes read as a dimension (no company-wide row)."""
+    orders = KpiConfig(title="Orders", unit="count", value="orders")
+    alone = shape_series("orders", orders, "q.sql", SHARED, SHARED_ROWS, WINDOW)
+    assert alone.values[OCTOBER.start] is None  # every row has a 'dimension' set: nothing company-wide
+
+
+def test_a_missing_value_column_names_the_kpi_and_its_setting():
+    kpi = KpiConfig(title="Orders", unit="count", value="order_count")
+    with pytest.raises(QueryError) as caught:
+        shape_series("orders", kpi, "queries/sales/order_lines.sql", SHARED, SHARED_ROWS, WINDOW,
+                     measures=SHARED_MEASURES | {"order_count"})
+    assert caught.value.message == (
+        "queries/sales/order_lines.sql: the query returns no 'order_count' column for KPI 'orders' (its 'value:') "
+        "(it returns period, region, orders, average_order_value, active_customers)")
+    assert "value:" in (caught.value.hint or "")

@@ -1,0 +1,144 @@
+"""KPIs that share one query (`value:` / `sample:` in config/kpis.yaml): one execution, the same figures.
+
+The demo's orders, average order value, active customers and return rate are
+columns of `queries/sales/order_lines.sql`. Each test compares them with the
+same KPIs written as one query each, or checks what a user sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.app import workspace
+from pipeline.core.periods import Grain
+from pipeline.kpis import queries
+from support.project import NOW, run_pulse
+
+PERIOD = "2026-10"
+LINES = """WITH lines AS (SELECT s.*, coalesce(s.region, 'unknown') AS segment FROM sales s
+                  WHERE s.status <> 'cancelled')
+SELECT p.period_start AS period, l.segment AS region, {expression}
+FROM periods p JOIN lines l ON l.order_ts >= p.period_start AND l.order_ts < p.period_end
+GROUP BY GROUPING SETS ((p.period_start), (p.period_start, l.segment))
+"""
+ONE_EACH = {
+    "orders": "count(DISTINCT l.order_id) AS value",
+    "average_order_value": "sum(l.quantity * l.unit_price * (1 - coalesce(l.discount, 0))) "
+                           "/ nullif(count(DISTINCT l.order_id), 0) AS value, count(DISTINCT l.order_id) AS sample_size",
+    "active_customers": "count(DISTINCT l.customer_id) AS value",
+    "return_rate": "avg(CASE WHEN l.status = 'returned' THEN 1.0 ELSE 0.0 END) AS value",
+}
+SHARED = list(ONE_EACH)
+
+
+def _series(project: Path) -> dict[str, queries.KpiSeries]:
+    with workspace.open_workspace(project, use_cache=False) as ws:
+        calendar = workspace.calendar_for(ws.config, Grain.MONTH)
+        period = workspace.resolve_period(ws.config, Grain.MONTH, PERIOD, NOW)
+        return workspace.kpi_series_full(ws, list(ws.config.kpis), workspace.report_window(calendar, period), period)
+
+
+def _one_query_each(project: Path) -> None:
+    """The shared KPIs rewritten as one query each, without value: or sample:."""
+    for kpi_id, expression in ONE_EACH.items():
+        (project / "queries" / "one" / f"{kpi_id}.sql").parent.mkdir(exist_ok=True)
+        (project / "queries" / "one" / f"{kpi_id}.sql").write_text(LINES.format(expression=expression),
+                                                                    encoding="utf-8")
+    path = project / "config" / "kpis.yaml"
+    text = path.read_text(encoding="utf-8")
+    for line in ("    value: orders                 # the query's column (default: value)\n",
+                 "    value: average_order_value\n",
+                 "    sample: orders                # the column counting what it averages (default: sample_size)\n",
+                 "    value: active_customers\n", "    value: return_rate\n"):
+        assert line in text, line
+        text = text.replace(line, "")
+    for kpi_id in ONE_EACH:
+        text = text.replace(f"  {kpi_id}:\n", f"  {kpi_id}:\n    query: one/{kpi_id}\n", 1)
+    path.write_text(text.replace("    query: sales/order_lines\n", ""), encoding="utf-8")
+
+
+def test_a_shared_query_gives_each_kpi_the_figures_of_its_own_query(project, tmp_path, demo_exports):
+    shared = _series(project)
+    from support.project import make_project
+
+    separate_project = make_project(tmp_path / "separate", demo_exports)
+    _one_query_each(separate_project)
+    separate = _series(separate_project)
+    for kpi_id in SHARED:
+        assert shared[kpi_id].values == separate[kpi_id].values, kpi_id
+        assert shared[kpi_id].by_dimension == separate[kpi_id].by_dimension, kpi_id
+        assert shared[kpi_id].dimensions == separate[kpi_id].dimensions == ("region",), kpi_id
+    assert shared["average_order_value"].samples == separate["average_order_value"].samples
+    assert shared["average_order_value"].samples_by_dimension == separate["average_order_value"].samples_by_dimension
+    assert sum(1 for v in shared["orders"].values.values() if v) >= 12  # real figures, not empty series
+    assert shared["revenue"] == separate["revenue"]  # a KPI of its own query is untouched
+
+
+def test_the_shared_query_runs_once(project, monkeypatch):
+    calls: list[str] = []
+    original = queries.run_sql
+
+    def counting(con, sql, params, path_shown, *args, **kwargs):
+        calls.append(path_shown)
+        return original(con, sql, params, path_shown, *args, **kwargs)
+
+    monkeypatch.setattr(queries, "run_sql", counting)
+    _series(project)
+    assert sum(shown.endswith("queries/sales/order_lines.sql") for shown in calls) == 1
+
+
+def test_other_parameter_values_run_it_again(project):
+    """KPIs of one query with different parameter values are different executions, each with its values."""
+    path = project / "config" / "kpis.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + """  sla_met_rate_48h:
+    title: SLA met within 48 hours
+    query: support/sla_met_rate
+    unit: percent
+    params: {sla_hours: 48}
+""", encoding="utf-8")
+    found = _series(project)
+    day, two_days = found["sla_met_rate"].values, found["sla_met_rate_48h"].values
+    assert day.keys() == two_days.keys()
+    assert all(two_days[p] >= day[p] for p in day if day[p] is not None)
+    assert any(two_days[p] > day[p] for p in day if day[p] is not None)
+
+
+def test_pulse_query_of_a_shared_kpi_shows_every_column_company_wide_first(project, monkeypatch, capsys):
+    code, out, err = run_pulse(["query", "orders", "--period", PERIOD, "-f", "csv", f"--now={NOW.isoformat()}"],
+                               project, monkeypatch, capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "period,region,orders,average_order_value,active_customers,return_rate"
+    assert lines[1].startswith(lines[1].split(",")[0] + ",,")  # company-wide (no region) before the regions
+    code, out, err = run_pulse(["query", "orders", "--period", PERIOD, f"--now={NOW.isoformat()}"],
+                               project, monkeypatch, capsys)
+    assert code == 0 and "(all)" in out  # the company-wide row is labelled in the table
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("    value: orders                 # the query's column (default: value)\n", "    value: order count\n"),
+    ("    sample: orders                # the column counting what it averages (default: sample_size)\n",
+     "    sample: 2orders\n"),
+])
+def test_a_column_name_that_is_not_one_is_a_config_error(project, monkeypatch, capsys, line, expected):
+    path = project / "config" / "kpis.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert line in text
+    path.write_text(text.replace(line, expected), encoding="utf-8")
+    code, out, err = run_pulse(["kpis", "--period", PERIOD], project, monkeypatch, capsys)
+    assert code == 2 and not out
+    assert err.startswith("error: config/kpis.yaml:") and ("value" in err or "sample" in err), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_column_the_query_does_not_return_names_the_kpi(project, monkeypatch, capsys):
+    path = project / "config" / "kpis.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    value: active_customers\n", "    value: customers\n"), encoding="utf-8")
+    code, _out, err = run_pulse(["kpis", "--period", PERIOD, f"--now={NOW.isoformat()}"], project, monkeypatch,
+                                capsys)
+    assert code == 2
+    assert ("error: queries/sales/order_lines.sql: the query returns no 'customers' column for KPI "
+            "'active_customers' (its 'value:')") in err
