@@ -183,7 +183,8 @@ def load(config: ProjectConfig, use_cache: bool) -> WarmState | None:
 
 def load_facts(root: Path) -> tuple[ProjectFacts, WarmState] | None:
     """The saved facts and state of the project at `root`, read without the config models, if its key is
-    still the project's key (with the result cache prepared) and it is kept in the default working folder."""
+    still the project's key (with the result cache prepared), it is kept in the default working folder and
+    every KPI's query file is there (the one check of the config's that reads outside config/)."""
     workdir = root / DEFAULT_WORKDIR
     try:
         found = _read(workdir, use_cache=True)
@@ -192,6 +193,8 @@ def load_facts(root: Path) -> tuple[ProjectFacts, WarmState] | None:
         saved, state = found
         facts = _facts_from(saved["facts"], root)
         if facts.workdir_path != workdir or saved["key"] != state_key(facts):
+            return None
+        if not all((facts.queries_dir / file).is_file() for file in facts.kpi_queries.values()):
             return None
         return facts, state
     except (OSError, ValueError, KeyError, TypeError):

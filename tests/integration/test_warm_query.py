@@ -157,3 +157,20 @@ def test_a_warm_query_imports_no_config_models(warm_project, monkeypatch, capsys
     modules = set(loaded.split())
     assert not {name.split(".")[0] for name in modules} & {"pydantic", "yaml", "polars", "matplotlib", "weasyprint"}
     assert not modules & {"pipeline.config", "pipeline.sources.ingest", "pipeline.app.workspace"}
+
+
+def test_a_missing_kpi_query_file_is_the_config_error_it_always_is(warm_project, tmp_path, monkeypatch, capsys):
+    """Query files are outside config/ (not in the warm key): a KPI whose file is gone is the config's
+    error, as on the full path, for any query."""
+    args = ["SELECT 1 AS one", "-f", "csv"]
+    _full(args, warm_project, monkeypatch, capsys)
+    _full(args, warm_project, monkeypatch, capsys)
+    query = warm_project / "queries" / "support" / "csat.sql"
+    kept = tmp_path / "csat.sql"
+    query.rename(kept)
+    try:
+        code, out, err = run_pulse(["query", *args, NOW], warm_project, monkeypatch, capsys)
+        assert code == 2 and not out
+        assert err.startswith("error: config/kpis.yaml:") and "query file queries/support/csat.sql not found" in err
+    finally:
+        kept.rename(query)
