@@ -1,5 +1,8 @@
 -- Repeat-customer rate: share of the period's active customers who had a
--- non-cancelled order at any time before the period started.
+-- non-cancelled order at any time before the period started. A customer active in
+-- the period is new exactly when their first order falls in it, so the rate is
+-- (active - new) / active: one count of each per period, no join of every active
+-- customer with their first order.
 WITH valid AS (
     SELECT customer_id, order_ts FROM sales WHERE status <> 'cancelled'
 ),
@@ -7,12 +10,19 @@ first_order AS (
     SELECT customer_id, min(order_ts) AS first_ts FROM valid GROUP BY customer_id
 ),
 active AS (
-    SELECT DISTINCT p.period_start, p.period_end, v.customer_id
+    SELECT p.period_start, count(DISTINCT v.customer_id) AS customers
     FROM periods p
     JOIN valid v ON v.order_ts >= p.period_start AND v.order_ts < p.period_end
+    GROUP BY ALL
+),
+first_time AS (
+    SELECT p.period_start, count(f.customer_id) AS customers
+    FROM periods p
+    JOIN first_order f ON f.first_ts >= p.period_start AND f.first_ts < p.period_end
+    GROUP BY ALL
 )
 SELECT a.period_start AS period,
-       avg(CASE WHEN f.first_ts < a.period_start THEN 1.0 ELSE 0.0 END) AS value
+       (a.customers - coalesce(n.customers, 0)) / a.customers AS value
 FROM active a
-JOIN first_order f USING (customer_id)
-GROUP BY ALL
+LEFT JOIN first_time n USING (period_start)
+WHERE a.customers > 0
