@@ -183,16 +183,18 @@ def run_kpis(
     (see `pipeline.core.result_cache`). `ranges` (each source's first and last
     event) limit `fill` to the periods the query's sources cover.
     """
+    checked: dict[Path, QueryRequest] = {}  # each query file read and checked once
     shared: dict[tuple[Path, str], list[str]] = {}
     requests: dict[tuple[Path, str], QueryRequest] = {}
     for kpi_id in dict.fromkeys(kpi_ids):
         path = config.query_path(kpi_id)
-        shown = display_path(path)
-        sql = path.read_text(encoding="utf-8")
-        request = QueryRequest(sql, {}, shown, kpi=kpi_id, path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
-        engine.check(request)  # also before a cached result is used
+        if path not in checked:
+            checked[path] = QueryRequest(path.read_text(encoding="utf-8"), {}, display_path(path), kpi=kpi_id,
+                                         path=path, rule=KPI_QUERY, limit=kpi_time_limit(config))
+            engine.check(checked[path])  # also before a cached result is used
         available = {**builtin_parameters(report_period), **config.kpis[kpi_id].params}
-        request = replace(request, params=bind_parameters(sql, shown, available))
+        base = checked[path]
+        request = replace(base, kpi=kpi_id, params=bind_parameters(base.sql, base.shown, available))
         group = (path, repr(sorted(request.params.items())))
         shared.setdefault(group, []).append(kpi_id)
         requests.setdefault(group, request)
