@@ -29,16 +29,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.checks.coverage import period_coverage
+from pipeline.checks.coverage import sources_coverage
 from pipeline.checks.gate import warning_lines
 from pipeline.checks.source_checks import CheckResult, cache_parts
 from pipeline.core.engine import Engine, QueryRequest, TimeLimit
 from pipeline.core.errors import UsageError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Calendar, Grain, Period, history_back, periods_since, today_in
-from pipeline.core.result_cache import ResultCache, sources_read
+from pipeline.core.result_cache import ResultCache
 from pipeline.core.sql_text import has_order_by
-from pipeline.kpis.lineage import first_event
+from pipeline.kpis.lineage import first_event, query_sources, sources_in
 from pipeline.kpis.queries import bind_parameters, builtin_parameters, measure_columns, measures_of, query_file
 
 from . import warm
@@ -119,8 +119,7 @@ class OpenedProject:
         return today_in(self.ws.config.project.timezone, now)
 
     def sources(self, sql: str) -> list[str]:
-        names = list(self.ws.config.sources)
-        return sources_read(sql, names) or names
+        return query_sources(self.ws.config, sql)
 
     def first_event(self, sources: Sequence[str]) -> date | None:
         return first_event(sources, self.ws.ranges)
@@ -162,8 +161,7 @@ class WarmProject:
         return today_in(self.facts.timezone, now)
 
     def sources(self, sql: str) -> list[str]:
-        names = list(self.facts.sources)
-        return sources_read(sql, names) or names
+        return sources_in(sql, list(self.facts.sources))
 
     def first_event(self, sources: Sequence[str]) -> date | None:
         return first_event(sources, self.ranges)
@@ -177,9 +175,8 @@ class WarmProject:
                 parts = cache_parts(source.checks, source.event_column, calendar, period, today)
                 found = self.cache.checks(self.engine.local, name, parts, _not_cached)
                 failed.extend(c for c in (CheckResult(**item) for item in found) if c.failed)
-        found_coverage = (period_coverage(self.ranges[s], period, today, self.facts.sources[s].grace_days)
-                          for s in sources if s in self.ranges)
-        return warning_lines(failed, [c for c in found_coverage if c.column is not None], period)
+        grace = {name: source.grace_days for name, source in self.facts.sources.items()}
+        return warning_lines(failed, sources_coverage(self.ranges, sources, period, today, grace), period)
 
     def close(self) -> None:
         self.sandbox.close()

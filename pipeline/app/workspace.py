@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.checks.coverage import PeriodCoverage, period_coverage
+from pipeline.checks.coverage import PeriodCoverage, sources_coverage
 from pipeline.checks.gate import quality_gate as run_gate
 from pipeline.checks.gate import run_checks, warning_lines
 from pipeline.checks.source_checks import CheckResult
@@ -234,10 +234,8 @@ def failed_checks(ws: Workspace, calendar: Calendar, period: Period, sources: Se
 def coverage_of(ws: Workspace, sources: Sequence[str], period: Period,
                 now: datetime | None = None) -> tuple[PeriodCoverage, ...]:
     """How each of `sources` covers `period` (sources without an event time left out)."""
-    today = today_in(ws.config.project.timezone, now)
-    found = (period_coverage(ws.ranges[s], period, today, ws.config.sources[s].checks.freshness.grace_days)
-             for s in sources if s in ws.ranges)
-    return tuple(c for c in found if c.column is not None)
+    grace = {s: ws.config.sources[s].checks.freshness.grace_days for s in sources}
+    return sources_coverage(ws.ranges, sources, period, today_in(ws.config.project.timezone, now), grace)
 
 
 def data_as_of(ws: Workspace, sources: Sequence[str]) -> date | None:

@@ -16,6 +16,7 @@ A source covers the days from its first to its last event (see
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -66,6 +67,14 @@ def period_coverage(found: SourceRange, period: Period, today: date, grace_days:
     else:
         status = COVERED
     return PeriodCoverage(found.source, found.column, first, last, status, starts_inside, ends_inside)
+
+
+def sources_coverage(ranges: Mapping[str, SourceRange], sources: Iterable[str], period: Period, today: date,
+                     grace_days: Mapping[str, int]) -> tuple[PeriodCoverage, ...]:
+    """How each of `sources` covers `period` (`grace_days`: each one's freshness.grace_days); sources
+    without an event time are left out."""
+    found = (period_coverage(ranges[s], period, today, grace_days[s]) for s in sources if s in ranges)
+    return tuple(c for c in found if c.column is not None)
 
 
 def outside_wording(coverage: PeriodCoverage, period: Period) -> tuple[str, dict[str, object]]:

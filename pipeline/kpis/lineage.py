@@ -37,7 +37,12 @@ class DataSpan:
 
 def query_sources(config: ProjectConfig, sql: str) -> list[str]:
     """The sources `sql` reads (every source when it names none or anything else)."""
-    return sources_read(sql, list(config.sources)) or list(config.sources)
+    return sources_in(sql, list(config.sources))
+
+
+def sources_in(sql: str, names: list[str]) -> list[str]:
+    """Which of the sources `names` `sql` reads (all of them when it names none or anything else)."""
+    return sources_read(sql, names) or names
 
 
 def kpi_sources(config: ProjectConfig, kpi_id: str) -> list[str]:
