@@ -218,9 +218,9 @@ def save(config: ProjectConfig, state: WarmState) -> None:
     path = config.workdir / FILE_NAME
     unchanged = (all(f.status == "unchanged" for f in state.ingest.files)
                  and all(s.path == "unchanged" for s in state.ingest.sources))
-    facts = facts_of(config)
-    key = state_key(facts) if unchanged else None
-    if key is None:
+    facts = facts_of(config) if unchanged else None
+    key = state_key(facts) if facts is not None else None
+    if key is None or facts is None:
         path.unlink(missing_ok=True)
         return
     payload = {"format": FORMAT, "key": key, "cache_ready": state.cache_ready,
