@@ -10,16 +10,13 @@ new answer.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.app import query as query_module
 from pipeline.app import warm, workspace
-from support.project import REPO, make_project, run_pulse
+from support.project import make_project, pulse_modules, run_pulse
 
 NOW = "--now=2026-11-25T09:00:00+00:00"
 ASKS = {
@@ -146,15 +143,8 @@ def test_a_warm_query_imports_no_config_models(warm_project, monkeypatch, capsys
     args = ["SELECT count(*) AS n FROM sales", "-f", "csv", NOW]
     _full(args[:-1], warm_project, monkeypatch, capsys)
     expected = _full(args[:-1], warm_project, monkeypatch, capsys)
-    code = ("import sys\nfrom pipeline.app import cli\nsys.argv = ['pulse', 'query', *sys.argv[1:]]\n"
-            "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print('LOADED', ' '.join(sorted(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code, *args], cwd=warm_project, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert result.returncode == 0, result.stderr
-    answer, loaded = result.stdout.split("LOADED", 1)
+    answer, modules = pulse_modules(["query", *args], warm_project)
     assert answer == expected[1]
-    modules = set(loaded.split())
     assert not {name.split(".")[0] for name in modules} & {"pydantic", "yaml", "polars", "matplotlib", "weasyprint"}
     assert not modules & {"pipeline.config", "pipeline.sources.ingest", "pipeline.app.workspace"}
 

@@ -9,15 +9,13 @@ Each test changes one input and sees the new figure.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.app import warm
 from pipeline.sources import ingest as ingest_module
-from support.project import REPO, run_pulse
+from support.project import pulse_modules, run_pulse
 
 COUNT_SQL = "SELECT count(*) AS n, sum(quantity) AS q FROM sales"
 NEW_LINE = "SO-999001,1,2026-10-15T10:00:00Z,C-999001,Midtjylland,web,Espresso,Coffee,7,100.00,0.00,DKK,completed\n"
@@ -122,14 +120,9 @@ def test_a_damaged_state_file_is_ignored(project, monkeypatch, capsys):
 @pytest.mark.parametrize("command", [["okrs", "--period", "2026-10"], ["kpis", "--period", "2026-10"]])
 def test_the_terminal_tables_do_not_draw_charts(project, command):
     """`pulse okrs` and `pulse kpis` print tables: matplotlib (the charts' library) is never imported."""
-    code = ("import sys\nfrom pipeline.app import cli\nsys.argv = ['pulse', *sys.argv[1:]]\n"
-            "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print('LOADED', ' '.join(sorted(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code, *command], cwd=project, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert result.returncode == 0, result.stderr
-    loaded = {name.split(".")[0] for name in result.stdout.split("LOADED", 1)[1].split()}
-    assert "Objective" in result.stdout or "Revenue" in result.stdout
+    out, modules = pulse_modules(command, project)
+    loaded = {name.split(".")[0] for name in modules}
+    assert "Objective" in out or "Revenue" in out
     assert not loaded & {"matplotlib", "weasyprint", "jinja2"}
 
 

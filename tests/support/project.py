@@ -43,6 +43,19 @@ def pulse(args: list[str], cwd: Path, columns: int = 200) -> subprocess.Complete
     )
 
 
+def pulse_modules(args: list[str], cwd: Path) -> tuple[str, set[str]]:
+    """`pulse ARGS` in a fresh Python process in `cwd`: its stdout, and every module it imported (it must
+    succeed)."""
+    code = ("import sys\nfrom pipeline.app import cli\nsys.argv = ['pulse', *sys.argv[1:]]\n"
+            "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('LOADED', ' '.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out, loaded = result.stdout.split("LOADED", 1)
+    return out, set(loaded.split())
+
+
 def stub_pdf(html: str, _templates_dir, *_args) -> bytes:
     """A small stand-in PDF, different for every report file."""
     return b"%PDF-1.7 stub " + hashlib.sha256(html.encode()).hexdigest().encode()
