@@ -33,7 +33,7 @@ def texts(root: ET.Element) -> list[str]:
 
 
 def filled_paths(root: ET.Element, colour: str) -> list[ET.Element]:
-    return [p for p in root.iter(f"{SVG}path") if f"fill: {colour}" in p.get("style", "")]
+    return [p for p in root.iter(f"{SVG}path") if p.get("fill") == colour]
 
 
 def x_extent(path: ET.Element) -> float:
@@ -56,7 +56,7 @@ def test_trend_is_valid_svg_with_text_labels_and_legend() -> None:
     assert "11/25" not in labels
     assert {"this year", "last year", "target"} <= set(labels)
     # fonttype none: real text in DejaVu Sans, no glyph outlines
-    assert all("DejaVu Sans" in t.get("style", "") for t in root.iter(f"{SVG}text"))
+    assert all("DejaVu Sans" in t.get("font-family", "") for t in root.iter(f"{SVG}text"))
     assert not any((p.get("id") or "").startswith("DejaVu") for p in root.iter(f"{SVG}path"))
     # the default size: 3.3 x 1.35 in
     assert root.get("width") == "237.6pt" and root.get("height") == "97.2pt"
@@ -75,8 +75,8 @@ def test_trend_legend_only_when_there_is_something_to_tell_apart() -> None:
 def test_trend_draws_the_last_year_line_in_grey() -> None:
     with_ly = trend_svg(TrendData(LABELS, VALUES, None, money, LAST_YEAR))
     without = trend_svg(TrendData(LABELS, VALUES, None, money))
-    assert f"stroke: {charts.LAST_YEAR}" in with_ly
-    assert f"stroke: {charts.LAST_YEAR}" not in without
+    assert f'stroke="{charts.LAST_YEAR}"' in with_ly
+    assert f'stroke="{charts.LAST_YEAR}"' not in without
 
 
 def test_trend_legend_fits_at_print_width() -> None:
@@ -88,7 +88,7 @@ def test_trend_legend_fits_at_print_width() -> None:
     assert xs == sorted(xs)
     last_label_width = charts._text_width_in("target", charts.LEGEND_SIZE) * 72
     assert xs[-1] + last_label_width < width_pt(root)
-    assert all("font-size: 6.5px" in t.get("style") for t in legend)
+    assert all(t.get("font-size") == "6.5px" for t in legend)
 
 
 def test_trend_gaps_do_not_crash() -> None:
@@ -102,11 +102,11 @@ def test_trend_gaps_do_not_crash() -> None:
         TrendData((), (), None, money),
     ):
         root = parse(trend_svg(data))
-        assert root.find(f".//{SVG}g") is not None
+        assert root.find(f".//{SVG}path") is not None
     # the line breaks at a gap: a new "M" move inside the series path
     root = parse(trend_svg(TrendData(LABELS, gappy, None, money)))
-    series = [p for p in root.iter(f"{SVG}path") if f"stroke: {charts.ACCENT}" in p.get("style", "")
-              and "stroke-width: 1.6" in p.get("style", "")]
+    series = [p for p in root.iter(f"{SVG}path") if p.get("stroke") == charts.ACCENT
+              and p.get("stroke-width") == "1.6"]
     assert any(p.get("d").count("M") >= 3 for p in series)
     # no made-up numbers on an empty chart
     empty = texts(parse(trend_svg(TrendData(LABELS, (None,) * 12, None, money))))
@@ -159,7 +159,7 @@ def test_sparkline_is_a_bare_line_with_the_last_point_marked() -> None:
     assert root.get("width") == "64.8pt" and root.get("height") == "18pt"  # 0.9 x 0.25 in
     uses = list(root.iter(f"{SVG}use"))
     assert len(uses) == 1  # one dot, on the last value
-    line = next(p for p in root.iter(f"{SVG}path") if "fill: none" in p.get("style", ""))
+    line = next(p for p in root.iter(f"{SVG}path") if p.get("fill") == "none")
     last_x = float(re.findall(r"(-?\d+(?:\.\d+)?) (-?\d+(?:\.\d+)?)", line.get("d"))[-1][0])
     assert math.isclose(float(uses[0].get("x")), last_x, abs_tol=0.01)
     assert len(svg) < 3_000, len(svg)
@@ -172,7 +172,7 @@ def test_sparkline_gaps_and_edge_cases() -> None:
     # the lone 1.0 and 3.0 get a small dot each, the last number (2.5) the end dot, though a gap follows it
     assert len(uses) == 3
     end_dot = uses[-1]
-    line = next(p for p in root.iter(f"{SVG}path") if "fill: none" in p.get("style", ""))
+    line = next(p for p in root.iter(f"{SVG}path") if p.get("fill") == "none")
     segment_ends = re.findall(r"L (-?\d+(?:\.\d+)?) ", line.get("d"))
     assert math.isclose(float(end_dot.get("x")), float(segment_ends[-1]), abs_tol=0.01)
     for values in ((None,) * 5, (), (4.0,), (2.0, 2.0, 2.0), [1, None, 2]):
@@ -203,7 +203,7 @@ def test_bullet_is_valid_svg_with_band_bar_and_marker() -> None:
     band = filled_paths(root, charts.BAND)
     assert len(band) == 1
     assert filled_paths(root, STATUS_COLORS["on_track"])
-    markers = [p for p in root.iter(f"{SVG}path") if f"stroke: {charts.INK}" in p.get("style", "")]
+    markers = [p for p in root.iter(f"{SVG}path") if p.get("stroke") == charts.INK]
     assert len(markers) == 1
     marker_x = float(markers[0].get("d").split()[1])
     band_x0 = float(band[0].get("d").split()[1])
@@ -222,9 +222,9 @@ def test_bullet_bar_is_proportional_to_the_score() -> None:
 @pytest.mark.parametrize("status", list(STATUS_COLORS))
 def test_bullet_colour_by_status(status) -> None:
     svg = bullet_svg(0.5, 0.5, status)
-    assert f"fill: {STATUS_COLORS[status]}" in svg
+    assert f'fill="{STATUS_COLORS[status]}"' in svg
     others = set(STATUS_COLORS.values()) - {STATUS_COLORS[status]}
-    assert not any(f"fill: {colour}" in svg for colour in others)
+    assert not any(f'fill="{colour}"' in svg for colour in others)
 
 
 def test_bullet_accepts_the_status_enum_and_clamps() -> None:
@@ -248,7 +248,7 @@ def test_bullet_is_deterministic() -> None:
 # -- one axis, one unit; nothing below zero that is not there -----------------------
 def tick_texts(root: ET.Element) -> list[str]:
     """The y tick labels: the texts at the left edge, right-aligned."""
-    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if "text-anchor: end" in t.get("style", "")]
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
 
 
 def percent_axis(ticks: list[float]) -> list[str]:
@@ -294,8 +294,95 @@ def test_low_sample_values_are_hollow_and_explained():
     flags = (False,) * 11 + (True,)
     svg = trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=flags))
     assert "low sample" in texts(parse(svg))
-    assert "fill: #ffffff" in svg  # the hollow marker (white inside), in the chart and the legend
+    assert 'fill="#ffffff"' in svg  # the hollow marker (white inside), in the chart and the legend
     plain = trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=(False,) * 12))
-    assert "low sample" not in texts(parse(plain)) and "fill: #ffffff" not in plain
+    assert "low sample" not in texts(parse(plain)) and 'fill="#ffffff"' not in plain
     with pytest.raises(ValueError, match="low_sample"):
         trend_svg(TrendData(LABELS, VALUES, None, money, low_sample=(True,)))
+
+
+# -- compact SVG -------------------------------------------------------------------
+COMPACT = charts.compact_svg  # raw_charts replaces the module's own
+DRAWN = {"path", "use", "text", "rect", "circle", "line", "polyline", "polygon", "ellipse", "image"}
+
+
+def drawing(svg: str) -> list[tuple]:
+    """What each drawn element draws: its geometry, its effective presentation properties (own style over the
+    stylesheet's `*` rule over own attributes over inherited), the transforms and clips of its groups, its text."""
+    root = ET.fromstring(svg)
+    universal = {}
+    for style in root.iter(f"{SVG}style"):
+        match = re.match(r"\s*\*\s*\{([^}]*)\}\s*$", style.text or "")
+        assert match, style.text  # matplotlib writes one universal rule
+        universal = dict(charts._declarations(match.group(1)))
+    out: list[tuple] = []
+
+    def own(el) -> dict[str, str]:
+        props = {k: v for k, v in el.attrib.items() if k in charts.PRESENTATION}
+        props.update(universal)
+        props.update(dict(charts._declarations(el.get("style", ""))))
+        return props
+
+    def walk(el, inherited: dict[str, str], chain: tuple) -> None:
+        props = {**inherited, **own(el)}
+        transform = el.get("transform", "")
+        if re.fullmatch(r"rotate\(-?0 [-\d.e]+ [-\d.e]+\)", transform):
+            transform = ""  # a rotation by 0 degrees
+        if el.tag == f"{SVG}g" and (transform or el.get("clip-path")):
+            chain = (*chain, (transform, el.get("clip-path", "")))
+        tag = el.tag.removeprefix(SVG)
+        if tag in DRAWN:
+            geometry = {k: " ".join(v.split()) for k, v in el.attrib.items()
+                        if k not in charts.PRESENTATION and k not in ("style", "transform")}
+            out.append((tag, sorted(geometry.items()), sorted(props.items()), transform, chain,
+                        "".join(el.itertext()) if tag == "text" else ""))
+        if tag != "defs":
+            for child in el:
+                walk(child, props, chain)
+
+    walk(root, {}, ())
+    return out
+
+
+def raw_charts(monkeypatch) -> list[str]:
+    """matplotlib's own SVG for each kind of chart, before compact_svg."""
+    monkeypatch.setattr(charts, "compact_svg", lambda svg: svg)
+    charts._sparkline_svg.cache_clear()
+    charts._bullet_svg.cache_clear()
+    try:
+        return [
+            trend_svg(TrendData(LABELS, VALUES, 520.0, money, LAST_YEAR, low_sample=(False,) * 11 + (True,))),
+            trend_svg(TrendData(LABELS, (None, 3.0) * 6, None, money)),
+            sparkline_svg(VALUES),
+            bullet_svg(0.4, 0.5, "at_risk"),
+        ]
+    finally:
+        charts._sparkline_svg.cache_clear()
+        charts._bullet_svg.cache_clear()
+
+
+def test_compact_svg_draws_exactly_what_matplotlib_drew(monkeypatch) -> None:
+    for raw in raw_charts(monkeypatch):
+        compact = COMPACT(raw)
+        assert drawing(compact) == drawing(raw)
+        assert len(compact) < len(raw)
+        root = parse(compact)
+        assert not list(root.iter(f"{SVG}style")) and not any(el.get("style") for el in root.iter())
+        assert not [g for g in root.iter(f"{SVG}g") if not g.attrib]  # groups that did nothing are gone
+        assert root.get("stroke-linejoin") == "round"  # the stylesheet's rule, inherited from the root
+
+
+def test_compact_svg_keeps_what_attributes_cannot_say() -> None:
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><style>rect{fill: red}</style>'
+           '</defs><g transform="translate(1 1)"><g><rect width="2" height="2" fill="blue" '
+           'style="fill: green; mix-blend-mode: multiply"/></g></g>'
+           '<text x="1" y="9" transform="rotate(-0 1 9)"> a  b </text></svg>')
+    root = parse(charts.compact_svg(svg))
+    assert root.find(f"{SVG}defs/{SVG}style").text == "rect{fill: red}"  # not the universal rule: kept
+    group = root.find(f"{SVG}g")
+    assert group.get("transform") == "translate(1 1)"  # a group that moves its content stays
+    rect = group.find(f"{SVG}rect")  # the group without attributes around it is gone
+    assert rect.get("fill") == "green"  # a style declaration wins over the attribute
+    assert rect.get("style") == "mix-blend-mode: multiply"  # no attribute for it: stays a style
+    text = root.find(f"{SVG}text")
+    assert text.text == " a  b " and text.get("transform") is None
