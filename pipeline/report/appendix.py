@@ -52,8 +52,9 @@ class MethodologyRow:
     direction: str
     query_name: str
     sql: str  # the query with its bound values written in
-    sql_lines: tuple[SqlLine, ...] = ()
+    sql_lines: tuple[SqlLine, ...] = ()  # empty when the SQL is listed under `listed_under`
     bound_values: str = ""  # "$sla_hours = 24", the values written into `sql`
+    listed_under: tuple[str, str] | None = None  # (KPI id, title) of an earlier KPI running the same SQL
 
 
 def table_of_contents(okr: OkrSection | None, has_checks: bool, has_restatements: bool) -> tuple[TocEntry, ...]:
@@ -74,24 +75,32 @@ def table_of_contents(okr: OkrSection | None, has_checks: bool, has_restatements
 
 def methodology_rows(config: ProjectConfig, kpi_ids: list[str], sql: dict[str, str],
                      period: Period | None = None) -> tuple[MethodologyRow, ...]:
+    """One row per KPI; KPIs that run the same query (file and bound values) show its SQL once, under the
+    first of them, and the others point there."""
     rows = []
+    first: dict[tuple[str, str], MethodologyRow] = {}
     for kpi_id in kpi_ids:
         kpi = config.kpis[kpi_id]
         text = sql.get(kpi_id, "").strip()
         available = {**(builtin_parameters(period) if period is not None else {}), **kpi.params}
         used = {name: available[name] for name in query_parameters(text) if name in available}
         shown = shown_with_values(text, used)
-        rows.append(MethodologyRow(
+        query = f"queries/{kpi.query or kpi_id}.sql"
+        earlier = first.get((query, shown))
+        row = MethodologyRow(
             kpi_id=kpi_id,
             title=kpi.title,
             description=kpi.description,
             unit=UNIT_WORDS[kpi.unit.value],
             direction=DIRECTION_WORDS[kpi.direction.value],
-            query_name=f"queries/{kpi.query or kpi_id}.sql" + (f", column {kpi.value}" if kpi.value != "value" else ""),
+            query_name=query + (f", column {kpi.value}" if kpi.value != "value" else ""),
             sql=shown,
-            sql_lines=sql_lines(shown),
+            sql_lines=sql_lines(shown) if earlier is None else (),
             bound_values=", ".join(f"${name} = {value}" for name, value in used.items()),
-        ))
+            listed_under=None if earlier is None else (earlier.kpi_id, earlier.title),
+        )
+        first.setdefault((query, shown), row)
+        rows.append(row)
     return tuple(rows)
 
 

@@ -125,3 +125,24 @@ def test_a_segments_report_marks_source_checks_company_wide(config):
     assert company.quality_checks[0].scope == "sales" and company.quality_scope_note == ""
     assert company.document_title == "Nordlys Kaffe ApS · Regional sales review · October 2026"
     assert context.document_title == "Nordlys Kaffe ApS · Regional sales review · Malta · October 2026"
+
+
+def test_a_query_several_kpis_run_is_listed_once_under_the_first(config):
+    from pipeline.report.appendix import methodology_rows
+
+    sla = config.kpis["sla_met_rate"]
+    kpis = {**config.kpis, "sla_48": sla.model_copy(update={"title": "SLA in 48 h", "params": {"sla_hours": 48}}),
+            "sla_again": sla.model_copy(update={"title": "SLA again"})}
+    project = replace(config, kpis=kpis)
+    ids = ["orders", "revenue", "active_customers", "sla_met_rate", "sla_48", "sla_again"]
+    sql = {k: project.query_path(k).read_text(encoding="utf-8") for k in ids}
+    rows = {r.kpi_id: r for r in methodology_rows(project, ids, sql, OCTOBER)}
+    assert rows["orders"].sql_lines and rows["orders"].listed_under is None
+    assert rows["revenue"].sql_lines and rows["revenue"].listed_under is None  # its own query
+    shared = rows["active_customers"]
+    assert shared.sql_lines == () and shared.listed_under == ("orders", "Orders")
+    assert shared.query_name == "queries/sales/order_lines.sql, column active_customers"
+    assert shared.description == config.kpis["active_customers"].description
+    assert rows["sla_48"].sql_lines and rows["sla_48"].listed_under is None  # other bound values: other SQL
+    assert "48 /* $sla_hours */" in rows["sla_48"].sql
+    assert rows["sla_again"].listed_under == ("sla_met_rate", "SLA met")
