@@ -15,7 +15,8 @@ composes it, see `pipeline.app.workspace`) and then:
 - `check` refuses anything but one read-only SELECT, before a cached result
   is used; `run_select` runs such a SELECT written in DuckDB's dialect (a KPI,
   check or ad hoc query, values bound as `$name` parameters) within its time
-  limit and fetches its small result (`QueryRows`);
+  limit and fetches its small result (`QueryRows`); `run_selects` runs a run's
+  KPI queries, on DuckDB two at a time;
 - `register_periods` makes the `periods` table of a run's window;
 - `duplicate_keys` answers the source checks' primary-key check.
 
@@ -177,6 +178,11 @@ class Engine(Protocol):
 
     def run_select(self, request: QueryRequest) -> QueryRows:
         """Check and run one SELECT within `request.limit`, and fetch its rows."""
+        ...
+
+    def run_selects(self, requests: Sequence[QueryRequest]) -> list[QueryRows]:
+        """`run_select` for each request (some at once where the engine can), results in the requests' order;
+        when any fails, the error of the first failing request in that order is raised."""
         ...
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:

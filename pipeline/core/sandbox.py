@@ -28,6 +28,11 @@ table) is as before, and past its time limit it is interrupted
 Settings DuckDB takes only before the lock (`nested_loop_join_threshold`,
 sized for the periods window) are given when the connection opens;
 `Sandbox.configure` reopens it when they change.
+
+KPI queries run two at a time (`Sandbox.cursors`): the extra connection is a
+cursor of the same database, under the same lock and limits, with the time
+zone set for the database as a whole. TEMP tables are each connection's own,
+so what `Sandbox.prepare` was given (the `periods` table) is made on each.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +102,8 @@ class Sandbox:
         self.threads = threads
         self._options: dict[str, object] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -111,7 +119,32 @@ class Sandbox:
             self._options = dict(options)
         return self.con
 
+    def prepare(self, step: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run `step` (e.g. create the TEMP `periods` table) on the connection now and on every cursor
+        `cursors` opens from now on; cursors opened before are closed."""
+        self._close_cursors()
+        self._prepare = step
+        step(self.con)
+
+    def cursors(self, count: int) -> list[duckdb.DuckDBPyConnection]:
+        """`count` connections to run queries at once, each to be used by one thread at a time: the sandbox's
+        own and cursors of it (same database, settings, lock and limits), prepared as `prepare` says."""
+        connections = [self.con]
+        while len(self._cursors) < count - 1:
+            cursor = self.con.cursor()
+            if self._prepare is not None:
+                self._prepare(cursor)
+            self._cursors.append(cursor)
+        return connections + self._cursors[:count - 1]
+
+    def _close_cursors(self) -> None:
+        for cursor in self._cursors:
+            cursor.close()
+        self._cursors = []
+
     def close(self) -> None:
+        self._close_cursors()
+        self._prepare = None
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -138,7 +171,7 @@ class Sandbox:
             raise WorkdirError(f"config/pulse.yaml: project: memory_limit / threads: {first_line(exc)}",
                                "use a size such as 1.5GB and a whole number of threads") from None
         try:
-            con.execute("SET TimeZone = $tz", {"tz": self.timezone})
+            con.execute("SET GLOBAL TimeZone = $tz", {"tz": self.timezone})  # GLOBAL: its cursors' too
             if not self.rules.network:
                 dirs = ["/"] if self.rules.outside else list(self.rules.read_dirs)
                 if dirs:

@@ -91,17 +91,19 @@ def register_periods(target: duckdb.DuckDBPyConnection | Sandbox, window: list[P
     locked, so it takes the threshold when it (re)opens.
     """
     threshold = max(NESTED_LOOP_DEFAULT, len(window) + 1)
+    rows = [{"start": p.start, "end": p.end, "label": p.label} for p in window]
+
+    def create(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE OR REPLACE TEMP TABLE periods (period_start DATE, period_end DATE, label VARCHAR)")
+        con.executemany("INSERT INTO periods VALUES ($start, $end, $label)", rows)
+
     if isinstance(target, Sandbox):
         con = target.configure(nested_loop_join_threshold=threshold)
-    else:
-        con = target
-        con.execute("SET nested_loop_join_threshold = $n", {"n": threshold})
-    con.execute("CREATE OR REPLACE TEMP TABLE periods (period_start DATE, period_end DATE, label VARCHAR)")
-    con.executemany(
-        "INSERT INTO periods VALUES ($start, $end, $label)",
-        [{"start": p.start, "end": p.end, "label": p.label} for p in window],
-    )
-    return con
+        target.prepare(create)  # on each of its cursors too (TEMP tables are a connection's own)
+        return con
+    target.execute("SET nested_loop_join_threshold = $n", {"n": threshold})
+    create(target)
+    return target
 
 
 def bind_parameters(sql: str, path_shown: str, available: dict[str, object]) -> dict[str, object]:
@@ -198,12 +200,15 @@ def run_kpis(
         group = (path, repr(sorted(request.params.items())))
         shared.setdefault(group, []).append(kpi_id)
         requests.setdefault(group, request)
+    for group, ids in shared.items():
+        if len(ids) > 1:  # a shared query: errors name the file, not one of its KPIs
+            requests[group] = replace(requests[group], kpi=None)
+    results = _results(engine, cache, {group: config.kpis[ids[0]].query or ids[0] for group, ids in shared.items()},
+                       requests, window)
     out: dict[str, KpiSeries] = {}
     for group, ids in shared.items():
         request = requests[group]
-        if len(ids) > 1:  # a shared query: errors name the file, not one of its KPIs
-            request = replace(request, kpi=None)
-        columns, rows = _rows(engine, cache, config.kpis[ids[0]].query or ids[0], request, window)
+        columns, rows = results[group]
         span = data_span(query_sources(config, request.sql), ranges) if ranges is not None else None
         measures = measure_columns(config, request.path)
         for kpi_id in ids:
@@ -212,18 +217,28 @@ def run_kpis(
     return {k: out[k] for k in kpi_ids}
 
 
-def _rows(engine: Engine, cache: ResultCache | None, label: str, request: QueryRequest,
-          window: list[Period]) -> tuple[list[str], list[tuple]]:
-    """The query's result: from the cache, else run (and cached under `label`, the query's name)."""
-    key = cache.kpi_key(label, request.sql, request.params, window, engine.query_text(request)) \
-        if cache is not None else ""
-    found = cache.get_kpi(engine.local, key) if cache is not None else None
-    if found is not None:
-        return found
-    result = engine.run_select(request)
-    if cache is not None:
-        cache.put_kpi(key, label, result.columns, result.rows)
-    return result.columns, result.rows
+Group = tuple[Path, str]
+
+
+def _results(engine: Engine, cache: ResultCache | None, labels: dict[Group, str],
+             requests: dict[Group, QueryRequest], window: list[Period]) -> dict[Group, tuple[list[str], list[tuple]]]:
+    """Each query's result: from the cache, else run (the engine may run several at once) and cached under
+    its label (the query's name). A query that fails raises the error of the first failing one, in order."""
+    found: dict[Group, tuple[list[str], list[tuple]]] = {}
+    keys: dict[Group, str] = {}
+    for group, request in requests.items():
+        if cache is None:
+            continue
+        keys[group] = cache.kpi_key(labels[group], request.sql, request.params, window, engine.query_text(request))
+        hit = cache.get_kpi(engine.local, keys[group])
+        if hit is not None:
+            found[group] = hit
+    missing = [group for group in requests if group not in found]
+    for group, result in zip(missing, engine.run_selects([requests[g] for g in missing])):
+        if cache is not None:
+            cache.put_kpi(keys[group], labels[group], result.columns, result.rows)
+        found[group] = (result.columns, result.rows)
+    return found
 
 
 def measure_columns(config: ProjectConfig, path: Path | None) -> frozenset[str]:

@@ -64,6 +64,10 @@ class SparkEngine:
     def query_text(self, request: QueryRequest) -> str:
         return self._query(request).sql
 
+    def run_selects(self, requests: Sequence[QueryRequest]) -> list[QueryRows]:
+        """One after another: Spark spreads each query over the cluster."""
+        return [self.run_select(r) for r in requests]
+
     def run_select(self, request: QueryRequest) -> QueryRows:
         self.check(request)
         query = self._query(request)
