@@ -241,7 +241,7 @@ def test_a_value_from_a_small_sample_is_marked_and_not_taken_as_solid(tmp_path):
     row = re.search(r'<tr class="kpi low-sample" id="kpi-score".*?</tr>', html, re.S)
     assert row and "low sample: 3 (min. 30)" in row.group()  # 2 answers + the one on the 31st
     trend = re.search(r'<article class="trend" id="trend-score">.*?</article>', html, re.S).group()
-    assert "low sample" in trend and "fill: #ffffff" in trend  # a hollow point, explained in the legend
+    assert "low sample" in trend and 'fill="#ffffff"' in trend  # a hollow point, explained in the legend
     assert 'id="footnote-low-sample"' in html
     summary = manifest["summary"]["company"]
     score = next(k for k in summary["kpis"] if k["title"] == "Score")

@@ -99,7 +99,7 @@ def y_tick_labels(svg: str) -> list[str]:
 
     ns = "{http://www.w3.org/2000/svg}"
     return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{ns}text")
-            if "text-anchor: end" in t.get("style", "")]
+            if t.get("text-anchor") == "end"]
 
 
 @pytest.mark.parametrize(("history", "october", "expected"), [
