@@ -186,6 +186,17 @@ def _elapsed(node):
     return exp.Paren(this=exp.Sub(this=units(node.this), expression=units(node.expression)))
 
 
+def _epoch_us(node):
+    """`epoch_us(ts)`, the microseconds of an instant since 1970 (the fast way to elapsed time on DuckDB):
+    Spark's `unix_micros` of the same instant (sqlglot would keep the name, which Spark does not know)."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Anonymous) or node.name.lower() != "epoch_us" or len(node.expressions) != 1:
+        return node
+    return exp.Anonymous(this="unix_micros", expressions=[
+        exp.Cast(this=node.expressions[0].copy(), to=exp.DataType.build("TIMESTAMP"))])
+
+
 def translate(request: QueryRequest, tables: Collection[str]) -> str:
     """The request's DuckDB SQL as Spark SQL; refused or untranslatable constructs are a QueryError."""
     from sqlglot import exp
@@ -206,7 +217,7 @@ def translate(request: QueryRequest, tables: Collection[str]) -> str:
         if method in NO_SPARK_JOIN:
             raise QueryError(f"{_who(request)}: has no Spark SQL equivalent: {method} JOIN",
                              f"write a Spark version in {_override_shown(request)}; {OVERRIDE_HINT}")
-    tree = tree.transform(doubles).transform(_elapsed)
+    tree = tree.transform(doubles).transform(_elapsed).transform(_epoch_us)
     try:
         return tree.sql(dialect="spark", unsupported_level="RAISE", comments=False)
     except UnsupportedError as exc:

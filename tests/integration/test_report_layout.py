@@ -40,9 +40,9 @@ def built(tmp_path_factory, demo_exports):
     project = make_project(tmp_path_factory.mktemp("layout") / "project", demo_exports)
     query = project / "queries" / "support" / "first_response_hours.sql"  # one SQL line too long for the page
     text = query.read_text()
-    assert "/ 3600.0) AS value" in text
-    query.write_text(text.replace("/ 3600.0) AS value",
-                                  "/ 3600.0 /* seconds to hours, for the elapsed time from creation to the first "
+    assert "/ 3600e6) AS value" in text
+    query.write_text(text.replace("/ 3600e6) AS value",
+                                  "/ 3600e6 /* microseconds to hours, for the elapsed time from creation to the first "
                                   "response */) AS value"))
     result = runner.run_report(project, None, "2026-10", now=NOW)
     return project, result
@@ -213,8 +213,8 @@ def test_a_long_sql_line_wraps_under_itself_not_at_column_0(built):
     for page in PdfReader(result.folder / "monthly.pdf").pages:
         page.extract_text(visitor_text=visit)
     select = min(x for x, text in placed if text.startswith("SELECT p.period_start"))  # column 0 of the SQL
-    start = next(x for x, text in placed if text.startswith("median(date_diff") and "first_response_at" in text)
-    at = next(i for i, (_x, text) in enumerate(placed) if text.startswith("median(date_diff") and "first_response_at" in text)
+    start = next(x for x, text in placed if text.startswith("median((epoch_us") and "first_response_at" in text)
+    at = next(i for i, (_x, text) in enumerate(placed) if text.startswith("median((epoch_us") and "first_response_at" in text)
     rest_x, rest = placed[at + 1]  # the wrapped rest of the line (it is too long for the page)
     assert "AS value" in rest and not rest.startswith("FROM"), placed[at:at + 3]
     rest = rest_x

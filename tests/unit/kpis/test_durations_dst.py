@@ -58,3 +58,14 @@ def test_sla_uses_elapsed_time(con):
     values = _values(con, "sla_met_rate", {"sla_hours": 24})
     assert values[date(2026, 10, 1)] == 0.0  # 25 h elapsed: missed a 24 h SLA
     assert values[date(2026, 3, 1)] == 1.0  # 23 h elapsed: met
+
+
+def test_fractions_of_a_second_count_to_the_microsecond(con):
+    # August: answered 24 h and half a second after creation, resolved after 48 h and a quarter of a second
+    con.execute("INSERT INTO tickets VALUES ('T3', TIMESTAMPTZ '2026-08-10 08:00:00.25+00', "
+                "TIMESTAMPTZ '2026-08-11 08:00:00.75+00', TIMESTAMPTZ '2026-08-12 08:00:00.5+00', NULL, 'other')")
+    august = date(2026, 8, 1)
+    assert _values(con, "first_response_hours")[august] == (24 * 3600 + 0.5) / 3600
+    assert _values(con, "resolution_hours")[august] == (48 * 3600 + 0.25) / 3600
+    assert _values(con, "sla_met_rate", {"sla_hours": 24})[august] == 0.0  # half a second late: missed
+    assert _values(con, "sla_met_rate", {"sla_hours": 25})[august] == 1.0

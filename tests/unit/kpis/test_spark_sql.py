@@ -35,6 +35,13 @@ def test_parameters_become_spark_markers_and_stay_bound():
     assert query.params == {"sla_hours": 24}
 
 
+def test_epoch_microseconds_are_spark_s_unix_micros_of_the_instant():
+    text = translate(request("SELECT median((epoch_us(t.resolved_at) - EPOCH_US(t.created_at)) / 3600e6) "
+                             "FROM tickets t"), SOURCES)
+    assert "UNIX_MICROS(CAST(t.resolved_at AS TIMESTAMP)) - UNIX_MICROS(CAST(t.created_at AS TIMESTAMP))" in text
+    assert "EPOCH" not in text.upper()
+
+
 def test_decimal_literals_become_doubles():
     # Spark would average DECIMAL(2,1) into DECIMAL(6,5), rounding the rate to five places; DuckDB uses doubles
     text = translate(request("SELECT avg(CASE WHEN status = 'returned' THEN 1.0 ELSE 0.0 END) / 3600.0, 3 FROM sales"),
