@@ -134,6 +134,7 @@ class ReportContext:
     theme_css: Markup
     logo: str
     toc: tuple[TocEntry, ...]
+    toc_columns: tuple[tuple[TocEntry, ...], ...]  # `toc` in two columns, the first one the longer
     kpis: tuple[KpiRow, ...]
     health_counts: tuple[tuple[str, str, int], ...]  # (class, label, count) of the report's own KPIs
     movers: tuple[str, ...]  # "Revenue rose 4.2 % from September to DKK 444,068, DKK 35,932 behind target."
@@ -307,6 +308,7 @@ def build_context(
     source_checks = any(not c.scope.startswith("kpi:") for c in inputs.checks)
     source_warnings = any(not c.scope.startswith("kpi:") for c in inputs.checks if c.warning)
     theme = inputs.theme or ThemeAssets(Markup(""), "")
+    contents = table_of_contents(section, bool(quality), bool(inputs.restatements))
     return ReportContext(
         company=config.project.company,
         language=locale.split("_")[0],
@@ -324,7 +326,8 @@ def build_context(
         page_size=f"{report.page_size} {report.orientation}",
         theme_css=theme.css,
         logo=theme.logo,
-        toc=table_of_contents(section, bool(quality), bool(inputs.restatements)),
+        toc=contents,
+        toc_columns=(contents[:(len(contents) + 1) // 2], contents[(len(contents) + 1) // 2:]),
         kpis=rows,
         health_counts=counts,
         movers=sentences,

@@ -146,3 +146,14 @@ def test_a_query_several_kpis_run_is_listed_once_under_the_first(config):
     assert rows["sla_48"].sql_lines and rows["sla_48"].listed_under is None  # other bound values: other SQL
     assert "48 /* $sla_hours */" in rows["sla_48"].sql
     assert rows["sla_again"].listed_under == ("sla_met_rate", "SLA met")
+
+
+def test_the_contents_are_two_columns_the_first_one_the_longer(config):
+    with_checks = ReportInputs(data_as_of=date(2026, 10, 31), checks=[
+        CheckResult("sales", "volume", "warn", False, "214 rows in 2026-10, 35 % of the trailing average 606")])
+    for inputs in (ReportInputs(data_as_of=date(2026, 10, 31)), with_checks):
+        context = build_context(config, "monthly", config.reports["monthly"], OCTOBER, segment_results(), inputs)
+        first, second = context.toc_columns
+        assert first + second == context.toc  # in reading order
+        assert len(first) - len(second) in (0, 1), (len(first), len(second))
+    assert len(context.toc) % 2 == 1 and len(first) == len(second) + 1  # an odd number: one more on the left
