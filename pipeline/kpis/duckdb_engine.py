@@ -76,11 +76,12 @@ class DuckDBEngine:
         """
         if len(requests) < 2:
             return [self.run_select(r) for r in requests]
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor, wait
         from queue import SimpleQueue
 
+        connections = self.sandbox.cursors(min(QUERIES_AT_ONCE, len(requests)))
         free: SimpleQueue[duckdb.DuckDBPyConnection] = SimpleQueue()
-        for con in self.sandbox.cursors(min(QUERIES_AT_ONCE, len(requests))):
+        for con in connections:
             free.put(con)
 
         def run(request: QueryRequest) -> QueryRows:
@@ -90,8 +91,19 @@ class DuckDBEngine:
             finally:
                 free.put(con)
 
-        with ThreadPoolExecutor(QUERIES_AT_ONCE, thread_name_prefix="pulse-query") as pool:
+        pool = ThreadPoolExecutor(QUERIES_AT_ONCE, thread_name_prefix="pulse-query")
+        futures = []
+        try:
             futures = [pool.submit(run, r) for r in requests]
+            wait(futures)
+        except BaseException:  # Ctrl-C while waiting: the queries stop too, as one running alone would
+            for future in futures:
+                future.cancel()
+            for con in connections:
+                con.interrupt()
+            raise
+        finally:
+            pool.shutdown(wait=True)
         return [f.result() for f in futures]  # the first failure in the requests' order is raised
 
     def duplicate_keys(self, source: str) -> tuple[int, str | None]:

@@ -10,6 +10,7 @@ rows in the same order, and the first failing query's error.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -106,3 +107,49 @@ def test_a_query_on_the_second_connection_keeps_its_time_limit(sandbox):
     with pytest.raises(QueryError, match=r"KPI 'endless' \(queries/endless\.sql\): stopped after 0\.5 s"):
         engine.run_selects(asks)
     assert engine.run_selects(asks[:1] * 2)[1].rows == [(date(2026, 10, 1), 1), (date(2026, 11, 1), 1)]
+
+
+CTRL_C = """
+import sys
+from datetime import date
+from pathlib import Path
+from pathlib import Path
+from pipeline.core.engine import QueryRequest
+from pipeline.core.periods import Calendar, Grain
+from pipeline.core.sandbox import Sandbox, SandboxRules
+from pipeline.kpis import queries
+from pipeline.kpis.duckdb_engine import DuckDBEngine
+
+box = Sandbox(Path(sys.argv[1]), "Europe/Copenhagen", SandboxRules())
+calendar = Calendar(Grain.MONTH)
+queries.register_periods(box, calendar.window(calendar.parse("2026-11", date(2026, 12, 5)), 1))
+endless = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+asks = [QueryRequest(endless, {}, f"queries/endless_{i}.sql", kpi="endless", rule=queries.KPI_QUERY) for i in range(3)]
+print("running", flush=True)
+try:
+    DuckDBEngine(None, box).run_selects(asks)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_the_queries_running_at_once(sandbox):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    process = subprocess.Popen([sys.executable, "-c", CTRL_C, str(sandbox.path)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "running"
+        time.sleep(1.0)  # both connections busy with an endless query, the third waiting
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)  # without the interrupt the queries would never end
+    finally:
+        process.kill()
+    assert "interrupted" in out, err[-2000:]
+    assert process.returncode == 0
