@@ -57,7 +57,7 @@ class DuckDBEngine:
         return request.sql
 
     def run_select(self, request: QueryRequest) -> QueryRows:
-        return self._run_on(self.local, request)
+        return self.run_selects([request])[0]
 
     @staticmethod
     def _run_on(con: duckdb.DuckDBPyConnection, request: QueryRequest) -> QueryRows:
@@ -72,10 +72,14 @@ class DuckDBEngine:
         DuckDB runs each query on its threads, but the tail of a query (and
         all of one over a small table, such as the support tickets) leaves
         cores idle that the next query can use; the threads stay those of
-        the one database (`threads`), and so does `memory_limit`.
+        the one database (`threads`), and so does `memory_limit`. Even a
+        single query runs in a worker thread: Python sees Ctrl-C only in a
+        thread that is running Python, so the waiting main thread gets it and
+        interrupts the queries (inside DuckDB it would go unnoticed until the
+        query ended).
         """
-        if len(requests) < 2:
-            return [self.run_select(r) for r in requests]
+        if not requests:
+            return []
         from concurrent.futures import ThreadPoolExecutor, wait
         from queue import SimpleQueue
 

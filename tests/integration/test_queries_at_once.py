@@ -1,5 +1,8 @@
 """KPI queries run two at a time on DuckDB: each on its own connection of the one sandboxed database.
 
+Ctrl-C stops them, one query or several: the queries run in worker threads while
+the main thread waits where Python sees the signal.
+
 The second connection is a cursor of the sandbox's: these tests hold it to
 what the first one does (the project's time zone, the `periods` table of the
 current window, read-only, the locked settings, the folders SQL may read), and
@@ -124,16 +127,19 @@ box = Sandbox(Path(sys.argv[1]), "Europe/Copenhagen", SandboxRules())
 calendar = Calendar(Grain.MONTH)
 queries.register_periods(box, calendar.window(calendar.parse("2026-11", date(2026, 12, 5)), 1))
 endless = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
-asks = [QueryRequest(endless, {}, f"queries/endless_{i}.sql", kpi="endless", rule=queries.KPI_QUERY) for i in range(3)]
+asks = [QueryRequest(endless, {}, f"queries/endless_{i}.sql", kpi="endless", rule=queries.KPI_QUERY)
+        for i in range(int(sys.argv[2]))]
 print("running", flush=True)
 try:
-    DuckDBEngine(None, box).run_selects(asks)
+    engine = DuckDBEngine(None, box)
+    engine.run_selects(asks) if len(asks) > 1 else engine.run_select(asks[0])  # pulse query: run_select
 except KeyboardInterrupt:
     print("interrupted", flush=True)
 """
 
 
-def test_ctrl_c_stops_the_queries_running_at_once(sandbox):
+@pytest.mark.parametrize("count", [1, 3])
+def test_ctrl_c_stops_the_queries_running_at_once(sandbox, count):
     import os
     import signal
     import subprocess
@@ -142,11 +148,11 @@ def test_ctrl_c_stops_the_queries_running_at_once(sandbox):
 
     tests = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
-    process = subprocess.Popen([sys.executable, "-c", CTRL_C, str(sandbox.path)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", CTRL_C, str(sandbox.path), str(count)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "running"
-        time.sleep(1.0)  # both connections busy with an endless query, the third waiting
+        time.sleep(1.0)  # the connections busy with an endless query (with 3: two running, one waiting)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)  # without the interrupt the queries would never end
     finally:

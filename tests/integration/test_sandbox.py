@@ -310,6 +310,25 @@ def test_an_endless_pulse_query_is_stopped_by_its_timeout(project):
     assert time.perf_counter() - started < 60
 
 
+def test_ctrl_c_stops_an_endless_pulse_query(project):
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "query", ENDLESS + "SELECT count(*) FROM r"],
+                               cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)  # started and running (no time limit unless given one)
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert err.strip() == "error: interrupted; outputs of this run were not published"  # not an internal error
+
+
 def test_pulse_query_runs_selects_explain_describe_and_reads_the_exports(project, monkeypatch, capsys):
     cases = {
         "SELECT count(*) AS n FROM sales WHERE order_ts >= $report_start": "n",
