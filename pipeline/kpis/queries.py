@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 Series = dict[date, "float | None"]
 Samples = dict[date, "int | None"]
+Group = tuple[Path, str]  # a query file and its bound parameter values: one execution
 NESTED_LOOP_DEFAULT = 5  # DuckDB's nested_loop_join_threshold
 SAMPLE_COLUMN = "sample_size"  # reserved like period and value: never a dimension
 KPI_QUERY = "a KPI file holds exactly one SELECT"
@@ -186,8 +187,8 @@ def run_kpis(
     event) limit `fill` to the periods the query's sources cover.
     """
     checked: dict[Path, QueryRequest] = {}  # each query file read and checked once
-    shared: dict[tuple[Path, str], list[str]] = {}
-    requests: dict[tuple[Path, str], QueryRequest] = {}
+    shared: dict[Group, list[str]] = {}
+    requests: dict[Group, QueryRequest] = {}
     for kpi_id in dict.fromkeys(kpi_ids):
         path = config.query_path(kpi_id)
         if path not in checked:
@@ -215,9 +216,6 @@ def run_kpis(
             out[kpi_id] = shape_series(kpi_id, config.kpis[kpi_id], request.shown, columns, rows, window, span,
                                        measures)
     return {k: out[k] for k in kpi_ids}
-
-
-Group = tuple[Path, str]
 
 
 def _results(engine: Engine, cache: ResultCache | None, labels: dict[Group, str],
