@@ -13,6 +13,7 @@ is not a project is exit code 2.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +27,10 @@ from pipeline.config.project import check_project
 from pipeline.config.yaml_doc import load_yaml
 from pipeline.core import database
 from pipeline.core.database import quote_ident
+from pipeline.core.engine import Engine, SourceRange
 from pipeline.core.errors import ConfigError, PulseError
 from pipeline.core.paths import display_path
-from pipeline.core.periods import Calendar, Grain, today_in
+from pipeline.core.periods import Calendar, Grain, Period, today_in
 from pipeline.core.result_cache import sources_read
 from pipeline.kpis import queries as kpis
 from pipeline.kpis.segments import burst_problems
@@ -97,17 +99,19 @@ def validate_project(root: Path, now: datetime | None = None) -> list[Problem]:
             return problems + [Problem("error", exc.message, exc.hint or "")]
         if engine.kind == "duckdb":
             _empty_tables(sandbox.con, loadable)
+        runnable: dict[Path, list[str]] = {}  # the KPIs of each query file, run together
         for kpi_id in config.kpis:
             skipped = _skipped(config, kpi_id, unchecked)
             if skipped is not None:
                 problems.append(skipped)
-                continue
-            try:
-                series = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ingested.coverage)
+            else:
+                runnable.setdefault(config.query_path(kpi_id), []).append(kpi_id)
+        for ids in runnable.values():
+            found, errors = _run_query_kpis(engine, config, ids, window, last, ingested.coverage)
+            problems += errors
+            for kpi_id, series in found.items():
                 history[kpi_id] = [series.values[p.start] for p in window]
                 returned[kpi_id] = series
-            except PulseError as exc:
-                problems.append(Problem("error", exc.message, exc.hint or ""))
         for report_name, report in config.reports.items():  # a burst report's KPIs return its burst_by column
             problems += [Problem("error", p.message, p.hint or "")
                          for p in burst_problems(returned, report_name, report, config)]
@@ -170,6 +174,25 @@ def _broken_sources(config: ProjectConfig) -> set[str]:
         except ValidationError:
             broken.add(str(name))
     return broken | ({str(name) for name in declared} - set(config.sources))
+
+
+def _run_query_kpis(engine: Engine, config: ProjectConfig, ids: list[str], window: list[Period], last: Period,
+                    ranges: Mapping[str, SourceRange]) -> tuple[dict[str, kpis.KpiSeries], list[Problem]]:
+    """The series of the KPIs reading one query file, executed once; when that fails, each KPI alone, so
+    every KPI's own problem is found and the query's is said once, not once per KPI sharing it."""
+    try:
+        return kpis.run_kpis(engine, config, ids, window, last, ranges=ranges), []
+    except PulseError as exc:
+        if len(ids) == 1:
+            return {}, [Problem("error", exc.message, exc.hint or "")]
+    found: dict[str, kpis.KpiSeries] = {}
+    problems: dict[str, Problem] = {}
+    for kpi_id in ids:
+        try:
+            found[kpi_id] = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ranges)
+        except PulseError as exc:
+            problems.setdefault(exc.message, Problem("error", exc.message, exc.hint or ""))
+    return found, list(problems.values())
 
 
 def _skipped(config: ProjectConfig, kpi_id: str, broken: set[str]) -> Problem | None:

@@ -39,6 +39,8 @@ class KpiConfig(Strict):
     # the query's column holding this KPI's value; KPIs naming different columns of one query share its execution
     value: str = "value"
     sample: str = "sample_size"  # the column counting the value's observations
+    # the query's dimension columns this KPI is broken down by (None: every one it returns; []: company-wide only)
+    dimensions: list[str] | None = None
     unit: Unit = Unit.NUMBER
     decimals: int = Field(default=0, ge=0, le=6)
     direction: Direction = Direction.UP
@@ -59,6 +61,21 @@ class KpiConfig(Strict):
                           "name the query's column (letters, digits and _, not starting with a digit), as in "
                           "'... AS orders'; see docs/configuration.md 'The KPI query contract'")
         return name
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimension_names(cls, names: list[str] | None) -> list[str] | None:
+        """Columns of the query, each named once; never the period."""
+        for name in names or []:
+            if not re.match(IDENTIFIER, name) or name.lower() == "period":
+                raise Invalid(f"'{name}' is not a dimension column a KPI can be broken down by",
+                              "name the query's dimension column (letters, digits and _, as in '... AS region'), or "
+                              "write dimensions: [] for company-wide figures only; see docs/configuration.md "
+                              "'The KPI query contract'")
+        lowered = [n.lower() for n in names or []]
+        if len(set(lowered)) != len(lowered):
+            raise Invalid("a dimension is listed twice", "list each dimension column once")
+        return names
 
     @field_validator("thresholds")
     @classmethod

@@ -8,7 +8,9 @@ KPI's `min_sample`) and, optionally, dimension columns: every other column
 (rows whose dimensions are all NULL are the company-wide figure). A KPI may
 name another column as its value (`value:`) and as its sample (`sample:`):
 KPIs naming columns of one query file (with the same parameters) share one
-execution, and none of the columns they name is a dimension. Values are
+execution, and none of the columns they name is a dimension. A KPI listing
+its `dimensions:` is broken down by those only (`[]`: company-wide figures
+only); rows setting another dimension are not its own. Values are
 bound as named parameters: `$name` in a query is the KPI's `params.name`, or one of the built-ins `report_start`,
 `report_end` (the report period's bounds).
 
@@ -290,6 +292,7 @@ def shape_series(
             "(e.g. count(t.satisfaction) AS sample_size); see docs/configuration.md 'The KPI query contract'",
         )
     dim_indexes = [i for i in range(len(columns)) if i != p_index and lowered[i] not in measures | {value, sample}]
+    dim_indexes, not_its = _its_dimensions(kpi_id, kpi, shown, columns, dim_indexes)
     starts = {p.start for p in window}
     found: dict[date, float | None] = {}
     found_samples: Samples = {}
@@ -304,6 +307,8 @@ def shape_series(
                 f"{shown}: period {period!r} is not a period_start of the periods table",
                 "return p.period_start AS period and join the facts to periods",
             )
+        if any(row[i] is not None for i in not_its):
+            continue  # a breakdown the KPI is not reported by (its dimensions:)
         set_dims = [i for i in dim_indexes if row[i] is not None]
         if not set_dims:
             target, target_samples, where = found, found_samples, "for period"
@@ -340,6 +345,28 @@ def shape_series(
          for column, by in segment_samples.items() if by and s_index is not None},
         tuple(columns[i] for i in dim_indexes),
     )
+
+
+def _its_dimensions(kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str],
+                    dim_indexes: list[int]) -> tuple[list[int], list[int]]:
+    """The dimension columns (indexes) the KPI is broken down by, and the others: all of them unless the KPI
+    lists its `dimensions:`, each of which the query must return as a dimension."""
+    if kpi.dimensions is None:
+        return dim_indexes, []
+    wanted = {name.lower() for name in kpi.dimensions}
+    returned = {columns[i].lower() for i in dim_indexes}
+    missing = [name for name in kpi.dimensions if name.lower() not in returned]
+    if missing:
+        others = f"its dimension columns are {', '.join(columns[i] for i in dim_indexes)}" if dim_indexes else \
+            "it returns no dimension column"
+        raise QueryError(
+            f"{shown}: KPI '{kpi_id}' lists dimensions: [{', '.join(kpi.dimensions)}], but the query returns no "
+            f"dimension column '{missing[0]}' ({others})",
+            "return the column (... AS " + missing[0] + "), or correct the KPI's dimensions: in config/kpis.yaml; "
+            "see docs/configuration.md 'The KPI query contract'",
+        )
+    return ([i for i in dim_indexes if columns[i].lower() in wanted],
+            [i for i in dim_indexes if columns[i].lower() not in wanted])
 
 
 def _count(value: object, shown: str, period: date, column: str = SAMPLE_COLUMN) -> int | None:

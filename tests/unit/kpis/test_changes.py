@@ -146,3 +146,41 @@ def test_a_missing_value_column_names_the_kpi_and_its_setting():
         "queries/sales/order_lines.sql: the query returns no 'order_count' column for KPI 'orders' (its 'value:') "
         "(it returns period, region, orders, average_order_value, active_customers)")
     assert "value:" in (caught.value.hint or "")
+
+
+def test_a_kpi_listing_no_dimensions_is_company_wide_only():
+    """dimensions: [] — the shared query's region rows (its column NULL there) are not the KPI's: no segment
+    with missing figures, and a burst report refuses it unless it is declared company-wide."""
+    columns = [*SHARED, "repeat_rate"]
+    rows = [(*row, 0.54 if row[1] is None else None) for row in SHARED_ROWS]
+    repeat = KpiConfig(title="Repeat", unit="percent", value="repeat_rate", dimensions=[])
+    shaped = shape_series("repeat", repeat, "q.sql", columns, rows, WINDOW, measures=SHARED_MEASURES | {"repeat_rate"})
+    assert shaped.values[OCTOBER.start] == 0.54 and shaped.values[SEPTEMBER.start] == 0.54
+    assert shaped.dimensions == () and shaped.by_dimension == {}
+    # listing the dimension keeps it, as leaving dimensions: out does
+    for kpi in (KpiConfig(title="Orders", unit="count", value="orders", dimensions=["Region"]),
+                KpiConfig(title="Orders", unit="count", value="orders")):
+        listed = shape_series("orders", kpi, "q.sql", SHARED, SHARED_ROWS, WINDOW, measures=SHARED_MEASURES)
+        assert listed.dimensions == ("region",)
+        assert listed.by_dimension["region"]["Bornholm"][OCTOBER.start] == 2
+
+
+def test_a_dimension_the_query_does_not_return_is_an_error():
+    kpi = KpiConfig(title="Orders", unit="count", value="orders", dimensions=["country"])
+    with pytest.raises(QueryError) as caught:
+        shape_series("orders", kpi, "queries/sales/order_lines.sql", SHARED, SHARED_ROWS, WINDOW,
+                     measures=SHARED_MEASURES)
+    assert caught.value.message == (
+        "queries/sales/order_lines.sql: KPI 'orders' lists dimensions: [country], but the query returns no "
+        "dimension column 'country' (its dimension columns are region)")
+    assert "dimensions:" in (caught.value.hint or "")
+    # a measure is no dimension either
+    kpi = KpiConfig(title="Orders", unit="count", value="orders", dimensions=["active_customers"])
+    with pytest.raises(QueryError, match="no dimension column 'active_customers'"):
+        shape_series("orders", kpi, "q.sql", SHARED, SHARED_ROWS, WINDOW, measures=SHARED_MEASURES)
+
+
+@pytest.mark.parametrize("names", [["period"], ["region", "REGION"], ["bad name"]])
+def test_dimensions_are_column_names_listed_once(names):
+    with pytest.raises(ValueError):
+        KpiConfig(title="Orders", unit="count", dimensions=names)
