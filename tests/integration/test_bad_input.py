@@ -91,22 +91,22 @@ def _misspelt_kpi(p: Path) -> list[str]:
 
 
 def _sql_syntax(p: Path) -> list[str]:
-    path = p / "queries" / "sales" / "revenue.sql"
+    path = p / "queries" / "sales" / "order_lines.sql"
     replace_in(path, "SELECT p.period_start", "SELEC p.period_start")
     line = line_of(path, "SELEC ")
-    return [f"queries/sales/revenue.sql:{line}:", "Parser Error", 'syntax error at or near "SELEC"']
+    return [f"queries/sales/order_lines.sql:{line}:", "Parser Error", 'syntax error at or near "SELEC"']
 
 
 def _sql_unknown_column(p: Path) -> list[str]:
-    path = p / "queries" / "sales" / "revenue.sql"
+    path = p / "queries" / "sales" / "order_lines.sql"
     replace_in(path, "l.unit_price", "l.unit_prise")
-    return ["queries/sales/revenue.sql", "Binder Error", "unit_prise"]
+    return ["queries/sales/order_lines.sql", "Binder Error", "unit_prise"]
 
 
 def _unknown_parameter(p: Path) -> list[str]:
-    path = p / "queries" / "sales" / "revenue.sql"
+    path = p / "queries" / "sales" / "order_lines.sql"
     replace_in(path, "WHERE s.status <> 'cancelled'", "WHERE s.status <> 'cancelled' AND s.quantity >= $min_quantity")
-    return ["queries/sales/revenue.sql", "unknown parameter $min_quantity", "params:", "config/kpis.yaml"]
+    return ["queries/sales/order_lines.sql", "unknown parameter $min_quantity", "params:", "config/kpis.yaml"]
 
 
 def _invalid_yaml(p: Path) -> list[str]:
@@ -259,7 +259,7 @@ def test_fixing_the_input_builds_the_report_again(good_project: Path, tmp_path: 
     """A failed run leaves nothing behind that blocks the next good run."""
     project = tmp_path / "project"
     shutil.copytree(good_project, project)
-    path = project / "queries" / "sales" / "revenue.sql"
+    path = project / "queries" / "sales" / "order_lines.sql"
     original = path.read_text(encoding="utf-8")
     _sql_syntax(project)
     code, _, _ = run_pulse(RUN, project, monkeypatch, capsys)

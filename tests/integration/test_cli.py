@@ -168,6 +168,10 @@ def test_kpis_prints_titles_and_values_as_in_the_report(built, ran) -> None:
 
 
 # -- pulse query -----------------------------------------------------------------
+SALES_COLUMNS = ["period", "region", "revenue", "orders", "average_order_value", "active_customers", "return_rate",
+                 "repeat_customer_rate"]
+
+
 def _revenue_csv(ran) -> pl.DataFrame:
     _, result = ran["csv"]
     assert result.returncode == 0, result.stderr
@@ -180,13 +184,14 @@ def test_query_csv_prints_the_series_with_a_header(built, ran) -> None:
     _, result = ran["csv"]
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "period,region,value"  # revenue is also broken down by region
+    # revenue is a column of the demo's order-line query, shared with five other KPIs, by region too
+    assert lines[0] == ",".join(SALES_COLUMNS)
     assert lines[-1].startswith("2026-10-01,")
     assert lines[1].startswith(lines[1].split(",")[0] + ",,")  # the company-wide row comes first
     frame = _revenue_csv(ran)
     assert frame.height == sum(1 for line in lines[1:] if ",," in line) >= 13
     assert frame["period"].to_list() == sorted(frame["period"].to_list())
-    by_period = dict(zip(frame["period"].to_list(), frame["value"].to_list()))
+    by_period = dict(zip(frame["period"].to_list(), frame["revenue"].to_list()))
     figures = _manifest(project)["kpis"]["revenue"]
     assert by_period[date(2026, 10, 1)] == pytest.approx(figures["value"], rel=1e-12)
     assert by_period[date(2026, 9, 1)] == pytest.approx(figures["previous"], rel=1e-12)
@@ -199,7 +204,7 @@ def test_query_json(ran) -> None:
     records = [r for r in json.loads(result.stdout) if r["region"] is None]
     expected = _revenue_csv(ran)
     assert [r["period"] for r in records] == [d.isoformat() for d in expected["period"].to_list()]
-    assert [r["value"] for r in records] == pytest.approx(expected["value"].to_list(), rel=1e-12)
+    assert [r["revenue"] for r in records] == pytest.approx(expected["revenue"].to_list(), rel=1e-12)
 
 
 @pytest.mark.parametrize("kind, relpath", [("parquet", "out.parquet"), ("xlsx", "out/result.xlsx")])
@@ -210,11 +215,11 @@ def test_query_output_file_is_readable_by_polars(ran, kind: str, relpath: str) -
     path = copy / relpath
     frame = pl.read_parquet(path) if kind == "parquet" else pl.read_excel(path)
     expected = _revenue_csv(ran)
-    assert frame.columns == ["period", "region", "value"]
+    assert frame.columns == SALES_COLUMNS
     frame = frame.filter(pl.col("region").is_null())
     assert frame.schema["period"] == pl.Date
     assert frame["period"].to_list() == expected["period"].to_list()
-    assert frame["value"].to_list() == pytest.approx(expected["value"].to_list(), rel=1e-12)
+    assert frame["revenue"].to_list() == pytest.approx(expected["revenue"].to_list(), rel=1e-12)
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 

@@ -76,7 +76,7 @@ def test_query_all_periods_gives_the_same_history(project, monkeypatch, capsys):
     series = json.loads(pulse(project, "kpis", "--all-periods", "--period", PERIOD, "--format", "json",
                               monkeypatch=monkeypatch, capsys=capsys))
     revenue = next(k for k in series if k["kpi"] == "revenue")
-    assert [v["value"] for v in revenue["values"]] == pytest.approx([r["value"] for r in company])
+    assert [v["value"] for v in revenue["values"]] == pytest.approx([r["revenue"] for r in company])
     window = json.loads(pulse(project, "query", "revenue", "--period", PERIOD, "--format", "json",
                               monkeypatch=monkeypatch, capsys=capsys))
     assert min(r["period"] for r in window) == "2024-11-01"  # without the switch: the report window
@@ -108,7 +108,7 @@ SANDBOXED = {  # (what the KPI file does, what the one-line error says)
                                      ("query", "revenue", "--all-periods")])
 def test_whole_series_run_in_the_query_sandbox(project, attack, command, monkeypatch, capsys):
     """--series and --all-periods run the KPI queries on the read-only sandbox like every other command."""
-    path = project / "queries" / "sales" / "revenue.sql"
+    path = project / "queries" / "sales" / "order_lines.sql"
     sql = path.read_text(encoding="utf-8")
     leak = project / "data" / "sales" / "sales_2099-01.csv"
     text, message = SANDBOXED[attack]
@@ -119,7 +119,7 @@ def test_whole_series_run_in_the_query_sandbox(project, attack, command, monkeyp
         path.write_text(sql, encoding="utf-8")
     assert code == 2, err
     line = err.strip()
-    assert line.startswith("error: ") and "\n" not in line and "revenue" in line and message in line, err
+    assert line.startswith("error: ") and "\n" not in line and "order_lines.sql" in line and message in line, err
     assert not leak.exists()
 
 

@@ -178,13 +178,13 @@ def test_the_methodology_shows_bound_values_the_real_window_and_keeps_indentatio
 def test_a_shared_query_is_listed_once_and_the_kpis_sharing_it_point_there(demo):
     html = (demo["monthly"] / "monthly.html").read_text(encoding="utf-8")
     assert html.count("count(DISTINCT l.customer_id) AS active_customers") == 1
-    for kpi_id in ("average_order_value", "active_customers", "return_rate"):
+    for kpi_id in ("orders", "average_order_value", "active_customers", "repeat_customer_rate", "return_rate"):
         method = re.search(rf'<article class="method" id="method-{kpi_id}">.*?</article>', html, re.S).group()
         assert 'class="sql' not in method
         assert f"order_lines.sql, column {kpi_id}" in method
-        assert 'Its query is listed under <a href="#method-orders">Orders</a>.' in method
-    orders = re.search(r'<article class="method" id="method-orders">.*?</article>', html, re.S).group()
-    assert "count(DISTINCT l.customer_id) AS active_customers" in orders
+        assert 'Its query is listed under <a href="#method-revenue">Revenue</a>.' in method
+    revenue = re.search(r'<article class="method" id="method-revenue">.*?</article>', html, re.S).group()
+    assert "count(DISTINCT l.customer_id) AS active_customers" in revenue
 
 
 # -- check-in comments are plain text -------------------------------------------------------

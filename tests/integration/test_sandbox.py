@@ -107,7 +107,7 @@ def assert_nothing_written(root: Path, before: tuple[dict, dict], changed: str, 
         assert not path.exists(), f"{path} was written"
 
 
-def write_kpi(root: Path, sql: str, kpi: str = "sales/revenue") -> str:
+def write_kpi(root: Path, sql: str, kpi: str = "sales/order_lines") -> str:
     rel = f"queries/{kpi}.sql"
     (root / rel).write_text(sql, encoding="utf-8")
     return rel
@@ -129,34 +129,34 @@ def refused(code: int, err: str, *fragments: str) -> None:
 
 
 # -- a KPI file handed over by a colleague ---------------------------------------------------
-REVENUE = (Path(__file__).resolve().parents[2] / "queries" / "sales" / "revenue.sql").read_text(encoding="utf-8")
+ORDER_LINES = (Path(__file__).resolve().parents[2] / "queries" / "sales" / "order_lines.sql").read_text(encoding="utf-8")
 
 KPI_ATTACKS = {
-    "copy_to_reports": ("COPY (SELECT * FROM sales) TO '{root}/reports/leak.csv' (HEADER);\n" + REVENUE,
+    "copy_to_reports": ("COPY (SELECT * FROM sales) TO '{root}/reports/leak.csv' (HEADER);\n" + ORDER_LINES,
                         ["COPY (SELECT * FROM sales) TO", "COPY statement", "writes files"], ["reports/leak.csv"]),
     "copy_into_the_exports": ("COPY (SELECT * FROM sales) TO '{root}/data/sales/sales_2099-01.csv' (HEADER);\n"
-                              + REVENUE, ["COPY statement", "writes files"], ["data/sales/sales_2099-01.csv"]),
-    "attach": ("ATTACH '{tmp}/stolen.duckdb' AS stolen;\n" + REVENUE,
+                              + ORDER_LINES, ["COPY statement", "writes files"], ["data/sales/sales_2099-01.csv"]),
+    "attach": ("ATTACH '{tmp}/stolen.duckdb' AS stolen;\n" + ORDER_LINES,
                ["ATTACH '", "ATTACH statement", "opens another database"], ["{tmp}/stolen.duckdb"]),
-    "create_table": ("CREATE TABLE kept AS SELECT * FROM sales;\n" + REVENUE,
+    "create_table": ("CREATE TABLE kept AS SELECT * FROM sales;\n" + ORDER_LINES,
                      ["CREATE TABLE kept", "CREATE statement", "changes the database"], []),
-    "drop_view": ("DROP VIEW tickets;\n" + REVENUE, ["'DROP VIEW tickets'", "DROP statement"], []),
-    "install": ("INSTALL httpfs;\n" + REVENUE, ["'INSTALL httpfs'", "installs or loads an extension"], []),
-    "load": ("LOAD parquet;\n" + REVENUE, ["'LOAD parquet'", "installs or loads an extension"], []),
-    "export_database": ("EXPORT DATABASE '{root}/data/export';\n" + REVENUE,
+    "drop_view": ("DROP VIEW tickets;\n" + ORDER_LINES, ["'DROP VIEW tickets'", "DROP statement"], []),
+    "install": ("INSTALL httpfs;\n" + ORDER_LINES, ["'INSTALL httpfs'", "installs or loads an extension"], []),
+    "load": ("LOAD parquet;\n" + ORDER_LINES, ["'LOAD parquet'", "installs or loads an extension"], []),
+    "export_database": ("EXPORT DATABASE '{root}/data/export';\n" + ORDER_LINES,
                         ["EXPORT DATABASE", "EXPORT statement", "writes the database to files"], ["data/export"]),
-    "set": ("SET enable_external_access = true;\n" + REVENUE, ["'SET enable_external_access = true'",
+    "set": ("SET enable_external_access = true;\n" + ORDER_LINES, ["'SET enable_external_access = true'",
                                                               "changes a setting"], []),
-    "reset": ("RESET allowed_directories;\n" + REVENUE, ["changes a setting"], []),
-    "pragma": ("PRAGMA enable_profiling;\n" + REVENUE, ["'PRAGMA enable_profiling'", "PRAGMA statement"], []),
-    "call": ("CALL enable_logging();\n" + REVENUE, ["'CALL enable_logging()'", "CALL statement"], []),
-    "second_statement": (REVENUE + ";\nSELECT 1 AS period, 2 AS value;",
+    "reset": ("RESET allowed_directories;\n" + ORDER_LINES, ["changes a setting"], []),
+    "pragma": ("PRAGMA enable_profiling;\n" + ORDER_LINES, ["'PRAGMA enable_profiling'", "PRAGMA statement"], []),
+    "call": ("CALL enable_logging();\n" + ORDER_LINES, ["'CALL enable_logging()'", "CALL statement"], []),
+    "second_statement": (ORDER_LINES + ";\nSELECT 1 AS period, 2 AS value;",
                          ["2 statements", "the second: 'SELECT 1 AS period, 2 AS value'",
                           "exactly one SELECT"], []),
-    "insert_then_select": (REVENUE + ";\nINSERT INTO _pulse_kpi_cache VALUES ('k', 'revenue', '{{}}', now())",
+    "insert_then_select": (ORDER_LINES + ";\nINSERT INTO _pulse_kpi_cache VALUES ('k', 'revenue', '{{}}', now())",
                            ["statement 2 of 2", "INSERT statement", "changes the database"], []),
     "copy_in_a_with_clause": ("WITH leak AS (COPY (SELECT * FROM sales) TO '{root}/data/sales/sales_2099-02.csv')\n"
-                              + REVENUE.replace("WITH lines AS (", ", lines AS ("),
+                              + ORDER_LINES.replace("WITH lines AS (", ", lines AS ("),
                               ["holds a COPY in a WITH clause", "writes files"], ["data/sales/sales_2099-02.csv"]),
     "delete_in_a_with_clause": ("WITH gone AS (DELETE FROM periods RETURNING *)\n"
                                 + KPI_SHAPE.format(value="(SELECT count(*) FROM gone)"),
@@ -197,7 +197,7 @@ def test_an_attack_in_a_kpi_file_is_refused_by_pulse_run(attack, project, tmp_pa
 
 
 def test_the_leading_comment_of_a_kpi_file_is_fine(project, monkeypatch, capsys):
-    write_kpi(project, "-- Revenue, as agreed with Finance\n/* reviewed 2026-10 */\n" + REVENUE + ";\n-- end\n")
+    write_kpi(project, "-- Revenue, as agreed with Finance\n/* reviewed 2026-10 */\n" + ORDER_LINES + ";\n-- end\n")
     code, out, err = run_pulse(["kpis", "--period", PERIOD], project, monkeypatch, capsys)
     assert code == 0, err
     assert "Revenue" in out
@@ -207,12 +207,12 @@ def test_an_endless_kpi_query_is_stopped_at_its_time_limit(project):
     """Through a real process: the limit stops it, exit 2 names the KPI and the limit, the lock is
     free again and nothing is published."""
     set_project(project, query_timeout=1)
-    rel = write_kpi(project, ENDLESS + KPI_SHAPE.format(value="(SELECT count(*) FROM r)"))
+    rel = write_kpi(project, ENDLESS + KPI_SHAPE.format(value="(SELECT count(*) FROM r)"), "support/tickets_opened")
     before = snapshot(project)
     started = time.perf_counter()
     result = pulse(["run", "--period", PERIOD, *NOW_ARGS], project)
     elapsed = time.perf_counter() - started
-    refused(result.returncode, result.stderr, "KPI 'revenue'", rel, "stopped after 1 s",
+    refused(result.returncode, result.stderr, "KPI 'tickets_opened'", rel, "stopped after 1 s",
             "project.query_timeout in config/pulse.yaml", "Time and memory limits")
     assert elapsed < 60, f"took {elapsed:.0f} s"  # without the limit it never ends (the test times out)
     assert_nothing_written(project, before, "config/pulse.yaml")
@@ -248,7 +248,7 @@ def test_a_result_cached_before_the_sandbox_is_not_used_for_a_refused_file(proje
     from pipeline.core.periods import Grain
     from pipeline.kpis import queries
 
-    sql = "CREATE TABLE kept AS SELECT * FROM sales;\n" + REVENUE
+    sql = "CREATE TABLE kept AS SELECT * FROM sales;\n" + ORDER_LINES
     rel = write_kpi(project, sql)
     with workspace.open_workspace(project) as ws:
         period = workspace.resolve_period(ws.config, Grain.MONTH, PERIOD, NOW)
@@ -266,7 +266,7 @@ def test_a_result_cached_before_the_sandbox_is_not_used_for_a_refused_file(proje
 
 
 def test_pulse_validate_lists_a_refused_kpi_query(project, monkeypatch, capsys):
-    rel = write_kpi(project, "DROP VIEW sales;\n" + REVENUE)
+    rel = write_kpi(project, "DROP VIEW sales;\n" + ORDER_LINES)
     before = snapshot(project)
     code, _out, err = run_pulse(["validate"], project, monkeypatch, capsys)
     assert code == 1, err  # validate lists every problem; errors make it exit 1

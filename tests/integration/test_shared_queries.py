@@ -1,8 +1,9 @@
 """KPIs that share one query (`value:` / `sample:` in config/kpis.yaml): one execution, the same figures.
 
-The demo's orders, average order value, active customers and return rate are
-columns of `queries/sales/order_lines.sql`. Each test compares them with the
-same KPIs written as one query each, or checks what a user sees.
+The demo's revenue, orders, average order value, active customers, return rate
+and repeat-customer rate are columns of `queries/sales/order_lines.sql`. Each
+test compares them with the same KPIs written as one query each, or checks what
+a user sees.
 """
 
 from __future__ import annotations
@@ -23,14 +24,36 @@ SELECT p.period_start AS period, l.segment AS region, {expression}
 FROM periods p JOIN lines l ON l.order_ts >= p.period_start AND l.order_ts < p.period_end
 GROUP BY GROUPING SETS ((p.period_start), (p.period_start, l.segment))
 """
-ONE_EACH = {
-    "orders": "count(DISTINCT l.order_id) AS value",
-    "average_order_value": "sum(l.quantity * l.unit_price * (1 - coalesce(l.discount, 0))) "
-                           "/ nullif(count(DISTINCT l.order_id), 0) AS value, count(DISTINCT l.order_id) AS sample_size",
-    "active_customers": "count(DISTINCT l.customer_id) AS value",
-    "return_rate": "avg(CASE WHEN l.status = 'returned' THEN 1.0 ELSE 0.0 END) AS value",
+NET = "sum(l.quantity * l.unit_price * (1 - coalesce(l.discount, 0)))"
+REPEAT = """WITH valid AS (SELECT customer_id, order_ts FROM sales WHERE status <> 'cancelled'),
+first_order AS (SELECT customer_id, min(order_ts) AS first_ts FROM valid GROUP BY customer_id),
+active AS (SELECT p.period_start, count(DISTINCT v.customer_id) AS customers FROM periods p
+           JOIN valid v ON v.order_ts >= p.period_start AND v.order_ts < p.period_end GROUP BY ALL),
+first_time AS (SELECT p.period_start, count(f.customer_id) AS customers FROM periods p
+               JOIN first_order f ON f.first_ts >= p.period_start AND f.first_ts < p.period_end GROUP BY ALL)
+SELECT a.period_start AS period, (a.customers - coalesce(n.customers, 0)) / a.customers AS value
+FROM active a LEFT JOIN first_time n USING (period_start) WHERE a.customers > 0
+"""
+ONE_EACH = {  # each KPI as a query of its own, its figure in `value`
+    "revenue": LINES.format(expression=f"{NET} AS value"),
+    "orders": LINES.format(expression="count(DISTINCT l.order_id) AS value"),
+    "average_order_value": LINES.format(expression=f"{NET} / nullif(count(DISTINCT l.order_id), 0) AS value, "
+                                                   "count(DISTINCT l.order_id) AS sample_size"),
+    "active_customers": LINES.format(expression="count(DISTINCT l.customer_id) AS value"),
+    "return_rate": LINES.format(expression="avg(CASE WHEN l.status = 'returned' THEN 1.0 ELSE 0.0 END) AS value"),
+    "repeat_customer_rate": REPEAT,  # company-wide only
 }
 SHARED = list(ONE_EACH)
+SHARING = (  # the lines of config/kpis.yaml that make them columns of one query
+    "    value: revenue                # the query's column (default: value)\n",
+    "    value: orders\n",
+    "    value: average_order_value\n",
+    "    sample: orders                # the column counting what it averages (default: sample_size)\n",
+    "    value: active_customers\n",
+    "    value: return_rate\n",
+    "    value: repeat_customer_rate\n",
+    "    dimensions: []                # company-wide only: the query's region rows are not its own\n",
+)
 
 
 def _series(project: Path) -> dict[str, queries.KpiSeries]:
@@ -41,17 +64,13 @@ def _series(project: Path) -> dict[str, queries.KpiSeries]:
 
 
 def _one_query_each(project: Path) -> None:
-    """The shared KPIs rewritten as one query each, without value: or sample:."""
-    for kpi_id, expression in ONE_EACH.items():
+    """The shared KPIs rewritten as one query each, without value:, sample: or dimensions:."""
+    for kpi_id, sql in ONE_EACH.items():
         (project / "queries" / "one" / f"{kpi_id}.sql").parent.mkdir(exist_ok=True)
-        (project / "queries" / "one" / f"{kpi_id}.sql").write_text(LINES.format(expression=expression),
-                                                                    encoding="utf-8")
+        (project / "queries" / "one" / f"{kpi_id}.sql").write_text(sql, encoding="utf-8")
     path = project / "config" / "kpis.yaml"
     text = path.read_text(encoding="utf-8")
-    for line in ("    value: orders                 # the query's column (default: value)\n",
-                 "    value: average_order_value\n",
-                 "    sample: orders                # the column counting what it averages (default: sample_size)\n",
-                 "    value: active_customers\n", "    value: return_rate\n"):
+    for line in SHARING:
         assert line in text, line
         text = text.replace(line, "")
     for kpi_id in ONE_EACH:
@@ -69,11 +88,13 @@ def test_a_shared_query_gives_each_kpi_the_figures_of_its_own_query(project, tmp
     for kpi_id in SHARED:
         assert shared[kpi_id].values == separate[kpi_id].values, kpi_id
         assert shared[kpi_id].by_dimension == separate[kpi_id].by_dimension, kpi_id
-        assert shared[kpi_id].dimensions == separate[kpi_id].dimensions == ("region",), kpi_id
+        assert shared[kpi_id].dimensions == separate[kpi_id].dimensions, kpi_id
+        assert shared[kpi_id].dimensions == (() if kpi_id == "repeat_customer_rate" else ("region",)), kpi_id
     assert shared["average_order_value"].samples == separate["average_order_value"].samples
     assert shared["average_order_value"].samples_by_dimension == separate["average_order_value"].samples_by_dimension
-    assert sum(1 for v in shared["orders"].values.values() if v) >= 12  # real figures, not empty series
-    assert shared["revenue"] == separate["revenue"]  # a KPI of its own query is untouched
+    for kpi_id in ("orders", "repeat_customer_rate"):  # real figures, not empty series
+        assert sum(1 for v in shared[kpi_id].values.values() if v) >= 12, kpi_id
+    assert shared["complaints"] == separate["complaints"]  # a KPI of its own query is untouched
 
 
 def test_the_shared_query_runs_once(project, monkeypatch):
@@ -110,7 +131,8 @@ def test_pulse_query_of_a_shared_kpi_shows_every_column_company_wide_first(proje
                                project, monkeypatch, capsys)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "period,region,orders,average_order_value,active_customers,return_rate"
+    assert lines[0] == ("period,region,revenue,orders,average_order_value,active_customers,return_rate,"
+                        "repeat_customer_rate")
     assert lines[1].startswith(lines[1].split(",")[0] + ",,")  # company-wide (no region) before the regions
     code, out, err = run_pulse(["query", "orders", "--period", PERIOD, f"--now={NOW.isoformat()}"],
                                project, monkeypatch, capsys)
@@ -118,7 +140,7 @@ def test_pulse_query_of_a_shared_kpi_shows_every_column_company_wide_first(proje
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("    value: orders                 # the query's column (default: value)\n", "    value: order count\n"),
+    ("    value: orders\n", "    value: order count\n"),
     ("    sample: orders                # the column counting what it averages (default: sample_size)\n",
      "    sample: 2orders\n"),
 ])

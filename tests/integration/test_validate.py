@@ -43,7 +43,7 @@ def broken(tmp_path: Path, demo_exports: Path) -> tuple[Path, list[str]]:
     sources = root / "config" / "sources.yaml"
     replace_in(sources, "data/sales/sales_*.xlsx", "data/sales/sales_*.xslx")
     shutil.rmtree(root / "data" / "support")
-    revenue = root / "queries" / "sales" / "revenue.sql"
+    revenue = root / "queries" / "sales" / "order_lines.sql"
     replace_in(revenue, "SELECT p.period_start", "SELEC p.period_start")
     csat = root / "queries" / "support" / "csat.sql"
     replace_in(csat, "avg(t.satisfaction)", "avg(t.satisfation)")
@@ -59,7 +59,7 @@ def broken(tmp_path: Path, demo_exports: Path) -> tuple[Path, list[str]]:
         f"matches no file",
         f"config/sources.yaml:{line_of(sources, 'tickets_*.json')}: sources.tickets.paths: export folder data/support "
         f"does not exist",
-        f"queries/sales/revenue.sql:{line_of(revenue, 'SELEC ')}: Parser Error",
+        f"queries/sales/order_lines.sql:{line_of(revenue, 'SELEC ')}: Parser Error",
         f"queries/support/csat.sql:{line_of(csat, 'satisfation')}: Binder Error",
     ]
     return root, expected
@@ -140,6 +140,6 @@ def test_a_source_with_config_errors_is_neither_loaded_nor_queried(tmp_path, dem
     errors = [line for line in err.splitlines() if line.startswith("error: ") and "pulse validate found" not in line]
     assert len(errors) == 1 and f"config/sources.yaml:{line_of(sources, 'type: money')}:" in errors[0], err
     skipped = [line for line in err.splitlines() if "not run: it reads source 'sales'" in line]
-    assert any(line.startswith("warning: queries/sales/revenue.sql:") for line in skipped), err
+    assert any(line.startswith("warning: queries/sales/order_lines.sql:") for line in skipped), err
     assert not any("support/" in line for line in skipped)
     assert contract() == before

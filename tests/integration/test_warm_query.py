@@ -27,7 +27,7 @@ ASKS = {
     "every period": ["complaints", "--all-periods", "--period", "2026-10", "-f", "csv"],
     "sql text": ["SELECT region, count(*) AS n FROM sales GROUP BY ALL ORDER BY region", "-f", "csv"],
     "sql file": ["queries/support/csat.sql", "--period", "2026-08", "-f", "csv"],
-    "query name": ["sales/revenue", "--period", "2026-10", "-f", "csv"],
+    "query name": ["sales/order_lines", "--period", "2026-10", "-f", "csv"],
     "report parameters": ["SELECT $report_start AS s, $report_end AS e", "--period", "2026-02", "-f", "csv"],
     "explain": ["EXPLAIN SELECT 1", "-f", "csv"],
     "sql error": ["SELECT nothing FROM sales"],

@@ -94,7 +94,7 @@ def test_a_changed_query_gives_the_new_value(project, monkeypatch, capsys):
     _warmed(project, monkeypatch, capsys)
     code, first, err = run_pulse(["kpis", "--period", "2026-10"], project, monkeypatch, capsys)
     assert code == 0, err
-    query = project / "queries" / "sales" / "revenue.sql"
+    query = project / "queries" / "sales" / "order_lines.sql"
     query.write_text(query.read_text(encoding="utf-8").replace("sum(l.quantity * l.unit_price",
                                                                "1000 * sum(l.quantity * l.unit_price"),
                      encoding="utf-8")

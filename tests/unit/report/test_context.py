@@ -134,11 +134,11 @@ def test_a_query_several_kpis_run_is_listed_once_under_the_first(config):
     kpis = {**config.kpis, "sla_48": sla.model_copy(update={"title": "SLA in 48 h", "params": {"sla_hours": 48}}),
             "sla_again": sla.model_copy(update={"title": "SLA again"})}
     project = replace(config, kpis=kpis)
-    ids = ["orders", "revenue", "active_customers", "sla_met_rate", "sla_48", "sla_again"]
+    ids = ["orders", "complaints", "active_customers", "sla_met_rate", "sla_48", "sla_again"]
     sql = {k: project.query_path(k).read_text(encoding="utf-8") for k in ids}
     rows = {r.kpi_id: r for r in methodology_rows(project, ids, sql, OCTOBER)}
     assert rows["orders"].sql_lines and rows["orders"].listed_under is None
-    assert rows["revenue"].sql_lines and rows["revenue"].listed_under is None  # its own query
+    assert rows["complaints"].sql_lines and rows["complaints"].listed_under is None  # its own query
     shared = rows["active_customers"]
     assert shared.sql_lines == () and shared.listed_under == ("orders", "Orders")
     assert shared.query_name == "queries/sales/order_lines.sql, column active_customers"
