@@ -15,8 +15,11 @@ WITH lines AS (
     FROM sales s
     WHERE s.status <> 'cancelled'
 ),
-first_order AS (
-    SELECT customer_id, min(order_ts) AS first_ts FROM lines GROUP BY customer_id
+first_order AS (  -- from sales, not lines: a CTE named twice is materialized, every column of every line
+    SELECT customer_id, min(order_ts) AS first_ts
+    FROM sales
+    WHERE status <> 'cancelled'
+    GROUP BY customer_id
 ),
 new_customers AS (
     SELECT p.period_start, count(f.customer_id) AS customers
