@@ -54,13 +54,23 @@ def burst_problems(full: dict[str, KpiSeries], report_name: str, report: ReportC
         returned = full[kpi_id].dimensions
         if dimension in returned:
             continue
+        listed = config.kpis[kpi_id].dimensions
+        company_wide = (f"list '{kpi_id}' under reports.{report_name}.company_wide in config/reports.yaml to show "
+                        f"its company-wide figures; see {SEGMENTS_DOCS}")
+        if listed is not None:  # its query may return the column: the KPI is not broken down by it
+            problems.append(ConfigError(
+                f"{display_path(config.query_path(kpi_id))}: KPI '{kpi_id}' of report '{report_name}' is not broken "
+                f"down by '{dimension}' for burst_by: {dimension} (it lists dimensions: [{', '.join(listed)}] in "
+                "config/kpis.yaml)",
+                f"add '{dimension}' to the KPI's dimensions: if its query returns that segment's own figures, or "
+                + company_wide,
+            ))
+            continue
         others = f"its dimension columns are {', '.join(returned)}" if returned else "it returns no dimension column"
         problems.append(ConfigError(
             f"{display_path(config.query_path(kpi_id))}: KPI '{kpi_id}' of report '{report_name}' returns no "
             f"'{dimension}' column for burst_by: {dimension} ({others})",
-            f"return the segment as a column named '{dimension}' (... AS {dimension}), or list '{kpi_id}' under "
-            f"reports.{report_name}.company_wide in config/reports.yaml to show its company-wide figures; "
-            f"see {SEGMENTS_DOCS}",
+            f"return the segment as a column named '{dimension}' (... AS {dimension}), or " + company_wide,
         ))
     return problems
 

@@ -164,3 +164,26 @@ def test_a_column_the_query_does_not_return_names_the_kpi(project, monkeypatch, 
     assert code == 2
     assert ("error: queries/sales/order_lines.sql: the query returns no 'customers' column for KPI "
             "'active_customers' (its 'value:')") in err
+
+
+def test_a_company_wide_only_kpi_in_a_burst_report_is_refused_unless_declared(project, monkeypatch, capsys):
+    """repeat_customer_rate lists dimensions: []: its query's region rows are not its figures, so a report
+    bursting by region names it, and takes it once it is listed under company_wide."""
+    path = project / "config" / "reports.yaml"
+    text = path.read_text(encoding="utf-8")
+    regional = "      - active_customers\n      - return_rate\n      - complaints\n"  # the end of its KPI list
+    assert text.count(regional) == 1 and text.index(regional) > text.index("  regional:\n")
+    path.write_text(text.replace(regional, regional + "      - repeat_customer_rate\n"), encoding="utf-8")
+    code, _out, err = run_pulse(["validate", f"--now={NOW.isoformat()}"], project, monkeypatch, capsys)
+    assert code == 1
+    refused = [line for line in err.splitlines() if "repeat_customer_rate" in line]
+    assert len(refused) == 1, err
+    assert refused[0].startswith(
+        "error: queries/sales/order_lines.sql: KPI 'repeat_customer_rate' of report 'regional' is not broken down "
+        "by 'region' for burst_by: region (it lists dimensions: [] in config/kpis.yaml)"), refused[0]
+    assert "reports.regional.company_wide" in refused[0]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("company_wide: [complaints]", "company_wide: [complaints, repeat_customer_rate]"),
+                    encoding="utf-8")
+    code, _out, err = run_pulse(["validate", f"--now={NOW.isoformat()}"], project, monkeypatch, capsys)
+    assert "repeat_customer_rate" not in err, err
