@@ -27,7 +27,9 @@ table) is as before, and past its time limit it is interrupted
 
 Settings DuckDB takes only before the lock (`nested_loop_join_threshold`,
 sized for the periods window) are given when the connection opens;
-`Sandbox.configure` reopens it when they change.
+`Sandbox.configure` reopens it when they change. It opens with a threshold
+that covers windows of up to `NESTED_LOOP_ROWS` periods, so a run's checks
+and KPI queries share one connection and what it has read into memory.
 
 KPI queries run two at a time (`Sandbox.cursors`): the extra connection is a
 cursor of the same database, under the same lock and limits, with the time
@@ -90,6 +92,11 @@ class SandboxRules:
     network: bool = False  # DuckDB's external access stays on (project.allow_network)
 
 
+# joins to a table of up to this many rows (the periods of a window) compare every row with every row
+# (DuckDB's nested_loop_join_threshold, default 5; see kpis.queries.register_periods)
+NESTED_LOOP_ROWS = 64
+
+
 class Sandbox:
     """The read-only, locked connection to the working database, opened when first used."""
 
@@ -100,7 +107,7 @@ class Sandbox:
         self.rules = rules
         self.memory_limit = memory_limit
         self.threads = threads
-        self._options: dict[str, object] = {}
+        self._options: dict[str, object] = {"nested_loop_join_threshold": NESTED_LOOP_ROWS}
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None

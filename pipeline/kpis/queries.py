@@ -43,7 +43,14 @@ from pipeline.core.errors import QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
 from pipeline.core.result_cache import ResultCache
-from pipeline.core.sandbox import SANDBOX_HINT, Sandbox, TimeLimitReached, check_statement, run_limited
+from pipeline.core.sandbox import (
+    NESTED_LOOP_ROWS,
+    SANDBOX_HINT,
+    Sandbox,
+    TimeLimitReached,
+    check_statement,
+    run_limited,
+)
 from pipeline.core.sql_text import query_parameters
 from pipeline.sources.coverage import SourceRange
 
@@ -55,7 +62,6 @@ if TYPE_CHECKING:
 Series = dict[date, "float | None"]
 Samples = dict[date, "int | None"]
 Group = tuple[Path, str]  # a query file and its bound parameter values: one execution
-NESTED_LOOP_DEFAULT = 5  # DuckDB's nested_loop_join_threshold
 SAMPLE_COLUMN = "sample_size"  # reserved like period and value: never a dimension
 KPI_QUERY = "a KPI file holds exactly one SELECT"
 READ_HINT = ("SQL reads files only under the folders of the sources' paths and queries/, and no network; "
@@ -90,10 +96,12 @@ def register_periods(target: duckdb.DuckDBPyConnection | Sandbox, window: list[P
     With a few dozen periods, comparing every fact row with every period
     (DuckDB's nested loop join) is two to three times faster than its
     sort-based range joins, so the threshold for choosing it is raised to the
-    window's size (DuckDB's default is 5 rows). A sandbox's settings are
-    locked, so it takes the threshold when it (re)opens.
+    window's size, and at least `NESTED_LOOP_ROWS` (DuckDB's default is 5
+    rows). A sandbox's settings are locked, so it takes the threshold when it
+    (re)opens: a window of the same or a smaller size keeps the connection
+    open, with what it has read into memory.
     """
-    threshold = max(NESTED_LOOP_DEFAULT, len(window) + 1)
+    threshold = max(NESTED_LOOP_ROWS, len(window) + 1)
     rows = [{"start": p.start, "end": p.end, "label": p.label} for p in window]
 
     def create(con: duckdb.DuckDBPyConnection) -> None:
