@@ -21,7 +21,7 @@ from pipeline.kpis.restatements import Restatement
 from pipeline.okrs.cycles import CycleResult
 
 from .appendix import MethodologyRow, TocEntry, methodology_rows, okr_rules, table_of_contents, window_words
-from .charts import TrendData, sparkline_svg, trend_svg
+from .charts import TrendData, sparkline_svg, svg_image, trend_svg
 from .coverage_text import coverage_notes, partial_label
 from .formatting import (
     NOT_AVAILABLE,
@@ -69,8 +69,8 @@ class KpiRow:
     gap: str
     health: str  # "green", "amber", "red", "none"
     health_label: str
-    chart_svg: Markup
-    sparkline_svg: Markup
+    chart_svg: Markup  # the trend chart: an <img> of its SVG, with alt text
+    sparkline_svg: Markup  # the same periods, small, for the KPI table
     company_wide_only: bool = False  # in a segment's report: this KPI has no segment breakdown
     scope_note: str = ""  # "company-wide" for such a KPI, shown beside its name everywhere
     low_sample: bool = False  # the value rests on fewer observations than the KPI's min_sample
@@ -202,6 +202,16 @@ def trend_chart(result: KpiResult, style: NumberStyle) -> str:
     )
 
 
+def chart_alt(result: KpiResult, kind: str) -> str:
+    """A KPI chart's alt text: what it shows and over which periods."""
+    span = f"{result.series[0].label} to {result.series[-1].label}" if result.series else "no periods"
+    extras = [name for name, shown in (("target", result.target is not None),
+                                       ("last year", any(v is not None for v in result.last_year_series))) if shown]
+    if kind == "sparkline":
+        return f"{result.title}, {span}"
+    return f"{result.title} per period, {span}" + (f", with {' and '.join(extras)}" if extras else "")
+
+
 def kpi_row(result: KpiResult, locale: str, currency: str, partial: bool = False) -> KpiRow:
     style = kpi_style(result, locale, currency)
     return KpiRow(
@@ -219,8 +229,9 @@ def kpi_row(result: KpiResult, locale: str, currency: str, partial: bool = False
         gap="—" if result.gap is None else format_change(result.gap, style),
         health=result.health.value,
         health_label=HEALTH_LABELS[result.health],
-        chart_svg=Markup(trend_chart(result, style)),
-        sparkline_svg=Markup(sparkline_svg(tuple(p.value for p in result.series))),
+        chart_svg=Markup(svg_image(trend_chart(result, style), chart_alt(result, "trend"))),
+        sparkline_svg=Markup(svg_image(sparkline_svg(tuple(p.value for p in result.series)),
+                                       chart_alt(result, "sparkline"))),
         company_wide_only=result.company_wide,
         scope_note=COMPANY_WIDE if result.company_wide else "",
         low_sample=result.low_sample,

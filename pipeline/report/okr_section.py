@@ -17,7 +17,7 @@ from pipeline.config.okrs import StatusThresholds
 from pipeline.okrs.cycles import CycleResult
 from pipeline.okrs.scoring import STATUS_LABELS, KrScore, ObjectiveScore, Status
 
-from .charts import bullet_svg
+from .charts import bullet_svg, svg_image
 from .formatting import LocaleWords, NumberStyle, date_range, format_number, format_value, long_date
 
 SCORE_DECIMALS = 2
@@ -45,7 +45,7 @@ class KrRow:
     score: str
     attainment: str
     expected: str
-    bullet_svg: Markup  # score bar with a marker at the expected progress
+    bullet_svg: Markup  # score bar with a marker at the expected progress (an <img> of its SVG)
     status: str
     status_label: str
     confidence: str
@@ -107,7 +107,9 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
         score=format_number(score.score, SCORE_DECIMALS, locale),
         attainment=format_number(score.attainment, SCORE_DECIMALS, locale),
         expected=format_number(score.expected, SCORE_DECIMALS, locale),
-        bullet_svg=Markup(bullet_svg(score.score, score.expected, score.status.value) if charts else ""),
+        bullet_svg=Markup(svg_image(bullet_svg(score.score, score.expected, score.status.value),
+                                    f"score {format_number(score.score, SCORE_DECIMALS, locale)}, expected "
+                                    f"{format_number(score.expected, SCORE_DECIMALS, locale)}") if charts else ""),
         status=score.status.value,
         status_label=STATUS_LABELS[score.status],
         confidence=checkin.confidence or "—" if checkin else "—",

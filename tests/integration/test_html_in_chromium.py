@@ -1,11 +1,13 @@
 """The demo report's HTML in a real browser: headless Chromium with the network off.
 
 The report must be self-contained: every stylesheet, image, font and chart
-inline (data: URIs, inline <style> and <svg>). Two independent checks:
+inline (data: URIs, inline <style>; the charts are SVG images in data: URIs).
+Two independent checks:
 
-1. statically, no attribute or CSS url() in the HTML points anywhere but a
-   data: URI or a #fragment (this also catches references a browser would
-   only follow later: print-only CSS, lazy images);
+1. statically, no attribute or CSS url() in the HTML, nor in an SVG image
+   it holds, points anywhere but a data: URI or a #fragment (this also
+   catches references a browser would only follow later: print-only CSS,
+   lazy images);
 2. dynamically, Debian's /usr/bin/chromium loads the file over the Chrome
    DevTools protocol (--remote-debugging-pipe, standard library only) with
    network emulation offline and every host name unresolvable; any request
@@ -44,9 +46,8 @@ PERIOD = "2026-10"
 DOM_FACTS = """JSON.stringify({
   title: document.title,
   kpiRows: document.querySelectorAll("tr.kpi").length,
-  svgs: [...document.querySelectorAll("svg")].filter(s => !s.parentElement.closest("svg"))
-          .map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; }),
-  svgText: document.querySelectorAll("svg text").length,
+  charts: [...document.images].filter(i => i.src.startsWith("data:image/svg+xml"))
+          .map(i => { const r = i.getBoundingClientRect(); return [r.width, r.height, i.alt]; }),
   brokenImages: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80)),
   bodyText: document.body.innerText.length,
   height: Math.ceil(document.documentElement.scrollHeight),
@@ -198,12 +199,22 @@ class References(HTMLParser):
             self.found += [("<style> @import", m.group(1)) for m in CSS_IMPORT.finditer(data)]
 
 
+SVG_IMAGE = "data:image/svg+xml;base64,"
+
+
+def svg_images(html: str) -> list[str]:
+    """The SVG documents the HTML holds as base64 data: URIs (the charts)."""
+    return [base64.b64decode(m.group(1)).decode("utf-8")
+            for m in re.finditer(re.escape(SVG_IMAGE) + r"([A-Za-z0-9+/=]+)", html)]
+
+
 def external_references(html: str) -> list[tuple[str, str]]:
     parser = References()
     parser.feed(html)
     parser.close()
+    inner = [(f"SVG image: {where}", ref) for svg in svg_images(html) for where, ref in external_references(svg)]
     return [(where, ref) for where, ref in parser.found if not _inline(ref) or where.startswith(("<base", "<link",
-            "<script", "<iframe", "<frame", "<object", "<embed", "<applet", "<portal", "<meta"))]
+            "<script", "<iframe", "<frame", "<object", "<embed", "<applet", "<portal", "<meta"))] + inner
 
 
 def test_reference_check_catches_external_resources() -> None:
@@ -212,9 +223,11 @@ def test_reference_check_catches_external_resources() -> None:
     .a{background:url('data:image/png;base64,AAAA')}</style><script src="https://cdn.example/x.js"></script></head>
     <body><img src="logo.png" srcset="a.png 1x, data:image/png;base64,AA 2x"><div style="background: url(file:///etc/x)">
     <svg><use xlink:href="#m1"/><image href="http://x/y.png"/><rect clip-path="url(#p1)"/></svg></div></body></html>"""
+    inside = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"><image href="https://x/z.png"/></svg>')
+    bad = bad.replace("</body>", f'<img src="{SVG_IMAGE}{inside.decode()}"></body>')
     refs = {ref for _, ref in external_references(bad)}
     assert refs == {"x.css", "y.css", "img.png", "https://cdn.example/x.js", "logo.png", "a.png", "file:///etc/x",
-                    "http://x/y.png"}
+                    "http://x/y.png", "https://x/z.png"}
     good = """<html><head><style>.a{background:url(data:image/png;base64,AA)}</style></head>
     <body><a href="#kpi-revenue">x</a><img src="data:image/png;base64,AA"><svg><use xlink:href="#m1"/></svg></body></html>"""
     assert external_references(good) == []
@@ -222,7 +235,7 @@ def test_reference_check_catches_external_resources() -> None:
 
 def test_html_refers_to_nothing_outside_itself(report: Report) -> None:
     found = external_references(report.html)
-    assert found == [], "the report HTML must be self-contained (data: URIs, inline CSS/SVG only):\n" + "\n".join(
+    assert found == [], "the report HTML must be self-contained (data: URIs and inline CSS only):\n" + "\n".join(
         f"  {where}: {ref[:120]}" for where, ref in found)
 
 
@@ -252,10 +265,11 @@ def test_chromium_renders_title_kpis_and_charts(page: LoadedPage) -> None:
     kpi_count = page.report.kpi_count
     assert page.report.company in facts["title"] and "October 2026" in facts["title"], facts["title"]
     assert facts["kpiRows"] == kpi_count
-    svgs = facts["svgs"]
-    assert len(svgs) >= kpi_count, f"{len(svgs)} inline SVG charts for {kpi_count} KPIs"
-    assert all(w > 10 and h > 5 for w, h in svgs), f"an SVG rendered with no size: {svgs}"
-    assert facts["svgText"] > 0, "chart labels should be SVG <text>"
+    charts = facts["charts"]
+    assert len(charts) >= 2 * kpi_count, f"{len(charts)} SVG charts for {kpi_count} KPIs (a trend and a sparkline each)"
+    assert all(w > 10 and h > 5 for w, h, _ in charts), f"a chart rendered with no size: {charts}"
+    assert all(alt for _, _, alt in charts), "every chart has alt text"
+    assert sum(svg.count("<text") for svg in svg_images(page.report.html)) > 0, "chart labels should be SVG <text>"
     assert facts["brokenImages"] == []
     assert facts["bodyText"] > 1000
 

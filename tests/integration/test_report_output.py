@@ -101,12 +101,12 @@ def test_pdf_footer_numbers_pages(pdf_pages) -> None:
 
 # -- HTML --------------------------------------------------------------------------
 class ReportStructure(HTMLParser):
-    """KPI rows, their health cells and the trend cards' SVGs."""
+    """KPI rows, their health cells and the trend cards' SVG charts."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict] = []  # tr.kpi: id, data-kpi, cells
-        self.trends: dict[str, int] = {}  # article.trend id -> number of <svg>
+        self.trends: dict[str, int] = {}  # article.trend id -> number of SVG images (charts)
         self._row: dict | None = None
         self._trend: str | None = None
         self._depth = 0  # nesting inside the current article
@@ -126,7 +126,7 @@ class ReportStructure(HTMLParser):
             self.trends[self._trend] = 0
             self._depth = 0
         if self._trend is not None:
-            if tag == "svg":
+            if tag == "img" and (a.get("src") or "").startswith("data:image/svg+xml;base64,") and a.get("alt"):
                 self.trends[self._trend] += 1
             if tag == "article":
                 self._depth += 1

@@ -8,6 +8,7 @@ summaries and the terminal's KPI table.
 
 from __future__ import annotations
 
+import base64
 import html as html_lib
 import json
 import re
@@ -58,7 +59,7 @@ def trend_headlines(html: str) -> dict[str, str]:
 
 def visible_text(html: str) -> str:
     """The text a reader sees, without styles, charts and the SQL of the methodology."""
-    html = re.sub(r"<style.*?</style>|<svg.*?</svg>|<div class=\"sql\">.*?</div></div>", " ", html, flags=re.S)
+    html = re.sub(r"<style.*?</style>|<div class=\"sql\">.*?</div></div>", " ", html, flags=re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
 
 
@@ -241,7 +242,10 @@ def test_a_value_from_a_small_sample_is_marked_and_not_taken_as_solid(tmp_path):
     row = re.search(r'<tr class="kpi low-sample" id="kpi-score".*?</tr>', html, re.S)
     assert row and "low sample: 3 (min. 30)" in row.group()  # 2 answers + the one on the 31st
     trend = re.search(r'<article class="trend" id="trend-score">.*?</article>', html, re.S).group()
-    assert "low sample" in trend and 'fill="#ffffff"' in trend  # a hollow point, explained in the legend
+    charts = [base64.b64decode(data).decode("utf-8")
+              for data in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', trend)]
+    assert len(charts) == 1 and "low sample" in charts[0] and 'fill="#ffffff"' in charts[0]  # a hollow point
+    assert "low sample" in trend  # explained beside the chart
     assert 'id="footnote-low-sample"' in html
     summary = manifest["summary"]["company"]
     score = next(k for k in summary["kpis"] if k["title"] == "Score")

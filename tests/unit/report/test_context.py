@@ -94,11 +94,21 @@ def test_an_email_summary_archived_before_the_change_field_was_named_so_still_re
     assert "change_rel" not in line.model_dump() and line.model_dump()["change"] == "+4,0 %"
 
 
-def y_tick_labels(svg: str) -> list[str]:
+def chart_svg(image: str) -> str:
+    """The SVG document of a chart's <img> (a base64 data: URI)."""
+    import base64
+    import re
+
+    found = re.fullmatch(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="[^"<>]+">', image)
+    assert found, image[:120]
+    return base64.b64decode(found.group(1)).decode("utf-8")
+
+
+def y_tick_labels(image: str) -> list[str]:
     import xml.etree.ElementTree as ET
 
     ns = "{http://www.w3.org/2000/svg}"
-    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{ns}text")
+    return ["".join(t.itertext()) for t in ET.fromstring(chart_svg(image)).iter(f"{ns}text")
             if t.get("text-anchor") == "end"]
 
 
@@ -157,3 +167,17 @@ def test_the_contents_are_two_columns_the_first_one_the_longer(config):
         assert first + second == context.toc  # in reading order
         assert len(first) - len(second) in (0, 1), (len(first), len(second))
     assert len(context.toc) % 2 == 1 and len(first) == len(second) + 1  # an odd number: one more on the left
+
+
+def test_each_chart_is_an_svg_image_with_alt_text():
+    """WeasyPrint gives a chart image's alt text to its figure in the PDF (/Alt, PDF/UA); browsers show it as SVG."""
+    from pipeline.report.context import kpi_row
+
+    orders = result("orders", KpiConfig(title="Orders", unit="count"), [1.0, 2.0, 0.0, 1.0], 2.0)
+    row = kpi_row(orders, "en", "DKK")
+    span = f"{orders.series[0].label} to {orders.series[-1].label}"
+    assert span == "2025-11 to 2026-10"
+    assert chart_svg(str(row.chart_svg)).startswith("<svg")
+    assert chart_svg(str(row.sparkline_svg)).startswith("<svg")
+    assert str(row.chart_svg).endswith(f' alt="Orders per period, {span}, with last year">')
+    assert str(row.sparkline_svg).endswith(f' alt="Orders, {span}">')
