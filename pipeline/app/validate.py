@@ -178,20 +178,16 @@ def _broken_sources(config: ProjectConfig) -> set[str]:
 
 def _run_query_kpis(engine: Engine, config: ProjectConfig, ids: list[str], window: list[Period], last: Period,
                     ranges: Mapping[str, SourceRange]) -> tuple[dict[str, kpis.KpiSeries], list[Problem]]:
-    """The series of the KPIs reading one query file, executed once; when that fails, each KPI alone, so
-    every KPI's own problem is found and the query's is said once, not once per KPI sharing it."""
+    """The series of the KPIs reading one query file, executed once, and the problems found: the query's
+    own once, not once per KPI sharing it, and each KPI's own (a parameter, a column), each message once."""
+    errors: dict[str, PulseError] = {}
     try:
-        return kpis.run_kpis(engine, config, ids, window, last, ranges=ranges), []
+        found = kpis.run_kpis(engine, config, ids, window, last, ranges=ranges, errors=errors)
     except PulseError as exc:
-        if len(ids) == 1:
-            return {}, [Problem("error", exc.message, exc.hint or "")]
-    found: dict[str, kpis.KpiSeries] = {}
+        return {}, [Problem("error", exc.message, exc.hint or "")]
     problems: dict[str, Problem] = {}
-    for kpi_id in ids:
-        try:
-            found[kpi_id] = kpis.run_kpi(engine, config, kpi_id, window, last, ranges=ranges)
-        except PulseError as exc:
-            problems.setdefault(exc.message, Problem("error", exc.message, exc.hint or ""))
+    for exc in errors.values():
+        problems.setdefault(exc.message, Problem("error", exc.message, exc.hint or ""))
     return found, list(problems.values())
 
 

@@ -20,7 +20,7 @@ Queries run on the read-only sandboxed connection (see `pipeline.core.sandbox`),
 so the cache reads its tables through the connection it is given and keeps new
 results in memory until `flush` writes them on a read-write connection, after
 the sandbox is closed. The workspace creates the tables while it ingests,
-hands its cache to `kpis.run_kpi` and `checks.run_source_checks`, and flushes
+hands its cache to `kpis.run_kpis` and `checks.run_source_checks`, and flushes
 it when it closes.
 """
 

@@ -39,7 +39,7 @@ import duckdb
 
 from pipeline.core.database import first_line
 from pipeline.core.engine import Engine, QueryRequest, TimeLimit
-from pipeline.core.errors import QueryError
+from pipeline.core.errors import PulseError, QueryError
 from pipeline.core.paths import display_path
 from pipeline.core.periods import Period
 from pipeline.core.result_cache import ResultCache
@@ -166,19 +166,6 @@ def builtin_parameters(report_period: Period) -> dict[str, object]:
     return {"report_start": report_period.start, "report_end": report_period.end}
 
 
-def run_kpi(
-    engine: Engine,
-    config: ProjectConfig,
-    kpi_id: str,
-    window: list[Period],
-    report_period: Period,
-    cache: ResultCache | None = None,
-    ranges: Mapping[str, SourceRange] | None = None,
-) -> KpiSeries:
-    """One KPI's series (see `run_kpis`)."""
-    return run_kpis(engine, config, [kpi_id], window, report_period, cache, ranges)[kpi_id]
-
-
 def run_kpis(
     engine: Engine,
     config: ProjectConfig,
@@ -187,6 +174,7 @@ def run_kpis(
     report_period: Period,
     cache: ResultCache | None = None,
     ranges: Mapping[str, SourceRange] | None = None,
+    errors: dict[str, PulseError] | None = None,
 ) -> dict[str, KpiSeries]:
     """Execute the KPIs' queries over the registered `periods` on `engine` and shape each KPI's series.
 
@@ -194,7 +182,10 @@ def run_kpis(
     execution. With a `cache`, a result stored for the same SQL (as the engine
     runs it), parameters, window and data is used instead of running the query
     (see `pipeline.core.result_cache`). `ranges` (each source's first and last
-    event) limit `fill` to the periods the query's sources cover.
+    event) limit `fill` to the periods the query's sources cover. With
+    `errors`, a KPI's own problem (a parameter it lacks, a column its query does
+    not return) is put there under its id and the KPI left out, instead of
+    raised; a query that cannot be checked or run still raises.
     """
     checked: dict[Path, QueryRequest] = {}  # each query file read and checked once
     shared: dict[Group, list[str]] = {}
@@ -207,7 +198,13 @@ def run_kpis(
             engine.check(checked[path])  # also before a cached result is used
         available = {**builtin_parameters(report_period), **config.kpis[kpi_id].params}
         base = checked[path]
-        request = replace(base, kpi=kpi_id, params=bind_parameters(base.sql, base.shown, available))
+        try:
+            request = replace(base, kpi=kpi_id, params=bind_parameters(base.sql, base.shown, available))
+        except PulseError as exc:
+            if errors is None:
+                raise
+            errors[kpi_id] = exc
+            continue
         group = (path, repr(sorted(request.params.items())))
         shared.setdefault(group, []).append(kpi_id)
         requests.setdefault(group, request)
@@ -223,9 +220,14 @@ def run_kpis(
         span = data_span(query_sources(config, request.sql), ranges) if ranges is not None else None
         measures = measure_columns(config, request.path)
         for kpi_id in ids:
-            out[kpi_id] = shape_series(kpi_id, config.kpis[kpi_id], request.shown, columns, rows, window, span,
-                                       measures)
-    return {k: out[k] for k in kpi_ids}
+            try:
+                out[kpi_id] = shape_series(kpi_id, config.kpis[kpi_id], request.shown, columns, rows, window, span,
+                                           measures)
+            except PulseError as exc:
+                if errors is None:
+                    raise
+                errors[kpi_id] = exc
+    return {k: out[k] for k in kpi_ids if k in out}
 
 
 def _results(engine: Engine, cache: ResultCache | None, labels: dict[Group, str],
