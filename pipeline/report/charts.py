@@ -359,14 +359,12 @@ def _svg(fig: Figure) -> str:
 
 
 def svg_image(svg: str, alt: str) -> str:
-    """A chart as an `<img>` of its SVG (a data: URI) with `alt` text; "" for no chart.
+    """A chart as an `<img>` of its SVG (a data: URI) with `alt` text.
 
     An image rather than inline SVG: WeasyPrint reads it with the XML parser
     and computes no CSS cascade for its elements (the pages come out the same,
     pixel for pixel, with about a sixth less work), and the PDF's figure
     carries the alt text. Browsers show it as they show inline SVG."""
-    if not svg:
-        return ""
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt, quote=True)}">'
 

@@ -95,6 +95,8 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
     kpi = kpis.get(kr.kpi) if kr.kpi else None
     style = NumberStyle(kpi.unit, kpi.decimals, locale, currency) if kpi else NumberStyle(Unit.NUMBER, 2, locale)
     checkin = score.checkin
+    shown_score = format_number(score.score, SCORE_DECIMALS, locale)
+    shown_expected = format_number(score.expected, SCORE_DECIMALS, locale)
     return KrRow(
         kr_id=score.kr_id,
         title=kr.title,
@@ -104,12 +106,11 @@ def kr_row(score: KrScore, kpis: dict[str, KpiConfig], locale: str, currency: st
         baseline="—" if kpi is None or kr.type.value.startswith("stay") else format_value(score.baseline, style),
         current="—" if kpi is None else format_value(score.current, style),
         target="done" if kpi is None else format_value(kr.target, style),
-        score=format_number(score.score, SCORE_DECIMALS, locale),
+        score=shown_score,
         attainment=format_number(score.attainment, SCORE_DECIMALS, locale),
-        expected=format_number(score.expected, SCORE_DECIMALS, locale),
+        expected=shown_expected,
         bullet_svg=Markup(svg_image(bullet_svg(score.score, score.expected, score.status.value),
-                                    f"score {format_number(score.score, SCORE_DECIMALS, locale)}, expected "
-                                    f"{format_number(score.expected, SCORE_DECIMALS, locale)}") if charts else ""),
+                                    f"score {shown_score}, expected {shown_expected}") if charts else ""),
         status=score.status.value,
         status_label=STATUS_LABELS[score.status],
         confidence=checkin.confidence or "—" if checkin else "—",
