@@ -97,7 +97,9 @@ def test_a_shared_query_gives_each_kpi_the_figures_of_its_own_query(project, tmp
     assert shared["complaints"] == separate["complaints"]  # a KPI of its own query is untouched
 
 
-def test_the_shared_query_runs_once(project, monkeypatch):
+@pytest.fixture
+def executed(monkeypatch) -> list[str]:
+    """How each query executed names its file, in order (every call of `queries.run_sql`)."""
     calls: list[str] = []
     original = queries.run_sql
 
@@ -106,8 +108,12 @@ def test_the_shared_query_runs_once(project, monkeypatch):
         return original(con, sql, params, path_shown, *args, **kwargs)
 
     monkeypatch.setattr(queries, "run_sql", counting)
+    return calls
+
+
+def test_the_shared_query_runs_once(project, executed):
     _series(project)
-    assert sum(shown.endswith("queries/sales/order_lines.sql") for shown in calls) == 1
+    assert sum(shown.endswith("queries/sales/order_lines.sql") for shown in executed) == 1
 
 
 def test_other_parameter_values_run_it_again(project):
@@ -189,23 +195,16 @@ def test_a_company_wide_only_kpi_in_a_burst_report_is_refused_unless_declared(pr
     assert "repeat_customer_rate" not in err, err
 
 
-def test_validate_runs_a_shared_query_once_and_names_the_kpi_whose_column_is_missing(project, monkeypatch, capsys):
+def test_validate_runs_a_shared_query_once_and_names_the_kpi_whose_column_is_missing(project, executed, monkeypatch,
+                                                                                     capsys):
     """pulse validate: one execution of the shared query whatever its KPIs' problems; the KPI naming a column
     the query does not return is reported, once, and its five neighbours are not."""
-    calls: list[str] = []
-    original = queries.run_sql
-
-    def counting(con, sql, params, path_shown, *args, **kwargs):
-        calls.append(path_shown)
-        return original(con, sql, params, path_shown, *args, **kwargs)
-
-    monkeypatch.setattr(queries, "run_sql", counting)
     path = project / "config" / "kpis.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("    value: active_customers\n", "    value: customers\n"),
                     encoding="utf-8")
     code, _out, err = run_pulse(["validate", f"--now={NOW.isoformat()}"], project, monkeypatch, capsys)
     assert code == 1
-    assert sum(shown.endswith("queries/sales/order_lines.sql") for shown in calls) == 1
+    assert sum(shown.endswith("queries/sales/order_lines.sql") for shown in executed) == 1
     errors = [line for line in err.splitlines() if "order_lines.sql" in line]
     assert len(errors) == 1, err
     assert errors[0].startswith("error: queries/sales/order_lines.sql: the query returns no 'customers' column for "
