@@ -16,7 +16,9 @@ and checked afterwards on what was stored, per file:
   (see `load_steps.all_cast`);
 - (CSV) no row is blank (every contract column NULL) and none repeats the
   header (its first text column equal to its name): either would have been
-  dropped.
+  dropped. Both are looked for only where they can be: a file in which some
+  column has no NULL has no blank row, and a repeated header would have
+  failed the cast of a number column named with letters.
 
 Parquet files qualify when their number columns are typed (numbers stored as
 text take the staged path, which detects their style).
@@ -59,10 +61,10 @@ from .load_steps import (
     ExportFile,
     FileLoaded,
     cast_all,
-    finish_file,
     match_columns,
     missing,
     number_columns,
+    record_files,
     rollback,
     start_file,
 )
@@ -177,7 +179,9 @@ def _insert(con, source: SourceConfig, files: list[ExportFile], heads: list, dig
     for f in files:  # a file loaded before (changed since) must not count twice
         start_file(con, raw, name, f.rel, begin=False)
     _insert_rows(con, insert, params, paths, ordered=not batch)
-    counts = _checked(con, raw, source, matched, types, {} if parquet else texts, files, paths, read, reader)
+    number_names = () if parquet else tuple(first.names[file_columns.index(f)] for f in numbers)
+    counts = _checked(con, raw, source, matched, types, {} if parquet else texts, files, paths, read, reader,
+                      number_names)
     if counts is None:
         return None
     # the rows are in and every value fitted: commit them, so the marks below scan stored row
@@ -190,8 +194,9 @@ def _insert(con, source: SourceConfig, files: list[ExportFile], heads: list, dig
     for f, head, hashing in zip(files, heads, digests):
         found = Staged(file_columns, delimiter=head.delimiter, encoding=head.encoding,
                        duplicate_columns=head.duplicates)
-        done.append(finish_file(con, source, f, hashing.result(), counts[f.rel], found, commit=False,
-                                repeated=repeated_in.get(f.rel)))
+        repeated = repeated_in[f.rel] if batch else dedupe.mark_file(con, name, source, f.rel, f.append)
+        done.append(FileLoaded(counts[f.rel], found, repeated, hashing.result()))
+    record_files(con, list(zip(files, done)))
     con.execute("COMMIT")
     return done
 
@@ -224,35 +229,62 @@ def _mark_batch(con, raw: str, name: str, source: SourceConfig, files: list[Expo
 
 def _checked(con, raw: str, source: SourceConfig, matched: dict[str, str], types: dict[str, str],
              texts: dict[str, str], files: list[ExportFile], paths: list[str], read: dict,
-             reader: str) -> dict[str, int] | None:
-    """Rows per file, when every file's values cast and (CSV, `texts` given) none has a suspect row; else None."""
+             reader: str, number_names: tuple[str, ...] = ()) -> dict[str, int] | None:
+    """Rows per file, when every file's values cast and (CSV, `texts` given) none has a suspect row; else None.
+
+    The suspect rows are looked for only where they can be: a blank row has every column NULL, so a file
+    with a column without NULLs has none; a repeated header puts the column names in the row, which a
+    number column whose name cannot be a number would have refused (see `_names_cannot_cast`;
+    `number_names`: the header names of the file's number columns).
+    """
     typed = [c for c in matched if source.columns[c].type is not ColumnType.TEXT]
-    suspect, params = "0", {"files": [f.rel for f in files]}
-    if texts:
-        blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched)
-        column, header_name = next(iter(texts.items()))  # a repeated header has every text column equal to its name
-        header = header_field(column, "h")
-        suspect = f"count(*) FILTER (WHERE {blank}) + count(*) FILTER (WHERE {header})"
-        params["h"] = header_name
-    nulls = "".join(f", count(*) - count({quote_ident(c)})" for c in typed)
+    nulls = ", ".join(f"count(*) - count({quote_ident(c)})" for c in matched)
+    params = {"files": [f.rel for f in files]}
     rows = con.execute(
-        f"SELECT _file, count(*), {suspect}{nulls} FROM {raw} WHERE list_contains($files, _file) GROUP BY _file",
-        params,
+        f"SELECT _file, count(*), {nulls} FROM {raw} WHERE list_contains($files, _file) GROUP BY _file", params,
     ).fetchall()
-    found = {row[0]: row for row in rows}
-    if any(row[2] for row in rows):
+    found = {row[0]: (row[1], dict(zip(matched, row[2:]))) for row in rows}
+    if texts and _suspect_rows(con, raw, matched, texts, number_names, found):
         return None
-    with_nulls = sorted({c for row in rows for c, n in zip(typed, row[3:]) if n})
+    with_nulls = sorted({c for _, counted in found.values() for c in typed if counted[c]})
     if with_nulls:  # the NULLs must be the files' missing values
         parts = ", ".join(f"count(*) FILTER (WHERE {missing(matched[c], types[matched[c]])})" for c in with_nulls)
         sql = f"SELECT filename, {parts} FROM {reader} GROUP BY filename"
         by_path = {r[0]: r[1:] for r in con.execute(sql, bound(sql, {**read, "path": paths})).fetchall()}
         for f, path in zip(files, paths):
-            expected = dict(zip(typed, found[f.rel][3:])) if f.rel in found else {}
+            expected = found[f.rel][1] if f.rel in found else {}
             got = dict(zip(with_nulls, by_path.get(path, [0] * len(with_nulls))))
             if any(got[c] != expected.get(c, 0) for c in with_nulls):
                 return None
-    return {f.rel: (found[f.rel][1] if f.rel in found else 0) for f in files}
+    return {f.rel: (found[f.rel][0] if f.rel in found else 0) for f in files}
+
+
+def _suspect_rows(con, raw: str, matched: dict[str, str], texts: dict[str, str], number_names: tuple[str, ...],
+                  found: dict[str, tuple[int, dict[str, int]]]) -> bool:
+    """Does a file hold a blank row or one repeating the header (which the staged path drops and counts)?
+    `found`: each file's rows and NULLs per column."""
+    blank_in = [rel for rel, (_, counted) in found.items() if min(counted.values()) > 0]
+    header = not _names_cannot_cast(number_names)
+    if not blank_in and not header:
+        return False
+    parts, params = [], {"files": blank_in if not header else list(found)}
+    if blank_in:
+        parts.append("count(*) FILTER (WHERE " + " AND ".join(f"{quote_ident(c)} IS NULL" for c in matched) + ")")
+    if header:
+        column, params["h"] = next(iter(texts.items()))  # a repeated header has every text column equal to its name
+        parts.append(f"count(*) FILTER (WHERE {header_field(column, 'h')})")
+    sql = f"SELECT {' + '.join(parts)} FROM {raw} WHERE list_contains($files, _file)"
+    return con.execute(sql, params).fetchall()[0][0] > 0
+
+
+NUMBER_CHARACTERS = frozenset("0123456789+-.,'eE \u00a0\u202f")  # all a number value (or its separators) can hold
+
+
+def _names_cannot_cast(number_names: tuple[str, ...]) -> bool:
+    """Would a repeated header line fail a cast? It does when an integer or number column (read as text)
+    is named with a character no number has, in any case and with any spaces around: that row then has a
+    NULL where the file has a value, which the cast check refuses, so the header need not be looked for."""
+    return any(not set(name) <= NUMBER_CHARACTERS for name in number_names)
 
 
 def _point_styles(con, options, numbers: list[str], delimiter: str | None, read: dict,

@@ -118,23 +118,31 @@ def start_file(con, raw: str, name: str, rel: str, begin: bool = True) -> None:
     quarantine.forget(con, name, rel)
 
 
-def finish_file(con, source: SourceConfig, file: ExportFile, sha256: str, rows: int, staged: Staged,
-                commit: bool = True, repeated: int | None = None) -> FileLoaded:
-    """Mark what the file supersedes (unless `repeated` is given: marked with its batch), record it in
-    `_pulse_files` and commit (unless `commit` is false)."""
-    if repeated is None:
-        repeated = dedupe.mark_file(con, file.source, source, file.rel, file.append)
+def finish_file(con, source: SourceConfig, file: ExportFile, sha256: str, rows: int, staged: Staged) -> FileLoaded:
+    """Mark what the file supersedes, record it in `_pulse_files` and commit."""
+    loaded = FileLoaded(rows, staged, dedupe.mark_file(con, file.source, source, file.rel, file.append), sha256)
+    record_files(con, [(file, loaded)])
+    con.execute("COMMIT")
+    return loaded
+
+
+def record_files(con, loaded: list[tuple[ExportFile, FileLoaded]]) -> None:
+    """Record the files in `_pulse_files`, in one statement (one per file costs milliseconds each)."""
+    columns = {
+        "source": [f.source for f, _ in loaded], "path": [f.rel for f, _ in loaded],
+        "size": [f.size for f, _ in loaded], "mtime_ns": [f.mtime_ns for f, _ in loaded],
+        "sha256": [done.sha256 for _, done in loaded], "rows": [done.rows for _, done in loaded],
+        "skipped_headers": [done.staged.skipped_headers for _, done in loaded],
+        "skipped_blank": [done.staged.skipped_blank for _, done in loaded],
+        "duplicate_keys": [done.repeated_keys for _, done in loaded],
+    }
     con.execute(
         "INSERT OR REPLACE INTO _pulse_files (source, path, size, mtime_ns, sha256, rows, loaded_at, "
-        "skipped_headers, skipped_blank, duplicate_keys) VALUES ($source, $path, $size, $mtime_ns, $sha256, $rows, "
-        "$loaded_at, $skipped_headers, $skipped_blank, $duplicate_keys)",
-        {"source": file.source, "path": file.rel, "size": file.size, "mtime_ns": file.mtime_ns, "sha256": sha256,
-         "rows": rows, "loaded_at": now_utc(), "skipped_headers": staged.skipped_headers,
-         "skipped_blank": staged.skipped_blank, "duplicate_keys": repeated},
+        "skipped_headers, skipped_blank, duplicate_keys) SELECT unnest($source), unnest($path), unnest($size), "
+        "unnest($mtime_ns), unnest($sha256), unnest($rows), $loaded_at, unnest($skipped_headers), "
+        "unnest($skipped_blank), unnest($duplicate_keys)",
+        {**columns, "loaded_at": now_utc()},
     )
-    if commit:
-        con.execute("COMMIT")
-    return FileLoaded(rows, staged, repeated, sha256)
 
 
 def missing(column: str, file_type: str) -> str:

@@ -72,6 +72,46 @@ def test_a_run_of_monthly_files_is_read_in_one_go(tmp_path, monkeypatch):
     shutil.rmtree(root / ".pulse")
 
 
+YEARS = {"name": {"type": "text"}, "2025": {"type": "number", "required": False},
+         "2026": {"type": "integer", "required": False}}
+YEAR_HEADER = "name,2025,2026\n"
+YEAR_CASES = {
+    # a repeated header's fields cast as numbers here, so the direct path has to look for it
+    "repeated header, numbers for column names": YEAR_HEADER + "a,1.5,2\n" + YEAR_HEADER + "b,2.5,3\n",
+    "repeated header in capitals with spaces": YEAR_HEADER + "a,1.5,2\n NAME , 2025 ,2026\n",
+    "blank row": YEAR_HEADER + "a,1.5,2\n,,\nb,2.5,3\n",
+    # every column has an empty value somewhere, but no row is blank
+    "empty values, no blank row": YEAR_HEADER + ",1.5,2\nb,,3\nc,2.5,\n",
+    "plain": YEAR_HEADER + "a,1.5,2\nb,2.5,3\n",
+}
+
+
+@pytest.mark.parametrize("case", list(YEAR_CASES))
+def test_suspect_rows_are_found_where_they_can_be(tmp_path, monkeypatch, case):
+    """Blank and header rows are looked for only where they can be (a column without NULLs has no blank
+    row; a header line fails the cast of a number column named with letters), so these exports, named
+    with numbers, must still be handed to the staged path that drops and counts such rows."""
+    files = {"data/export_1.csv": YEAR_CASES[case], "data/export_2.csv": YEAR_CASES["plain"]}
+
+    def outcome(root):
+        try:
+            report, rows, _ = load(root, 'name, "2025", "2026"')
+        except InputError as exc:
+            return ("error", exc.message.replace(str(root), "<project>"))
+        return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files])
+
+    direct = outcome(make(tmp_path / "direct", files, columns=YEARS))
+    monkeypatch.setattr(direct_load, "load", lambda *args: None)
+    assert direct == outcome(make(tmp_path / "staged", files, columns=YEARS))
+
+
+def test_a_number_column_named_with_letters_rules_out_a_repeated_header():
+    assert direct_load._names_cannot_cast(("2025", "amount"))
+    assert direct_load._names_cannot_cast(("Quantity",))
+    assert not direct_load._names_cannot_cast(("2025", " 1,5 ", "1e3", "E"))
+    assert not direct_load._names_cannot_cast(())
+
+
 PARQUET_COLUMNS = {"id": {"type": "integer"}, "amount": {"type": "number", "required": False},
                    "name": {"type": "text", "required": False}, "ts": {"type": "timestamp", "required": False}}
 PARQUET = {
