@@ -33,7 +33,7 @@ from pipeline.outputs.manifest import MANIFEST, Manifest, RunRecord, SegmentOutp
 from pipeline.outputs.names import segment_stems
 from pipeline.outputs.publish import clean_staging, publish
 from pipeline.report.context import ReportInputs, inactive_sentence
-from pipeline.report.render import render_files
+from pipeline.report.render import render_files, start_imports
 from pipeline.report.render_cache import RenderCache
 from pipeline.report.segments import SegmentJob, render_segments
 from pipeline.report.summary import build_summary
@@ -95,11 +95,12 @@ def run_report(
     """
     timings = Timings()
     built_at = now_utc(now)
-    with open_workspace(root, progress, timings, use_cache) as ws:  # queries run in its sandbox, read-only
-        config = ws.config
-        name, report = config.report(report_name)
-        if preview:
-            report = report.model_copy(update={"formats": ["html"], "burst_by": None})
+    config = load_project(root)
+    name, report = config.report(report_name)
+    if preview:
+        report = report.model_copy(update={"formats": ["html"], "burst_by": None})
+    start_imports()  # the charts' library, while the exports load and the KPIs are computed
+    with open_workspace(root, progress, timings, use_cache, config) as ws:  # queries run in its sandbox, read-only
         calendar = calendar_for(config, report.grain)
         period = resolve_period(config, report.grain, period_text, now)
         scope = report_scope(config, report, calendar, period)  # the report's KPIs (and KRs') and their sources

@@ -25,6 +25,7 @@ import functools
 import gc
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,35 @@ class PdfStamp:
         day = data_as_of or (period.end - timedelta(days=1))
         digest = hashlib.sha256(f"pulse:{stem}:{period.label}".encode()).hexdigest()[:32]
         return cls(day, digest.encode("ascii"))
+
+
+_IMPORTING: threading.Thread | None = None
+
+
+def start_imports() -> None:
+    """Import matplotlib (the charts) in a background thread while the run loads and computes.
+
+    It takes over half a second to import, mostly Python code that runs while
+    DuckDB works in its own threads, and every run draws the charts (they are
+    part of the HTML). An import of it later in the run waits for this one to
+    finish (Python's import lock) instead of starting again. Once per process.
+    WeasyPrint is left to the PDF stage: a run whose PDFs all come from the
+    render cache does not import it at all.
+    """
+    global _IMPORTING
+    if _IMPORTING is None:
+        _IMPORTING = threading.Thread(target=_import_charts, name="pulse-imports", daemon=True)
+        _IMPORTING.start()
+
+
+def _import_charts() -> None:
+    try:
+        import matplotlib.backends.backend_svg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+        import matplotlib.patches  # noqa: F401
+        import matplotlib.ticker  # noqa: F401
+    except ImportError:
+        pass  # the charts' own import reports it
 
 
 def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp: PdfStamp | None = None) -> bytes:
