@@ -248,3 +248,29 @@ def test_same_period_twice_gives_byte_identical_html(report, monkeypatch) -> Non
     assert again == report["html"]
     assert [p.name for p in result.files] == ["monthly.html", "monthly.pdf", "manifest.json"]
     assert [r.value for r in result.kpis] == [r.value for r in report["result"].kpis]
+
+
+def test_the_charts_library_is_imported_while_the_exports_load(tmp_path, demo_exports, monkeypatch) -> None:
+    """`pulse run` starts importing matplotlib in a thread before the workspace opens (ingest, checks
+    and KPIs run meanwhile), once per process."""
+    import sys
+
+    class Opened(Exception):
+        pass
+
+    importing = []
+
+    def open_workspace(*args, **kwargs):
+        importing.append(render._IMPORTING)
+        raise Opened
+
+    project = make_project(tmp_path / "project", demo_exports)
+    monkeypatch.setattr(render, "_IMPORTING", None)
+    monkeypatch.setattr(runner, "open_workspace", open_workspace)
+    for _ in range(2):
+        with pytest.raises(Opened):
+            runner.run_report(project, "monthly", PERIOD)
+    thread = importing[0]
+    assert thread is not None and thread.name == "pulse-imports" and importing == [thread, thread]
+    thread.join(timeout=60)
+    assert "matplotlib.figure" in sys.modules and "matplotlib.backends.backend_svg" in sys.modules
