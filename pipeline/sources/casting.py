@@ -82,6 +82,10 @@ class NumberStyle:
         return {
             "num_ok": rf"[+-]?(({digits})({dec}\d*)?|{dec}\d+){EXP}",
             "int_ok": rf"[+-]?({digits})({dec}0*)?",
+            # a plain column (decimal point, no separator characters, see `cast_expression`): the same
+            # patterns without thousands groups, which DuckDB's cast refuses anyway (cheaper to match)
+            "num_plain": rf"[+-]?(\d+(\.\d*)?|\.\d+){EXP}",
+            "int_plain": r"[+-]?\d+(\.0*)?",
             "num_strip": strip,
             "num_dec": self.decimal,
         }
@@ -239,7 +243,7 @@ def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceCo
                     plain: bool = False) -> tuple[str, str]:
     """SQL turning the file's column into the contract type, and its raw text form.
 
-    Number parameters ($num_ok, $int_ok, $num_strip, $num_dec) come from
+    Number parameters ($num_ok, $int_ok, $num_plain, $int_plain, $num_strip, $num_dec) come from
     `NumberStyle.params`; formats from `format_params`. `plain`: the column's
     text has a decimal point and no thousands separator characters at all, so
     the separators need not be removed (the same numbers, fewer string copies).
@@ -251,11 +255,11 @@ def cast_expression(col: str, file_type: str, spec: ColumnSpec, source: SourceCo
     if kind in (ColumnType.INTEGER, ColumnType.NUMBER):
         target = SQL_TYPES[kind]
         if file_type == "VARCHAR":
-            ok = "$int_ok" if kind is ColumnType.INTEGER else "$num_ok"
+            ok = f"${'int' if kind is ColumnType.INTEGER else 'num'}_{'plain' if plain else 'ok'}"
             normal = text if plain else f"replace(regexp_replace({text}, $num_strip, '', 'g'), $num_dec, '.')"
             checked = f"WHEN regexp_full_match({text}, {ok}) THEN TRY_CAST({normal} AS {target})"
             if kind is ColumnType.INTEGER:
-                # an integer written the way DuckDB writes it back ('42', '-7') always matches $int_ok
+                # an integer written the way DuckDB writes it back ('42', '-7') always matches $int_ok and $int_plain
                 checked = f"WHEN CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col} THEN TRY_CAST({col} AS BIGINT) " \
                           + checked
             return f"CASE {checked} END", text
