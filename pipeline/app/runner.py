@@ -95,12 +95,12 @@ def run_report(
     """
     timings = Timings()
     built_at = now_utc(now)
-    config = load_project(root)
-    name, report = config.report(report_name)
-    if preview:
-        report = report.model_copy(update={"formats": ["html"], "burst_by": None})
-    start_imports()  # the charts' library, while the exports load and the KPIs are computed
-    with open_workspace(root, progress, timings, use_cache, config) as ws:  # queries run in its sandbox, read-only
+    # the charts' library is imported in a thread while exports load (a warm start loads none)
+    with open_workspace(root, progress, timings, use_cache, loading=start_imports) as ws:  # queries in its sandbox
+        config = ws.config
+        name, report = config.report(report_name)
+        if preview:
+            report = report.model_copy(update={"formats": ["html"], "burst_by": None})
         calendar = calendar_for(config, report.grain)
         period = resolve_period(config, report.grain, period_text, now)
         scope = report_scope(config, report, calendar, period)  # the report's KPIs (and KRs') and their sources

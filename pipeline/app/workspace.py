@@ -108,12 +108,14 @@ class Workspace:
 
 
 def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | None = None,
-                   use_cache: bool = True, config: ProjectConfig | None = None) -> Workspace:
+                   use_cache: bool = True, config: ProjectConfig | None = None,
+                   loading: Callable[[], None] | None = None) -> Workspace:
     """Load the config (unless given), open its engine, bring sources up to date and prepare the query sandbox.
 
     Ingest is the only writer: its read-write connection is closed before any
     query runs. KPI and check results are cached (see
-    `pipeline.core.result_cache`) unless `use_cache` is false.
+    `pipeline.core.result_cache`) unless `use_cache` is false. `loading` is
+    called before the exports are looked at (a warm start does not look at them).
     """
     config = config or load_project(root)
     started = time.perf_counter()
@@ -125,6 +127,8 @@ def open_workspace(root: Path, progress: Progress = _quiet, timings: Timings | N
         if state is not None:
             report = state.ingest
         else:
+            if loading is not None:
+                loading()
             con = database.connect_project(config)
             try:
                 progress("loading exports")

@@ -251,26 +251,25 @@ def test_same_period_twice_gives_byte_identical_html(report, monkeypatch) -> Non
 
 
 def test_the_charts_library_is_imported_while_the_exports_load(tmp_path, demo_exports, monkeypatch) -> None:
-    """`pulse run` starts importing matplotlib in a thread before the workspace opens (ingest, checks
-    and KPIs run meanwhile), once per process."""
+    """A run that looks at the exports starts importing matplotlib in a thread first (ingest, checks and
+    KPIs run meanwhile); a warm start, which does not, leaves the import to the charts."""
     import sys
 
-    class Opened(Exception):
-        pass
-
-    importing = []
-
-    def open_workspace(*args, **kwargs):
-        importing.append(render._IMPORTING)
-        raise Opened
+    from pipeline.core import database
 
     project = make_project(tmp_path / "project", demo_exports)
+    importing = []
+    connect = database.connect_project
+    monkeypatch.setattr(database, "connect_project", lambda config: importing.append(render._IMPORTING)
+                        or connect(config))
     monkeypatch.setattr(render, "_IMPORTING", None)
-    monkeypatch.setattr(runner, "open_workspace", open_workspace)
-    for _ in range(2):
-        with pytest.raises(Opened):
-            runner.run_report(project, "monthly", PERIOD)
-    thread = importing[0]
-    assert thread is not None and thread.name == "pulse-imports" and importing == [thread, thread]
-    thread.join(timeout=60)
+    runner.run_report(project, "monthly", PERIOD)
+    assert importing and importing[0] is not None and importing[0].name == "pulse-imports"
+    importing[0].join(timeout=60)
     assert "matplotlib.figure" in sys.modules and "matplotlib.backends.backend_svg" in sys.modules
+
+    runner.run_report(project, "monthly", PERIOD)  # finds nothing to load: the next run starts warm
+    started = []
+    monkeypatch.setattr(runner, "start_imports", lambda: started.append(True))
+    runner.run_report(project, "monthly", PERIOD)
+    assert started == []
