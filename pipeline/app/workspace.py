@@ -40,7 +40,7 @@ from pipeline.checks.gate import run_checks, warning_lines
 from pipeline.checks.source_checks import CheckResult
 from pipeline.config import ProjectConfig, ReportConfig, load_project
 from pipeline.core import database
-from pipeline.core.engine import Engine
+from pipeline.core.engine import Engine, IngestReport
 from pipeline.core.periods import Calendar, Grain, Period, history_back, today_in
 from pipeline.core.result_cache import ResultCache
 from pipeline.core.sandbox import Sandbox
@@ -51,7 +51,6 @@ from pipeline.kpis.lineage import kpi_sources, sources_of
 from pipeline.kpis.queries import Series
 from pipeline.okrs.checkins import latest_by_kr, load_checkins
 from pipeline.okrs.cycles import CycleResult, CycleWindow, choose_cycle, evaluate, kr_ids
-from pipeline.sources import ingest as sources
 from pipeline.sources.coverage import SourceRange
 from pipeline.sources.paths import sandbox_rules
 
@@ -72,7 +71,7 @@ class Workspace:
 
     config: ProjectConfig
     sandbox: Sandbox
-    ingest: sources.IngestReport
+    ingest: IngestReport
     engine: Engine
     cache: ResultCache | None = None
 
