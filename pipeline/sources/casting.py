@@ -70,12 +70,19 @@ class NumberStyle:
     decimal: str  # "." or ","
     thousands: tuple[str, ...]  # separators removed when in groups of three digits
     detected: bool = False
+    # every number must be digits only (a sign allowed): no separator to interpret, so none is guessed;
+    # a value with one does not cast (see `direct_load`, which then hands the file to the staged path)
+    digits_only: bool = False
 
     def describe(self) -> str:
         how = "detected" if self.detected else "configured"
         return f"decimal separator '{self.decimal}' ({how})"
 
     def params(self) -> dict[str, str]:
+        if self.digits_only:
+            whole = r"[+-]?\d+"
+            return {"num_ok": whole, "int_ok": whole, "num_plain": whole, "int_plain": whole, "num_strip": "_",
+                    "num_dec": self.decimal}
         digits = "|".join([rf"[1-9]\d{{0,2}}({SEPARATOR_RE[t]}\d{{3}})+" for t in self.thousands] + [r"\d+"])
         dec = SEPARATOR_RE[self.decimal]
         strip = "|".join(SEPARATOR_RE[t] for t in self.thousands) or "_"

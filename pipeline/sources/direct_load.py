@@ -11,7 +11,9 @@ and checked afterwards on what was stored, per file:
   cast as plain numbers, so the cast check below sends such a file back;
   one value that can only have a decimal point (found by a query that stops
   at the first) rules out the ambiguous "1.234" case; without any dot or
-  comma nothing needs interpreting;
+  comma nothing needs interpreting (a source whose number columns all hold
+  integers has only its first rows looked at: with no separator there, its
+  numbers must be digits only, so one with a separator sends the file back);
 - every value cast: NULLs after the cast equal the file's missing values
   (see `load_steps.all_cast`);
 - (CSV) no row is blank (every contract column NULL) and none repeats the
@@ -72,6 +74,8 @@ from .load_steps import (
 TABLE = f"{READ_CSV})"
 PROBE_BUFFER = 1 << 20  # bytes per read while looking for the first number with a separator
 PROBE_THREADS = 2  # files probed at once
+PROBE_ROWS = 10_000  # rows of a file with only integer columns looked at for separators (see _point_style)
+DIGITS_ONLY = NumberStyle(".", (), detected=True, digits_only=True)
 
 
 def sha256(path: Path) -> str:
@@ -161,7 +165,8 @@ def _insert(con, source: SourceConfig, files: list[ExportFile], heads: list, dig
     declared = declared_style(source.options, numbers) if numbers else None
     style = declared
     if numbers and declared is None and not parquet:
-        styles = _point_styles(con, source.options, numbers, first.delimiter, read, paths)
+        integers = all(source.columns[c].type is ColumnType.INTEGER for c, f in matched.items() if f in numbers)
+        styles = _point_styles(con, source.options, numbers, first.delimiter, read, paths, integers)
         style = styles.pop() if len(styles) == 1 else None
     if (not texts and not parquet) or (numbers and style is None):
         return None  # a repeated header would not show, or the numbers need every value looked at
@@ -288,34 +293,51 @@ def _names_cannot_cast(number_names: tuple[str, ...]) -> bool:
 
 
 def _point_styles(con, options, numbers: list[str], delimiter: str | None, read: dict,
-                  paths: list[str]) -> set[NumberStyle | None]:
+                  paths: list[str], integers: bool = False) -> set[NumberStyle | None]:
     """The styles of `paths` (see `_point_style`), two files at a time: a probe of the file's first values
-    is mostly DuckDB's fixed cost of starting a read, one that finds no separator reads the whole file."""
-    def probe(path: str) -> NumberStyle | None:
+    is mostly DuckDB's fixed cost of starting a read, one that finds no separator reads the whole file
+    (unless every number column holds `integers`: then its first rows are enough, see `_point_style`)."""
+    def probe(path: str, head_only: bool) -> NumberStyle | None:
         cursor = con.cursor()
         try:
-            return _point_style(cursor, options, numbers, delimiter, {**read, "path": path})
+            return _point_style(cursor, options, numbers, delimiter, {**read, "path": path}, head_only)
         finally:
             cursor.close()
 
     with ThreadPoolExecutor(PROBE_THREADS) as pool:
-        return set(pool.map(probe, paths))
+        styles = list(pool.map(lambda path: probe(path, integers), paths))
+        if DIGITS_ONLY in styles and len(set(styles)) > 1:  # one style casts them all: look at those whole
+            again = [path for path, style in zip(paths, styles) if style == DIGITS_ONLY]
+            styles = [style for style in styles if style != DIGITS_ONLY]
+            styles += pool.map(lambda path: probe(path, False), again)
+        return set(styles)
 
 
-def _point_style(con, options, numbers: list[str], delimiter: str | None, read: dict) -> NumberStyle | None:
+def _point_style(con, options, numbers: list[str], delimiter: str | None, read: dict,
+                 head_only: bool = False) -> NumberStyle | None:
     """The style detection gives for this file, if separators make it fail when it is not a plain decimal point.
 
     A value that can only have a decimal point decides '.'; with no dot and no
     comma in any number value nothing needs interpreting (the delimiter's
     convention). Otherwise None: every value has to be looked at.
+
+    `head_only` (every number column holds integers): when the first
+    PROBE_ROWS rows show no separator, the file is not read further: its
+    numbers must then be digits only (DIGITS_ONLY), so a later value with a
+    separator does not cast and the staged path detects the file's style,
+    exactly as reading it whole here would have.
     """
-    params = {**detection_params(options, numbers), **read, "probe": PROBE_BUFFER}
+    params = {**detection_params(options, numbers), **read, "probe": PROBE_BUFFER, "rows": PROBE_ROWS}
     # the first value with a separator or an exponent, read in small buffers (it is usually on the first line)
-    probe = number_values(numbers, f"{READ_CSV}, buffer_size = $probe)")
+    table = f"(SELECT * FROM {READ_CSV}, buffer_size = $probe) LIMIT $rows)" if head_only \
+        else f"{READ_CSV}, buffer_size = $probe)"
+    probe = number_values(numbers, table)
     sql = (f"SELECT {DOT_SQL} FROM {probe} AND (contains(v.t, '.') OR contains(v.t, ',') "
            "OR contains(v.t, 'e') OR contains(v.t, 'E')) LIMIT 1")
     first = con.execute(sql, bound(sql, params)).fetchall()
     if first and first[0][0]:
         return detected_style(options, ".")
+    if head_only and not first:
+        return DIGITS_ONLY
     # none has a separator (nothing to interpret), or that one did not decide: does any value say "decimal point"?
     return quick_style(con, options, numbers, delimiter, Profile({}, dot_like=bool(first)), TABLE, read)

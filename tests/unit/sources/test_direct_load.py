@@ -112,6 +112,46 @@ def test_a_number_column_named_with_letters_rules_out_a_repeated_header():
     assert not direct_load._names_cannot_cast(())
 
 
+INTS = {"id": {"type": "integer"}, "n": {"type": "integer", "required": False}, "name": {"type": "text"}}
+INT_ROWS = "id,n,name\n1,5,a\n2,6,b\n3,7,c\n4,8,d\n"
+INT_CASES = {  # the first rows looked at are 2 here (PROBE_ROWS): what comes later must still be found
+    "digits only": INT_ROWS,
+    "a separator on the first row": "id,n,name\n1,4.0,a\n2,6,b\n3,7,c\n",
+    "a whole number written with a point, later": INT_ROWS + "5,4.0,e\n",
+    "1.000 later (1 or 1000?)": INT_ROWS + "5,1.000,e\n",
+    "thousands later": INT_ROWS + '5,"1,234",e\n',
+    "a fraction later": INT_ROWS + "5,4.5,e\n",
+}
+
+
+@pytest.mark.parametrize("case", list(INT_CASES))
+def test_integer_columns_are_probed_on_their_first_rows(tmp_path, monkeypatch, case):
+    """A source whose number columns all hold integers has only its first rows probed for separators;
+    when they show none its numbers must be digits only, so whatever comes later loads (or fails) as the
+    staged path, which reads every value, has it."""
+    monkeypatch.setattr(direct_load, "PROBE_ROWS", 2)
+    files = {"data/export_1.csv": INT_CASES[case], "data/export_2.csv": INT_ROWS.replace("a\n", "x\n")}
+    styles, direct_runs = [], []
+    probe, load_files = direct_load._point_style, direct_load.load
+    monkeypatch.setattr(direct_load, "_point_style", lambda *a, **k: styles.append(probe(*a, **k)) or styles[-1])
+    monkeypatch.setattr(direct_load, "load", lambda *a: direct_runs.append(load_files(*a)) or direct_runs[-1])
+
+    def outcome(root):
+        try:
+            report, rows, _ = load(root, "id, n, name")
+        except InputError as exc:
+            return ("error", exc.message.replace(str(root), "<project>"))
+        return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files])
+
+    direct = outcome(make(tmp_path / "direct", files, columns=INTS))
+    if case == "digits only":  # no file read whole; the files went straight in
+        assert styles == [direct_load.DIGITS_ONLY] * 2 and direct_runs[0] is not None
+    if case == "a separator on the first row":  # the other file is then read whole, and both go straight in
+        assert direct_load.DIGITS_ONLY not in styles[2:] and direct_runs[0] is not None
+    monkeypatch.setattr(direct_load, "load", lambda *args: None)
+    assert direct == outcome(make(tmp_path / "staged", files, columns=INTS))
+
+
 PARQUET_COLUMNS = {"id": {"type": "integer"}, "amount": {"type": "number", "required": False},
                    "name": {"type": "text", "required": False}, "ts": {"type": "timestamp", "required": False}}
 PARQUET = {
