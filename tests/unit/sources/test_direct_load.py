@@ -43,9 +43,9 @@ CASES = {
 }
 
 
-def outcome(root: Path) -> tuple:
+def outcome(root: Path, columns: str = "id, amount, name, day") -> tuple:
     try:
-        report, rows, found = load(root)
+        report, rows, found = load(root, columns)
     except InputError as exc:
         return ("error", exc.message.replace(str(root), "<project>"), exc.hint)
     return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files], found)
@@ -75,6 +75,7 @@ def test_a_run_of_monthly_files_is_read_in_one_go(tmp_path, monkeypatch):
 YEARS = {"name": {"type": "text"}, "2025": {"type": "number", "required": False},
          "2026": {"type": "integer", "required": False}}
 YEAR_HEADER = "name,2025,2026\n"
+YEAR_COLUMNS = 'name, "2025", "2026"'
 YEAR_CASES = {
     # a repeated header's fields cast as numbers here, so the direct path has to look for it
     "repeated header, numbers for column names": YEAR_HEADER + "a,1.5,2\n" + YEAR_HEADER + "b,2.5,3\n",
@@ -92,17 +93,9 @@ def test_suspect_rows_are_found_where_they_can_be(tmp_path, monkeypatch, case):
     row; a header line fails the cast of a number column named with letters), so these exports, named
     with numbers, must still be handed to the staged path that drops and counts such rows."""
     files = {"data/export_1.csv": YEAR_CASES[case], "data/export_2.csv": YEAR_CASES["plain"]}
-
-    def outcome(root):
-        try:
-            report, rows, _ = load(root, 'name, "2025", "2026"')
-        except InputError as exc:
-            return ("error", exc.message.replace(str(root), "<project>"))
-        return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files])
-
-    direct = outcome(make(tmp_path / "direct", files, columns=YEARS))
+    direct = outcome(make(tmp_path / "direct", files, columns=YEARS), YEAR_COLUMNS)
     monkeypatch.setattr(direct_load, "load", lambda *args: None)
-    assert direct == outcome(make(tmp_path / "staged", files, columns=YEARS))
+    assert direct == outcome(make(tmp_path / "staged", files, columns=YEARS), YEAR_COLUMNS)
 
 
 def test_a_number_column_named_with_letters_rules_out_a_repeated_header():
@@ -135,21 +128,13 @@ def test_integer_columns_are_probed_on_their_first_rows(tmp_path, monkeypatch, c
     probe, load_files = direct_load._point_style, direct_load.load
     monkeypatch.setattr(direct_load, "_point_style", lambda *a, **k: styles.append(probe(*a, **k)) or styles[-1])
     monkeypatch.setattr(direct_load, "load", lambda *a: direct_runs.append(load_files(*a)) or direct_runs[-1])
-
-    def outcome(root):
-        try:
-            report, rows, _ = load(root, "id, n, name")
-        except InputError as exc:
-            return ("error", exc.message.replace(str(root), "<project>"))
-        return ("rows", rows, [(f.rows, f.skipped_headers, f.skipped_blank) for f in report.files])
-
-    direct = outcome(make(tmp_path / "direct", files, columns=INTS))
+    direct = outcome(make(tmp_path / "direct", files, columns=INTS), "id, n, name")
     if case == "digits only":  # no file read whole; the files went straight in
         assert styles == [direct_load.DIGITS_ONLY] * 2 and direct_runs[0] is not None
     if case == "a separator on the first row":  # the other file is then read whole, and both go straight in
         assert direct_load.DIGITS_ONLY not in styles[2:] and direct_runs[0] is not None
     monkeypatch.setattr(direct_load, "load", lambda *args: None)
-    assert direct == outcome(make(tmp_path / "staged", files, columns=INTS))
+    assert direct == outcome(make(tmp_path / "staged", files, columns=INTS), "id, n, name")
 
 
 PARQUET_COLUMNS = {"id": {"type": "integer"}, "amount": {"type": "number", "required": False},
