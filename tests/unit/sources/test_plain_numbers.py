@@ -5,10 +5,10 @@ does not fit, which sends the file to the staged path)."""
 
 from __future__ import annotations
 
+from itertools import product
+
 import duckdb
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pipeline.config import ColumnSpec, ColumnType, SourceConfig
 from pipeline.sources.casting import NumberStyle, bound, cast_expression, thousands_for
@@ -16,7 +16,9 @@ from pipeline.sources.casting import NumberStyle, bound, cast_expression, thousa
 EXAMPLES = ["12", "-7", "+3", "12.50", "0.10", ".5", "5.", "1e3", "2.5E-4", "1,234", "1,234.5", "12,000,000",
             "1 234", "1\u00a0234", "1\u202f234", "1'234", "1.234.567", "1_234", "nan", "inf", "-Infinity", "+-2",
             "12.000", "007", "9" * 25, " 12.5 ", "", "e", "1e", "1.2.3", "0x1F"]
-VALUES = st.text(alphabet="0123456789+-.,'eE _\u00a0x", max_size=12)
+# every text of up to 5 characters from these: signs, digits, every separator, an exponent, a letter
+ALPHABET = "01+-.,'e \u00a0x"
+ALL_SHORT = ["".join(chars) for n in range(1, 6) for chars in product(ALPHABET, repeat=n)]
 SOURCE = SourceConfig.model_validate({"paths": ["data/*.csv"], "columns": {"v": {"type": "number"}}})
 
 
@@ -45,9 +47,8 @@ def test_plain_patterns_cast_the_examples_as_the_full_ones(kind, thousands):
     assert plain[EXAMPLES.index("1,234")] is None and plain[EXAMPLES.index("nan")] is None
 
 
-@settings(max_examples=200, deadline=None)
-@given(values=st.lists(VALUES, min_size=1, max_size=40))
-def test_plain_patterns_cast_any_value_as_the_full_ones(values):
+def test_plain_patterns_cast_every_short_text_as_the_full_ones():
     for kind in (ColumnType.NUMBER, ColumnType.INTEGER):
-        plain, full = casts(kind, values, "auto")
-        assert plain == full, [(v, a, b) for v, a, b in zip(values, plain, full) if a != b]
+        plain, full = casts(kind, ALL_SHORT, "auto")
+        assert plain == full, [(v, a, b) for v, a, b in zip(ALL_SHORT, plain, full) if a != b][:5]
+        assert plain[ALL_SHORT.index("1,000")] is None and plain[ALL_SHORT.index("-10")] == -10
