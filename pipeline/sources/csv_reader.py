@@ -228,9 +228,7 @@ def _stage(con, path: Path, csv_file: CsvFile, options: ReaderOptions, quarantin
                 bad = found[0]
                 raise InputError(f"{display_path(path)}:{bad.line}: {bad.reason}: {shown(bad.value)}",
                                  READ_HINT) from None
-            raise InputError(f"{display_path(path)}: cannot read this csv file: {first_line(exc)}",
-                             "check the reader options (delimiter, quote, encoding, header, skip_rows) of its source"
-                             ) from None
+            raise _unreadable(path, exc, params, lines) from None
     file_columns = csv_file.columns
     _numbering_view(con)
     _number_lines(con, file_columns, lines, int(params["offset"]), utf8, spans)  # type: ignore[arg-type]
@@ -329,9 +327,7 @@ def _read_with_rejects(con, path: Path, params: dict, utf8: bytes,
     try:
         con.execute(_create_sql(extra), params)
     except duckdb.Error as exc:
-        raise InputError(f"{display_path(path)}: cannot read this csv file: {first_line(exc)}",
-                         "check the reader options (delimiter, quote, encoding, header, skip_rows) of its source"
-                         ) from None
+        raise _unreadable(path, exc, params, lines) from None
     found = con.execute(
         f"SELECT line_byte_position, column_name, CAST(error_type AS VARCHAR), csv_line, error_message "
         f"FROM {REJECTS_TABLE} ORDER BY line_byte_position, column_idx"
@@ -355,6 +351,34 @@ def _read_with_rejects(con, path: Path, params: dict, utf8: bytes,
         counting = kind in ("TOO MANY COLUMNS", "MISSING COLUMNS")
         rejects.append(RawReject(index + 1, None if counting else column, value[:200], reason))
     return rejects, spans
+
+
+def _unreadable(path: Path, exc: duckdb.Error, params: dict, lines: Lines) -> InputError:
+    """The error for a file DuckDB cannot read at all (no row it could set aside): the first record
+    whose number of fields is not the header's, found with Python's csv module, when there is one
+    (DuckDB's parser stops on it without saying where); else DuckDB's own message."""
+    expected = len(params["columns"])
+    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(int(params["offset"]))),
+                        **csv_dialect(str(params["delim"]), str(params["quote"]), str(params["escape"])))
+    start = int(params["offset"])  # 0-based line of the record being read
+    try:
+        for record in reader:
+            if record and len(record) != expected:
+                side = "fewer" if len(record) < expected else "more"
+                return InputError(
+                    f"{display_path(path)}:{start + 1}: has {side} fields than the header (expected: {expected}, "
+                    f"found: {len(record)}): {shown(lines[start])}",
+                    "fix that line of the file (a value holding a line break, a delimiter or a quote must be in "
+                    "quotes): DuckDB cannot read past it, so on_bad_rows: quarantine cannot set it aside",
+                )
+            start = int(params["offset"]) + reader.line_num
+    except csv.Error as error:  # a carriage return inside a value that is not in quotes, or worse
+        found = "a line break inside a value that is not in quotes" if "new-line" in str(error) else str(error)
+        return InputError(f"{display_path(path)}:{start + 1}: cannot be read as CSV: {found}: {shown(lines[start])}",
+                          "fix that line of the file (a value holding a line break, a delimiter or a quote must "
+                          "be in quotes): DuckDB cannot read past it, so on_bad_rows: quarantine cannot set it aside")
+    return InputError(f"{display_path(path)}: cannot read this csv file: {first_line(exc)}",
+                      "check the reader options (delimiter, quote, encoding, header, skip_rows) of its source")
 
 
 def _number_lines(con, columns: list[str], lines: Lines, start: int, utf8: bytes,

@@ -233,6 +233,35 @@ def test_unparseable_rows_fail_with_their_line(tmp_path: Path, content: str, exp
     assert expected in err.message and "quarantine" in (err.hint or "")
 
 
+
+def test_a_line_break_outside_quotes_that_stops_the_reader_is_named_with_its_line(tmp_path: Path) -> None:
+    """A carriage return inside a value that is not in quotes (tweets exported as they were typed) stops
+    DuckDB's reader without a row it could set aside: the error still names the line and what is wrong."""
+    content = "id,name,amount\n1,a,5\n2,@AskPayPal \rI just love it,3398\n3,c,7\n"
+    for mode in ("fail", "quarantine"):
+        root = make(tmp_path / mode, {"data/items.csv": content}, source={"on_bad_rows": mode},
+                    columns={"id": {"type": "integer"}, "name": {"type": "text"}, "amount": {"type": "integer"}})
+        err = error_of(root)
+        assert err.message.endswith("data/items.csv:3: cannot be read as CSV: a line break inside a value that is "
+                                    "not in quotes: 2,@AskPayPal I just love it,3398"), err.message
+        assert "must be in quotes" in err.hint and "quarantine cannot set it aside" in err.hint
+
+
+def test_a_file_the_reader_stops_on_names_the_first_record_of_the_wrong_width() -> None:
+    import duckdb
+
+    from pipeline.sources.csv_reader import _unreadable
+    from pipeline.sources.csv_text import Lines
+
+    params = {"columns": {"id": "VARCHAR", "name": "VARCHAR"}, "offset": 1, "delim": ",", "quote": '"',
+              "escape": '"'}
+    stopped = duckdb.InvalidInputException("The CSV Parser state machine reached an invalid state.")
+    named = _unreadable(Path("items.csv"), stopped, params, Lines('id,name\n1,"a\nb"\n\n2,b,c\n3,d\n'))
+    assert named.message == "items.csv:5: has more fields than the header (expected: 2, found: 3): 2,b,c"
+    plain = _unreadable(Path("items.csv"), stopped, params, Lines("id,name\n1,a\n2,b\n"))
+    assert plain.message == "items.csv: cannot read this csv file: The CSV Parser state machine reached an invalid state."
+
+
 # -- dates ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("fmt", "values"), [("%d-%m-%Y", ["31-10-2026", "02-01-2026"]),
                                              ("%d.%m.%Y", ["31.10.2026", "02.01.2026"])])
