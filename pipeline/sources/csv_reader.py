@@ -278,10 +278,15 @@ def csv_dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
     return kwargs
 
 
+def _records(lines: Lines, first: int, delimiter: str, quote: str, escape: str):
+    """Python's csv reader over the records from line `first` on (its `line_num` counts the lines read)."""
+    return csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(first)),
+                      **csv_dialect(delimiter, quote, escape))
+
+
 def _first_record(lines: Lines, first: int, delimiter: str, quote: str, escape: str) -> tuple[list[str], int]:
     """The record starting at line `first`, and how many lines it spans."""
-    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(first)),
-                        **csv_dialect(delimiter, quote, escape))
+    reader = _records(lines, first, delimiter, quote, escape)
     try:
         record = next(reader)
     except (StopIteration, csv.Error):
@@ -353,30 +358,28 @@ def _read_with_rejects(con, path: Path, params: dict, utf8: bytes,
     return rejects, spans
 
 
+UNREADABLE_HINT = ("fix that line of the file (a value holding a line break, a delimiter or a quote must be in "
+                   "quotes): DuckDB cannot read past it, so on_bad_rows: quarantine cannot set it aside")
+
+
 def _unreadable(path: Path, exc: duckdb.Error, params: dict, lines: Lines) -> InputError:
     """The error for a file DuckDB cannot read at all (no row it could set aside): the first record
     whose number of fields is not the header's, found with Python's csv module, when there is one
     (DuckDB's parser stops on it without saying where); else DuckDB's own message."""
-    expected = len(params["columns"])
-    reader = csv.reader((line.removesuffix("\r") + "\n" for line in lines.iter_from(int(params["offset"]))),
-                        **csv_dialect(str(params["delim"]), str(params["quote"]), str(params["escape"])))
-    start = int(params["offset"])  # 0-based line of the record being read
+    expected, offset = len(params["columns"]), int(params["offset"])
+    reader = _records(lines, offset, str(params["delim"]), str(params["quote"]), str(params["escape"]))
+    start = offset  # 0-based line of the record being read
     try:
         for record in reader:
             if record and len(record) != expected:
                 side = "fewer" if len(record) < expected else "more"
-                return InputError(
-                    f"{display_path(path)}:{start + 1}: has {side} fields than the header (expected: {expected}, "
-                    f"found: {len(record)}): {shown(lines[start])}",
-                    "fix that line of the file (a value holding a line break, a delimiter or a quote must be in "
-                    "quotes): DuckDB cannot read past it, so on_bad_rows: quarantine cannot set it aside",
-                )
-            start = int(params["offset"]) + reader.line_num
+                return InputError(f"{display_path(path)}:{start + 1}: has {side} fields than the header (expected: "
+                                  f"{expected}, found: {len(record)}): {shown(lines[start])}", UNREADABLE_HINT)
+            start = offset + reader.line_num
     except csv.Error as error:  # a carriage return inside a value that is not in quotes, or worse
         found = "a line break inside a value that is not in quotes" if "new-line" in str(error) else str(error)
         return InputError(f"{display_path(path)}:{start + 1}: cannot be read as CSV: {found}: {shown(lines[start])}",
-                          "fix that line of the file (a value holding a line break, a delimiter or a quote must "
-                          "be in quotes): DuckDB cannot read past it, so on_bad_rows: quarantine cannot set it aside")
+                          UNREADABLE_HINT)
     return InputError(f"{display_path(path)}: cannot read this csv file: {first_line(exc)}",
                       "check the reader options (delimiter, quote, encoding, header, skip_rows) of its source")
 
