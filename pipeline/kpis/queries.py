@@ -367,16 +367,19 @@ def _its_dimensions(kpi_id: str, kpi: KpiConfig, shown: str, columns: list[str],
     returned = {columns[i].lower() for i in dim_indexes}
     missing = [name for name in kpi.dimensions if name.lower() not in returned]
     if missing:
-        others = f"its dimension columns are {', '.join(columns[i] for i in dim_indexes)}" if dim_indexes else \
-            "it returns no dimension column"
         raise QueryError(
             f"{shown}: KPI '{kpi_id}' lists dimensions: [{', '.join(kpi.dimensions)}], but the query returns no "
-            f"dimension column '{missing[0]}' ({others})",
+            f"dimension column '{missing[0]}' ({dimensions_returned([columns[i] for i in dim_indexes])})",
             "return the column (... AS " + missing[0] + "), or correct the KPI's dimensions: in config/kpis.yaml; "
             "see docs/configuration.md 'The KPI query contract'",
         )
     return ([i for i in dim_indexes if columns[i].lower() in wanted],
             [i for i in dim_indexes if columns[i].lower() not in wanted])
+
+
+def dimensions_returned(names: list[str] | tuple[str, ...]) -> str:
+    """What a query returns as dimension columns, in words (for messages)."""
+    return f"its dimension columns are {', '.join(names)}" if names else "it returns no dimension column"
 
 
 def _count(value: object, shown: str, period: date, column: str = SAMPLE_COLUMN) -> int | None:

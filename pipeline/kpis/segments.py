@@ -24,7 +24,7 @@ from pipeline.core.paths import display_path
 from pipeline.core.periods import Calendar, Period
 
 from .comparisons import KpiResult, compare
-from .queries import KpiSeries
+from .queries import KpiSeries, dimensions_returned
 
 SEGMENTS_DOCS = "docs/configuration.md 'Segments'"
 
@@ -66,10 +66,9 @@ def burst_problems(full: dict[str, KpiSeries], report_name: str, report: ReportC
                 + company_wide,
             ))
             continue
-        others = f"its dimension columns are {', '.join(returned)}" if returned else "it returns no dimension column"
         problems.append(ConfigError(
             f"{display_path(config.query_path(kpi_id))}: KPI '{kpi_id}' of report '{report_name}' returns no "
-            f"'{dimension}' column for burst_by: {dimension} ({others})",
+            f"'{dimension}' column for burst_by: {dimension} ({dimensions_returned(returned)})",
             f"return the segment as a column named '{dimension}' (... AS {dimension}), or " + company_wide,
         ))
     return problems
