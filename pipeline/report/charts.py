@@ -1,4 +1,4 @@
-"""Report charts as inline SVG, drawn by matplotlib.
+"""Report charts as SVG, drawn by matplotlib and placed in the HTML as images (`svg_image`).
 
 Three charts, each returned as an SVG string that starts at `<svg`:
 
@@ -18,8 +18,9 @@ one reused canvas per size (under a lock; cleared after each chart); the trend
 chart's axes, grid, labels and legend are placed by hand from measured text
 widths instead of matplotlib's tick machinery and `tight_layout` (which draws
 every figure twice); sparklines and bullets are memoised per input.
-matplotlib is imported by the first chart drawn, so commands that draw none
-(`pulse kpis`, `pulse okrs`, `pulse query`) start without it.
+matplotlib is imported by the first chart drawn (or, in `pulse run`, in a
+thread while the exports load: `render.start_imports`), so commands that draw
+none (`pulse kpis`, `pulse okrs`, `pulse query`) start without it.
 """
 
 from __future__ import annotations
