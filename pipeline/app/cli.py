@@ -77,7 +77,11 @@ def pass_project(command):
 
     @functools.wraps(command)
     def with_project(*args, **kwargs):
-        return command(project_root(click.get_current_context().obj), *args, **kwargs)
+        root = project_root(click.get_current_context().obj)
+        from pipeline.core.sql_text import open_parser_early  # DuckDB: not for `pulse --help`
+
+        open_parser_early()  # most project commands read queries' tables; it opens while the config loads
+        return command(root, *args, **kwargs)
 
     return with_project
 

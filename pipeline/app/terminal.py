@@ -16,9 +16,9 @@ from pipeline.config import ProjectConfig
 from pipeline.core.periods import Period
 from pipeline.kpis.comparisons import KpiResult
 from pipeline.okrs.cycles import CycleResult
-from pipeline.report.context import COMPANY_WIDE, HEALTH_LABELS, check_text, sample_note
 from pipeline.report.formatting import format_kpi_change, format_value, kpi_style
 from pipeline.report.okr_section import okr_section
+from pipeline.report.words import COMPANY_WIDE, HEALTH_LABELS, check_text, sample_note
 
 if TYPE_CHECKING:
     from .due import ScheduleStatus

@@ -11,11 +11,13 @@ for a query naming a URL).
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import threading
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
+from functools import lru_cache
 
 import duckdb
 
@@ -33,14 +35,31 @@ def query_parameters(sql: str) -> list[str]:
     return sorted(set(_PARAM.findall(stripped)))
 
 
-@cache
+_PARSER: list[duckdb.DuckDBPyConnection] = []  # the one parser connection, once opened
+_PARSER_LOCK = threading.Lock()
+
+
 def _parser() -> duckdb.DuckDBPyConnection:
     """An in-memory connection for parsing only: no external access, no extensions on demand."""
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-    return con
+    with _PARSER_LOCK:
+        if not _PARSER:
+            con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                     "autoload_known_extensions": False})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            _PARSER.append(con)
+        return _PARSER[0]
+
+
+def open_parser_early() -> None:
+    """Open the parser's database in a thread, so that a command's first `tables_named` does not wait for it.
+
+    Starting a DuckDB database takes 30-50 ms, nearly all of it outside the GIL: a
+    command that reads its config meanwhile (`pulse kpis`, `pulse okrs`) finds it
+    ready. The thread is joined at exit, so no database is left starting then."""
+    thread = threading.Thread(target=_parser, name="pulse-parser", daemon=True)
+    thread.start()
+    atexit.register(thread.join)
 
 
 def parser_connection() -> duckdb.DuckDBPyConnection:
@@ -49,15 +68,17 @@ def parser_connection() -> duckdb.DuckDBPyConnection:
     return _parser()
 
 
-def tables_named(sql: str) -> set[str] | None:
+@lru_cache(maxsize=256)
+def tables_named(sql: str) -> frozenset[str] | None:
     """The tables and views the query reads, as written without their aliases (`sales`, `main.sales`,
-    `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement."""
+    `"Odd Name"`), its CTEs left out; None when DuckDB cannot parse it as one statement. Kept per text: a
+    command asks it of each KPI's query, and KPIs sharing a query file ask it of the same text."""
     parseable = _QUOTED_OR_PARAM.sub(lambda m: "NULL" if m.group(1) else m.group(), sql)
     try:
         named = _parser().get_table_names(parseable, qualified=True)
     except (duckdb.Error, RuntimeError):
         return None
-    return {_ALIAS.sub("", name) for name in named}
+    return frozenset(_ALIAS.sub("", name) for name in named)
 
 
 def shown_with_values(sql: str, values: Mapping[str, object]) -> str:

@@ -25,7 +25,6 @@ from .charts import TrendData, sparkline_svg, svg_image, trend_svg
 from .coverage_text import coverage_notes, partial_label
 from .formatting import (
     NOT_AVAILABLE,
-    LocaleWords,
     NumberStyle,
     axis_labels,
     axis_scale,
@@ -40,15 +39,7 @@ from .formatting import (
 from .movers import movers, quiet_summary
 from .okr_section import OkrSection, okr_section
 from .theme import ThemeAssets
-
-HEALTH_LABELS = {
-    Health.GREEN: "On track",
-    Health.AMBER: "Watch",
-    Health.RED: "Off track",
-    Health.NONE: "—",
-}
-COMPANY_WIDE = "company-wide"
-LOW_SAMPLE = "low sample"
+from .words import COMPANY_WIDE, HEALTH_LABELS, check_text, sample_note
 
 
 @dataclass(frozen=True)
@@ -176,14 +167,6 @@ def movement_class(delta: float | None, direction: Direction) -> str:
     return "good" if up == (direction is Direction.UP) else "bad"
 
 
-def sample_note(result: KpiResult, locale: str) -> str:
-    """"low sample: 23 (min. 30)" when the value rests on too few observations, else ""."""
-    if not result.low_sample:
-        return ""
-    words = LocaleWords(locale)
-    return f"{LOW_SAMPLE}: {words.count(result.sample or 0)} (min. {words.count(result.min_sample or 0)})"
-
-
 def trend_chart(result: KpiResult, style: NumberStyle) -> str:
     """The KPI's 12-period chart: one unit on its axis, low-sample values hollow."""
     scale = axis_scale(style, [*(p.value for p in result.series), *result.last_year_series, result.target])
@@ -262,11 +245,6 @@ def summary_notes(results: list[KpiResult], calendar: Calendar, period: Period, 
     if inputs.inactive:
         return (inactive_sentence(period, inputs.last_active, locale),)
     return quiet_summary(results, calendar, period, locale)
-
-
-def check_text(check: CheckResult, locale: str) -> str:
-    """A check's outcome in words, its numbers in the report's locale."""
-    return check.text(LocaleWords(locale))
 
 
 def check_scope(check: CheckResult, segment: str | None) -> str:

@@ -16,20 +16,12 @@ from pipeline.config import ProjectConfig, ReportConfig
 from pipeline.core.periods import Calendar, Period
 from pipeline.kpis.comparisons import KpiResult
 
-from .context import (
-    COMPANY_WIDE,
-    HEALTH_LABELS,
-    ReportInputs,
-    check_scope,
-    check_text,
-    movement_class,
-    sample_note,
-    summary_notes,
-)
+from .context import ReportInputs, check_scope, movement_class, summary_notes
 from .coverage_text import coverage_notes, partial_label
 from .formatting import date_range, format_kpi_change, format_value, kpi_style, long_date, period_name
 from .movers import movers
 from .okr_section import status_counts
+from .words import COMPANY_WIDE, HEALTH_LABELS, check_text, sample_note
 
 
 class _Frozen(BaseModel):

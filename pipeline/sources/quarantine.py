@@ -9,11 +9,12 @@ file's rejects are replaced when it is reloaded and removed with the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from .casting import bound
-from .csv_reader import STAGE_TABLE, RawReject
+if TYPE_CHECKING:  # the checks read the rejects on every command without the loaders' modules
+    from .csv_reader import RawReject
 
 TABLE = "_pulse_rejects"
 
@@ -93,5 +94,8 @@ def record_unreadable(con: duckdb.DuckDBPyConnection, source: str, file: str, fo
 def record_bad_values(con: duckdb.DuckDBPyConnection, source: str, file: str, column: str, bad: str, raw_text: str,
                       reason: str, params: dict) -> None:
     """Store the staged values of `column` that match the SQL condition `bad`."""
+    from .casting import bound
+    from .csv_reader import STAGE_TABLE
+
     sql = f"INSERT INTO {TABLE} SELECT $s, $f, _line, $column, {raw_text}, $reason FROM {STAGE_TABLE} WHERE {bad}"
     con.execute(sql, {**bound(sql, params), "s": source, "f": file, "column": column, "reason": reason})

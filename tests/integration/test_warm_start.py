@@ -120,13 +120,17 @@ def test_a_damaged_state_file_is_ignored(project, monkeypatch, capsys):
 @pytest.mark.parametrize("command", [["okrs", "--period", "2026-10"], ["kpis", "--period", "2026-10"]])
 def test_the_terminal_tables_do_not_draw_charts(project, monkeypatch, capsys, command):
     """`pulse okrs` and `pulse kpis` print tables: matplotlib (the charts' library) is never imported, and
-    on a warm start neither are the loaders."""
+    on a warm start neither are the loaders (the quarantine check reads its table without them) nor the
+    report's context builder (the terminal takes its words from `report.words`)."""
     _warmed(project, monkeypatch, capsys)
     out, modules = pulse_modules(command, project)
     loaded = {name.split(".")[0] for name in modules}
     assert "Objective" in out or "Revenue" in out
     assert not loaded & {"matplotlib", "weasyprint", "jinja2"}
-    assert not set(modules) & {"pipeline.sources.ingest", "pipeline.sources.direct_load"}  # nothing to load
+    loaders = {"pipeline.sources.ingest", "pipeline.sources.direct_load", "pipeline.sources.casting",
+               "pipeline.sources.csv_reader"}
+    assert not set(modules) & loaders  # nothing to load
+    assert "pipeline.report.context" not in modules
 
 
 def test_another_version_of_pulse_skips_the_saved_state(project, monkeypatch, capsys, tmp_path):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
+import duckdb
 import pytest
 
-from pipeline.core.sql_text import has_order_by, query_parameters, tables_named
+from pipeline.core import sql_text
+from pipeline.core.sql_text import has_order_by, open_parser_early, query_parameters, tables_named
 
 
 def test_parameters_outside_comments_and_strings():
@@ -22,6 +26,53 @@ def test_parameters_outside_comments_and_strings():
 ])
 def test_tables_named(sql, names):
     assert tables_named(sql) == names
+
+
+def test_a_query_text_is_parsed_once(monkeypatch):
+    """KPIs sharing a query file ask for the same text's tables: DuckDB parses it once, and the set handed
+    out cannot be changed by one caller under another."""
+    parsed = []
+    real = sql_text._parser
+
+    class Counting:
+        def get_table_names(self, sql, qualified):
+            parsed.append(sql)
+            return real().get_table_names(sql, qualified=qualified)
+
+    monkeypatch.setattr(sql_text, "_parser", Counting)
+    sql = "SELECT count(*) FROM sales s JOIN periods p ON s.day >= p.period_start -- parsed once"
+    first = tables_named(sql)
+    assert tables_named(sql) is first and first == {"sales", "periods"} and isinstance(first, frozenset)
+    assert len(parsed) == 1
+    tables_named(sql + " ")
+    assert len(parsed) == 2  # another text is parsed
+
+
+def test_the_parser_opens_once_in_its_thread_and_every_caller_gets_that_one(monkeypatch):
+    """`open_parser_early` opens the parser's database in a thread (joined at exit); whoever asks after it,
+    from any thread, gets that connection, locked down as ever, and no second one is opened."""
+    opened = []
+    real_connect = duckdb.connect
+
+    def connect(*args, **kwargs):
+        opened.append(threading.current_thread().name)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(sql_text, "_PARSER", [])
+    monkeypatch.setattr(sql_text.duckdb, "connect", connect)
+    monkeypatch.setattr(sql_text.atexit, "register", lambda join: join())  # joined here instead of at exit
+    open_parser_early()
+    assert opened == ["pulse-parser"]
+    con = sql_text._parser()
+    asked = [threading.Thread(target=lambda: asked_for.append(sql_text._parser())) for _ in range(4)]
+    asked_for: list = []
+    for thread in asked:
+        thread.start()
+    for thread in asked:
+        thread.join()
+    assert opened == ["pulse-parser"] and all(c is con for c in asked_for) and len(asked_for) == 4
+    with pytest.raises(duckdb.Error):  # the connection opened in the thread is the locked-down one
+        con.execute("SELECT * FROM read_text('/etc/hostname')").fetchall()
 
 
 @pytest.mark.parametrize("sql", ["SELEC nothing", "SELECT 1; SELECT 2"])
