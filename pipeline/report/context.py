@@ -6,7 +6,7 @@ results into strings, CSS classes and chart SVG, so a template only places them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -255,6 +255,20 @@ def check_scope(check: CheckResult, segment: str | None) -> str:
     return check.scope
 
 
+def toc_columns(contents: tuple[TocEntry, ...]) -> tuple[tuple[TocEntry, ...], ...]:
+    """The contents in two columns, the first one the longer."""
+    half = (len(contents) + 1) // 2
+    return (contents[:half], contents[half:])
+
+
+def with_contents_of(context: ReportContext, anchors: frozenset[str]) -> ReportContext:
+    """`context` with only the contents entries whose section is among `anchors` (the ids the laid-out
+    report has): a template that leaves a block out (`{% block methodology %}{% endblock %}`) gets no
+    entry pointing at nothing."""
+    contents = tuple(entry for entry in context.toc if entry.anchor in anchors)
+    return replace(context, toc=contents, toc_columns=toc_columns(contents))
+
+
 def _quality_rows(checks: list[CheckResult], locale: str, segment: str | None) -> tuple[QualityRow, ...]:
     rows = []
     for c in checks:
@@ -316,7 +330,7 @@ def build_context(
         theme_css=theme.css,
         logo=theme.logo,
         toc=contents,
-        toc_columns=(contents[:(len(contents) + 1) // 2], contents[(len(contents) + 1) // 2:]),
+        toc_columns=toc_columns(contents),
         kpis=rows,
         health_counts=counts,
         movers=sentences,

@@ -25,6 +25,7 @@ import functools
 import gc
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ from pipeline.core.periods import Period
 from pipeline.core.timings import Timings
 from pipeline.kpis.comparisons import KpiResult
 
-from .context import ReportInputs, build_context
+from .context import ReportInputs, build_context, with_contents_of
 from .render_cache import RenderCache
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -184,10 +185,21 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp:
         gc.unfreeze()
 
 
+# an element's id in the laid-out HTML: autoescape writes a `"` in any text or value as `&#34;`, so only the
+# template's own attributes can match
+_ID = re.compile(r'\sid="([^"]*)"')
+
+
 def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
                 inputs: ReportInputs) -> str:
-    """The report's HTML: its frozen context laid out by the report's template."""
-    return render_html(config.templates_dir, report.template, build_context(config, name, report, period, results, inputs))
+    """The report's HTML: its frozen context laid out by the report's template. When the template left out a
+    section the contents list (a block overridden empty), it is laid out again without that entry."""
+    context = build_context(config, name, report, period, results, inputs)
+    html = render_html(config.templates_dir, report.template, context)
+    anchors = frozenset(_ID.findall(html))
+    if all(entry.anchor in anchors for entry in context.toc):
+        return html
+    return render_html(config.templates_dir, report.template, with_contents_of(context, anchors))
 
 
 def pdf_key(html: str, config: ProjectConfig, report: ReportConfig, cache: RenderCache, stamp: PdfStamp) -> str:

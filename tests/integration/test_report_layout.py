@@ -48,13 +48,11 @@ def built(tmp_path_factory, demo_exports):
     return project, result
 
 
-def test_contents_page_numbers_match_the_pages(built):
-    _, result = built
-    pages = _pages(result.folder / "monthly.pdf")
+def _contents(pages: list[str]) -> list[str]:
+    """The titles the contents on page one list, each checked to give the page its section starts on."""
     entries = re.findall(r"^(.+?) \.{3,}\s*(\d+)$", pages[0], re.M)
-    titles = [t.strip() for t, _ in entries]
-    assert "Key figures" in titles and "Appendix: methodology" in titles and "Trends" in titles
-    assert "Improve customer satisfaction" in titles  # one entry per objective
+    listed = re.findall(r"^(.+?) ?\.{3,}", pages[0], re.M)
+    assert len(listed) == len(entries), f"a contents entry without a page number: {listed}"
     for title, number in entries:
         title = title.strip()
         # a heading is a line of its own (contents lines end in dot leaders and a number)
@@ -62,6 +60,14 @@ def test_contents_page_numbers_match_the_pages(built):
         found = [i + 1 for i, text in enumerate(pages) if heading.search(text)]
         assert found, f"section {title!r} not found in the PDF"
         assert found[0] == int(number), f"{title!r}: contents say page {number}, it starts on page {found[0]}"
+    return [t.strip() for t, _ in entries]
+
+
+def test_contents_page_numbers_match_the_pages(built):
+    _, result = built
+    titles = _contents(_pages(result.folder / "monthly.pdf"))
+    assert "Key figures" in titles and "Appendix: methodology" in titles and "Trends" in titles
+    assert "Improve customer satisfaction" in titles  # one entry per objective
 
 
 def test_methodology_appendix_shows_each_kpis_sql(built):
@@ -103,9 +109,26 @@ def test_a_project_can_replace_a_block_and_theme_without_python(tmp_path, demo_e
     html = (result.folder / "monthly.html").read_text()
     assert '<p id="no-trends">Trends are in the dashboard.</p>' in html
     assert 'id="trends"' not in html and 'id="methodology"' not in html
+    # the contents list only what the template laid out: no entry pointing at nothing
+    toc = html[html.index('<nav class="toc"'):html.index("</nav>")]
+    assert re.findall(r'href="#([^"]+)"', toc) == ["executive-summary", "key-figures", "okrs", "objective-grow_sales",
+                                                  "objective-customer_satisfaction", "objective-loyal_customers",
+                                                  "data-quality"]
     assert "--accent: #ff00aa;" in html and "--red: #990000;" in html
     assert '--font: "DejaVu Serif"' in html
     assert 'class="logo"' not in html
+
+
+def test_the_contents_of_a_report_without_okrs_or_methodology_give_its_pages(tmp_path, demo_exports):
+    """A real PDF of a template that empties two blocks: the contents name the sections that are there, each
+    with the page it starts on, and nothing else."""
+    project = make_project(tmp_path / "project", demo_exports)
+    (project / "report_templates" / "short.html.j2").write_text(
+        '{% extends "builtin/report.html.j2" %}\n{% block okrs %}{% endblock %}\n{% block methodology %}{% endblock %}\n')
+    _set(project, "reports.yaml", ["reports", "monthly", "template"], "short.html.j2")
+    result = runner.run_report(project, None, "2026-10", now=NOW)
+    titles = _contents(_pages(result.folder / "monthly.pdf"))
+    assert titles == ["Executive summary", "Key figures", "Trends", "Appendix: data-quality checks"]
 
 
 def test_theme_colour_must_be_hex(tmp_path, demo_exports):
