@@ -8,6 +8,7 @@ process's wall time and peak memory (see `benchmarks.run`).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -118,8 +119,23 @@ def duckdb_query(args: dict) -> dict:
     return {"rows": len(rows)}
 
 
+def pdf(args: dict) -> dict:
+    """One PDF render of a report's HTML by Pulse's renderer (WeasyPrint imported before the clock)."""
+    import weasyprint  # noqa: F401
+
+    from pipeline.report import render
+
+    html = Path(args["html"]).read_text(encoding="utf-8")
+    started = time.perf_counter()
+    content = render.render_pdf(html, Path(args["templates"]))
+    seconds = time.perf_counter() - started
+    from pypdf import PdfReader  # the dev group's, as the tests read PDFs
+
+    return {"seconds": seconds, "pages": len(PdfReader(io.BytesIO(content)).pages)}
+
+
 PHASES = {"pulse": pulse, "ingest": ingest, "floor": floor, "pandas": pandas, "polars": polars,
-          "duckdb_query": duckdb_query}
+          "duckdb_query": duckdb_query, "pdf": pdf}
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -21,7 +21,9 @@ monthly report for 2026-10, each phase in its own process:
   checked against Pulse's;
 - with `--interactive`: `pulse --help`, `kpis`, `okrs` and `query` on the demo
   project, warm, as whole processes, against Python + DuckDB running the same
-  query on the same file (wall and CPU time).
+  query on the same file (wall and CPU time);
+- with `--render`: one PDF render of the demo report and of a report of 12
+  KPIs with their charts (the demo's, its OKRs and appendices left out).
 - with `--spark`, Pulse cold on a local Spark session (`engine: spark`,
   `master: local[*]`) over the same files, beside DuckDB: the ratio per stage,
   and whether every KPI value agrees.
@@ -158,19 +160,25 @@ INTERACTIVE_SQL = ("SELECT region, count(*) AS lines, sum(quantity * unit_price)
                    "FROM sales GROUP BY region ORDER BY region")
 
 
+def demo_project(out: Path, name: str = "demo-project") -> Path:
+    """This repository's demo project with its exports up to PERIOD, under `out` (built once)."""
+    project = out / name
+    if not (project / "data").is_dir():
+        build_demo = project.with_name(f"{name}.tmp")
+        shutil.rmtree(build_demo, ignore_errors=True)
+        for folder in ("config", "queries", "report_templates"):
+            shutil.copytree(REPO / folder, build_demo / folder)
+        timed([sys.executable, "-m", "pipeline.demo", str(build_demo / "data"), "--until", PERIOD], "demo data")
+        shutil.rmtree(project, ignore_errors=True)
+        build_demo.rename(project)
+    return project
+
+
 def interactive_benchmark(args, out: Path) -> dict:
     """The commands a user types at the demo project, warm (loaded once by `pulse run`), each a whole
     process from interpreter start; fastest of max(3, --repeat) runs. `pulse query` is compared with
     Python opening the same DuckDB file read-only and running the same query."""
-    project = out / "demo-project"
-    if not (project / "data").is_dir():
-        build_demo = project.with_name("demo-project.tmp")
-        shutil.rmtree(build_demo, ignore_errors=True)
-        for name in ("config", "queries", "report_templates"):
-            shutil.copytree(REPO / name, build_demo / name)
-        timed([sys.executable, "-m", "pipeline.demo", str(build_demo / "data"), "--until", PERIOD], "demo data")
-        shutil.rmtree(project, ignore_errors=True)
-        build_demo.rename(project)
+    project = demo_project(out)
     pulse = [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
     timed(pulse + ["run", "--period", PERIOD], "pulse run (demo)")
     commands = {
@@ -194,6 +202,35 @@ def interactive_benchmark(args, out: Path) -> dict:
             found.setdefault(label, []).append((wall, cpu))
     return {label: {"seconds": min(w for w, _ in runs), "cpu": min(c for _, c in runs),
                     "times": [w for w, _ in runs]} for label, runs in found.items()}
+
+
+# the demo's report without its OKRs and appendices: the executive summary, the key figures and the trends
+SHORT_TEMPLATE = ('{% extends "builtin/report.html.j2" %}\n'
+                  "{% block methodology %}{% endblock %}\n{% block appendix %}{% endblock %}\n")
+
+
+def render_benchmark(args, out: Path) -> dict:
+    """One PDF render by Pulse's renderer, each in its own process with WeasyPrint imported (a run's PDF stage),
+    fastest of max(3, --repeat): the demo's monthly report (13 KPIs, the OKR cycle, the SQL and data-quality
+    appendices) and a report of its first 12 KPIs with their charts (summary, key figures, trends)."""
+    project = demo_project(out, "render-project")
+    reports_file = project / "config" / "reports.yaml"
+    reports = yaml.safe_load(reports_file.read_text(encoding="utf-8"))
+    monthly = reports["reports"]["monthly"]
+    reports["reports"]["twelve"] = {"title": monthly["title"], "kpis": monthly["kpis"][:12], "okrs": False,
+                                    "template": "twelve.html.j2", "formats": ["html"]}
+    reports_file.write_text(yaml.safe_dump(reports, sort_keys=False), encoding="utf-8")
+    (project / "report_templates" / "twelve.html.j2").write_text(SHORT_TEMPLATE, encoding="utf-8")
+    pulse = [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
+    timed(pulse + ["run", "monthly", "--period", PERIOD, "--now", NOW, "--quiet"], "pulse run (demo)")
+    timed(pulse + ["run", "twelve", "--period", PERIOD, "--now", NOW, "--quiet"], "pulse run (12 KPIs)")
+    found: dict = {}
+    for label, report in (("demo report", "monthly"), ("12 KPIs with charts", "twelve")):
+        html = project / "reports" / report / PERIOD / f"{report}.html"
+        runs = [child("pdf", {"html": str(html), "templates": str(project / "report_templates")})
+                for _ in range(max(3, args.repeat))]
+        found[label] = best(runs, lambda r: r["seconds"])
+    return found
 
 
 SPARK_ENGINE = {"name": "spark", "master": "local[*]",
@@ -283,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark", action="store_true", help="also run Pulse on a local Spark session (engine: spark)")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-polars", action="store_true")
+    parser.add_argument("--render", action="store_true",
+                        help="also time one PDF render of the demo report and of a report of 12 KPIs with charts")
     parser.add_argument("--interactive", action="store_true",
                         help="also time pulse kpis/okrs/query on the demo project, warm (whole processes)")
     parser.add_argument("--skip-floor", action="store_true")
@@ -299,12 +338,15 @@ def main(argv: list[str] | None = None) -> int:
         results["series"] = series_benchmark(args, args.out)
     if args.interactive:
         results["interactive"] = interactive_benchmark(args, args.out)
+    if args.render:
+        results["render"] = render_benchmark(args, args.out)
     from benchmarks.report import print_results
 
     print_results(results)
     parts = [] if args.skip_main else [f"{size_label(rows)}-{args.format}"]
     parts += [p for p, on in (("segments", args.segments), ("incremental", args.incremental),
-                              ("series", args.series), ("interactive", args.interactive)) if on]
+                              ("series", args.series), ("interactive", args.interactive),
+                              ("render", args.render)) if on]
     path = args.out / f"results-{'-'.join(parts)}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nresults: {path}")
