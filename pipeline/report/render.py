@@ -185,9 +185,15 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp:
         gc.unfreeze()
 
 
-# an element's id in the laid-out HTML: autoescape writes a `"` in any text or value as `&#34;`, so only the
-# template's own attributes can match
-_ID = re.compile(r'\sid="([^"]*)"')
+# an element's id in the laid-out HTML (comments taken out first), quoted either way or not: autoescape writes
+# `<`, `>` and quotes in any text or value as entities, so only the template's own tags can match
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_ID = re.compile(r"""<[a-zA-Z][^<>]*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+
+
+def anchors_in(html: str) -> frozenset[str]:
+    """The ids of the elements of `html` (a laid-out report): what a contents link can point at."""
+    return frozenset("".join(groups) for groups in _ID.findall(_COMMENT.sub("", html)))
 
 
 def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: Period, results: list[KpiResult],
@@ -196,7 +202,7 @@ def report_html(config: ProjectConfig, name: str, report: ReportConfig, period: 
     section the contents list (a block overridden empty), it is laid out again without that entry."""
     context = build_context(config, name, report, period, results, inputs)
     html = render_html(config.templates_dir, report.template, context)
-    anchors = frozenset(_ID.findall(html))
+    anchors = anchors_in(html)
     if all(entry.anchor in anchors for entry in context.toc):
         return html
     return render_html(config.templates_dir, report.template, with_contents_of(context, anchors))
