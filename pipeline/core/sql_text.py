@@ -57,6 +57,8 @@ def open_parser_early() -> None:
     Starting a DuckDB database takes 30-50 ms, nearly all of it outside the GIL: a
     command that reads its config meanwhile (`pulse kpis`, `pulse okrs`) finds it
     ready. The thread is joined at exit, so no database is left starting then."""
+    if _PARSER:  # opened already (a second command in one process, as the tests run them)
+        return
     thread = threading.Thread(target=_parser, name="pulse-parser", daemon=True)
     thread.start()
     atexit.register(thread.join)
