@@ -188,7 +188,8 @@ def render_pdf(html: str, templates_dir: Path, variant: str = "pdf/ua-1", stamp:
 # an element's id in the laid-out HTML (comments taken out first), quoted either way or not: autoescape writes
 # `<`, `>` and quotes in any text or value as entities, so only the template's own tags can match
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_ID = re.compile(r"""<[a-zA-Z][^<>]*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_ID = re.compile(r"""<[a-zA-Z](?:"[^"]*"|'[^']*'|[^<>"'])*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
+                 re.IGNORECASE)  # a quoted value before it is passed whole, `>` or ` id=` in it included
 
 
 def anchors_in(html: str) -> frozenset[str]:

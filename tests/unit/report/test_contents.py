@@ -11,8 +11,9 @@ from pipeline.report.render import anchors_in
 
 def test_ids_are_read_from_tags_quoted_either_way_or_not():
     html = ('<section id="trends"><h2 ID=\'methodology\'>x</h2><div class=sql id=data-quality>'
-            '<p>id="not-a-tag" and &lt;a id="escaped"&gt;</p><!-- <p id="commented"> -->')
-    assert anchors_in(html) == {"trends", "methodology", "data-quality"}
+            '<p>id="not-a-tag" and &lt;a id="escaped"&gt;</p><!-- <p id="commented"> -->'
+            '<img alt="a > b" src="x" id="after-a-gt"><p title=\' id=in-a-value\'>')
+    assert anchors_in(html) == {"trends", "methodology", "data-quality", "after-a-gt"}
 
 
 @dataclass(frozen=True)
