@@ -174,12 +174,17 @@ def demo_project(out: Path, name: str = "demo-project") -> Path:
     return project
 
 
+def pulse_command(project: Path) -> list[str]:
+    """The `pulse` command of this environment, working on `project`."""
+    return [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
+
+
 def interactive_benchmark(args, out: Path) -> dict:
     """The commands a user types at the demo project, warm (loaded once by `pulse run`), each a whole
     process from interpreter start; fastest of max(3, --repeat) runs. `pulse query` is compared with
     Python opening the same DuckDB file read-only and running the same query."""
     project = demo_project(out)
-    pulse = [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
+    pulse = pulse_command(project)
     timed(pulse + ["run", "--period", PERIOD], "pulse run (demo)")
     commands = {
         "pulse --help": pulse + ["--help"],
@@ -221,7 +226,7 @@ def render_benchmark(args, out: Path) -> dict:
                                     "template": "twelve.html.j2", "formats": ["html"]}
     reports_file.write_text(yaml.safe_dump(reports, sort_keys=False), encoding="utf-8")
     (project / "report_templates" / "twelve.html.j2").write_text(SHORT_TEMPLATE, encoding="utf-8")
-    pulse = [str(Path(sys.executable).with_name("pulse")), "-C", str(project)]
+    pulse = pulse_command(project)
     timed(pulse + ["run", "monthly", "--period", PERIOD, "--now", NOW, "--quiet"], "pulse run (demo)")
     timed(pulse + ["run", "twelve", "--period", PERIOD, "--now", NOW, "--quiet"], "pulse run (12 KPIs)")
     found: dict = {}
